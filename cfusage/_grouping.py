@@ -1,0 +1,212 @@
+"""What every helper shares: ``by=`` dimensions, ``freq=`` grains, currencies, required columns.
+
+Helpers (discounts, amortization, variance, anomalies, pricing) call these so that a dimension
+alias, a grain or a currency rule means the same thing everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import CurrencyError, MissingColumnsError
+
+By = str | Sequence[str] | None
+
+#: Friendly names for dimensions; any column name of the frame works as well.
+DIMENSIONS: dict[str, str] = {
+    "account": "billing_account_name",
+    "account_id": "billing_account_id",
+    "sub_account": "sub_account_name",
+    "product": "x_product_family_name",
+    "product_family": "x_product_family_name",
+    "category": "x_product_category_name",
+    "metric": "x_billable_metric_name",
+    "metric_id": "x_billable_metric_id",
+    "zone": "x_zone_name",
+    "region": "region_name",
+    "currency": "billing_currency",
+    "charge_category": "charge_category",
+}
+
+#: Grain aliases → canonical grain. ``billing_period`` groups on ``billing_period_start``.
+FREQS: dict[str, str] = {
+    "D": "D",
+    "day": "D",
+    "daily": "D",
+    "W": "W",
+    "week": "W",
+    "weekly": "W",
+    "MS": "MS",
+    "M": "MS",
+    "ME": "MS",
+    "month": "MS",
+    "monthly": "MS",
+    "QS": "QS",
+    "Q": "QS",
+    "QE": "QS",
+    "quarter": "QS",
+    "quarterly": "QS",
+    "billing_period": "billing_period",
+}
+
+CURRENCY = "billing_currency"
+PERIOD = "period"
+
+_COST_HINT = (
+    "The organization endpoint may return usage without costs: fetch rated costs from the "
+    "account-level endpoint (Client.account_costs, POST with Metric: cost), or estimate them from a "
+    "price book with cfusage.rate(df, price_book)."
+)
+
+
+def resolve_by(df: pd.DataFrame, by: By) -> tuple[pd.DataFrame, list[str]]:
+    """Turn ``by=`` into column names, adding ``tag:KEY`` columns when asked for.
+
+    Returns the (possibly extended) frame and the list of grouping columns. ``None`` means no
+    dimension. Raises ``ValueError`` naming the unknown dimension and the ones available.
+    """
+    if by is None:
+        return df, []
+    names = [by] if isinstance(by, str) else list(by)
+    cols: list[str] = []
+    added: dict[str, pd.Series] = {}
+    for name in names:
+        if name.startswith("tag:"):
+            key = name[4:]
+            tags = df["tags"] if "tags" in df.columns else pd.Series(pd.NA, index=df.index)
+            added[name] = tags.map(
+                lambda t, k=key: str(t[k]) if isinstance(t, dict) and k in t else pd.NA
+            ).astype("category")
+            cols.append(name)
+            continue
+        col = DIMENSIONS.get(name, name)
+        if col not in df.columns:
+            known = sorted(set(DIMENSIONS) | {c for c in df.columns if not _is_numeric(df[c])})
+            raise ValueError(
+                f"by={name!r} is not a dimension of this frame; use one of {known}, or 'tag:KEY'"
+            )
+        cols.append(col)
+    if added:
+        df = df.assign(**added)
+    return df, list(dict.fromkeys(cols))
+
+
+def freq_of(freq: str) -> str:
+    """Canonical grain for a ``freq=`` alias (``"D"``, ``"W"``, ``"MS"``, ``"QS"``, ``"billing_period"``)."""
+    try:
+        return FREQS[freq]
+    except KeyError:
+        raise ValueError(f"freq={freq!r} is not a grain; use one of {sorted(FREQS)}") from None
+
+
+def floor_to(ts: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
+    """Floor UTC timestamps to the start of their period (``D``, ``W`` = Monday, ``MS``, ``QS``).
+
+    Vectorised through numpy's datetime64 units; keeps the tz-aware UTC dtype.
+    """
+    freq = freq_of(freq)
+    s = pd.Series(ts) if not isinstance(ts, pd.Series) else ts
+    naive = s.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[us]")
+    if freq == "D":
+        out = naive.astype("datetime64[D]")
+    elif freq == "W":
+        days = naive.astype("datetime64[D]")
+        # 1970-01-01 was a Thursday: shift so that weeks start on Monday.
+        out = days - ((days.astype(np.int64) + 3) % 7).astype("timedelta64[D]")
+    elif freq == "MS":
+        out = naive.astype("datetime64[M]")
+    elif freq == "QS":
+        months = naive.astype("datetime64[M]").astype(np.int64)
+        out = (months - months % 3).astype("datetime64[M]")
+    else:
+        raise ValueError("billing_period has no fixed calendar; group on billing_period_start")
+    result = pd.Series(out.astype("datetime64[us]"), index=s.index).dt.tz_localize("UTC")
+    return result.where(s.notna())
+
+
+def add_period(df: pd.DataFrame, freq: str, column: str = "charge_period_start") -> pd.DataFrame:
+    """Return ``df`` with a ``period`` column: the start of each row's period at grain ``freq``."""
+    freq = freq_of(freq)
+    if freq == "billing_period":
+        require(df, ["billing_period_start"], "grouping by billing period")
+        return df.assign(**{PERIOD: df["billing_period_start"]})
+    return df.assign(**{PERIOD: floor_to(df[column], freq)})
+
+
+def require(
+    df: pd.DataFrame, columns: Sequence[str], what: str, *, allow_all_na: bool = False
+) -> None:
+    """Raise :class:`~cfusage.MissingColumnsError` if ``df`` lacks ``columns`` (or holds only NA).
+
+    Parameters
+    ----------
+    what : str
+        What needed them, for the message ("discounts").
+    """
+    missing = [c for c in columns if c not in df.columns]
+    empty = [
+        c
+        for c in columns
+        if c in df.columns and not allow_all_na and len(df) and not df[c].notna().any()
+    ]
+    if not missing and not empty:
+        return
+    parts = []
+    if missing:
+        parts.append(f"lacks {missing}")
+    if empty:
+        parts.append(f"has only missing values (NA) in {empty}")
+    hint = _COST_HINT if any(c.endswith("cost") or "price" in c for c in missing + empty) else ""
+    raise MissingColumnsError(
+        missing + empty, f"{what} needs columns the frame {' and '.join(parts)}. {hint}".strip()
+    )
+
+
+def convert_currency(
+    df: pd.DataFrame,
+    rates: Mapping[str, float] | None,
+    columns: Sequence[str],
+    *,
+    to: str | None = None,
+) -> pd.DataFrame:
+    """Convert cost ``columns`` into one currency with a user-supplied rate table.
+
+    ``rates`` maps a currency code to the value of one unit in the target currency
+    (``{"EUR": 1.08}`` with ``to="USD"``). With ``rates=None`` the frame is returned unchanged and
+    helpers keep ``billing_currency`` as a grouping key, so different currencies are never summed.
+    Raises :class:`~cfusage.CurrencyError` naming a currency that has no rate.
+    """
+    if rates is None or CURRENCY not in df.columns:
+        return df
+    target = to or "converted"
+    cur = df[CURRENCY].astype("str")
+    present = set(cur.dropna().unique())
+    missing = sorted(present - set(rates) - {target})
+    if missing:
+        raise CurrencyError(f"no exchange rate for {missing}; rates were given for {sorted(rates)}")
+    factor = cur.map(lambda c: 1.0 if c == target else rates.get(c, np.nan)).astype("Float64")
+    out = {c: df[c] * factor for c in columns if c in df.columns}
+    out[CURRENCY] = pd.Series(target, index=df.index, dtype="category")
+    return df.assign(**out)
+
+
+def group_keys(df: pd.DataFrame, cols: Sequence[str]) -> list[str]:
+    """Grouping keys with ``billing_currency`` always among them, so currencies never mix."""
+    keys = list(cols)
+    if CURRENCY in df.columns and CURRENCY not in keys:
+        keys.append(CURRENCY)
+    return keys
+
+
+def safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
+    """``num / den`` as nullable floats, NA where the denominator is 0 or NA (never inf)."""
+    num = num.astype("Float64")
+    den = den.astype("Float64")
+    return (num / den.where(den != 0)).astype("Float64")
+
+
+def _is_numeric(s: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)

@@ -1,0 +1,211 @@
+"""Every error cfusage raises, in one tree.
+
+Catch :class:`Error` for anything from cfusage, or a precise subclass::
+
+    Error
+    ├── DataError                  bad input data
+    │   ├── ValidationError        rows that cannot be used (failure_cases: a frame)
+    │   ├── ResponseError          success: false, a body that is not JSON, a truncated body
+    │   ├── MissingColumnsError    a helper needs columns the frame lacks (e.g. no costs)
+    │   └── CurrencyError          costs in several currencies would be added up
+    ├── APIError                   the API answered with an error status (status_code, errors)
+    │   ├── BadRequestError        400, with the API's errors[] messages
+    │   ├── AuthenticationError    401
+    │   ├── PermissionDeniedError  403 (Billing Read; the restricted alpha)
+    │   ├── NotFoundError          404
+    │   ├── RateLimitError         429 past the retry ceiling (retry_after: when to try again)
+    │   └── ServerError            5xx after retries
+    └── TransportError             the connection failed or timed out after retries
+
+Errors raised while fetching carry ``window``, the ``(start, end)`` date window that failed, and
+name it in their message. No message, attribute or ``repr`` ever holds an API token.
+
+Examples
+--------
+>>> import cfusage
+>>> issubclass(cfusage.RateLimitError, cfusage.APIError), issubclass(cfusage.APIError, cfusage.Error)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "APIError",
+    "AuthenticationError",
+    "BadRequestError",
+    "CurrencyError",
+    "DataError",
+    "Error",
+    "MissingColumnsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ResponseError",
+    "ServerError",
+    "TransportError",
+    "ValidationError",
+]
+
+Window = tuple[dt.date, dt.date]
+
+
+class Error(Exception):
+    """Base class of every cfusage error."""
+
+    def __init__(self, message: str, *, window: Window | None = None) -> None:
+        if window is not None:
+            message = f"window {window[0]}..{window[1]}: {message}"
+        super().__init__(message)
+        self.message = message
+        self.window = window
+
+
+class DataError(Error):
+    """Input data that cfusage cannot use as it is."""
+
+
+class ValidationError(DataError):
+    """Rows that cannot be used.
+
+    Attributes
+    ----------
+    failure_cases : pandas.DataFrame
+        One row per failure: ``row`` (position in the input), ``field``, ``value``, ``check``,
+        ``reason``. Every failure is collected, not only the first.
+    """
+
+    def __init__(self, failure_cases: pd.DataFrame, *, window: Window | None = None) -> None:
+        self.failure_cases = failure_cases
+        n = len(failure_cases)
+        rows = failure_cases["row"].nunique() if n else 0
+        head = failure_cases.head(5)
+        lines = [
+            f"  row {r.row}: {r.field} = {_short(r.value)}: {r.reason}" for r in head.itertuples()
+        ]
+        more = f"\n  ... and {n - len(head)} more (see .failure_cases)" if n > len(head) else ""
+        super().__init__(
+            f"{n} problem(s) in {rows} row(s) that cannot be used:\n"
+            + "\n".join(lines)
+            + more
+            + "\nPass errors='quarantine' to keep the good rows and set these aside.",
+            window=window,
+        )
+
+
+class ResponseError(DataError):
+    """A response that is not a usable envelope.
+
+    ``success: false`` (``errors`` holds the API's messages), a body that is not JSON, or a
+    truncated body.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errors: Sequence[dict[str, Any]] = (),
+        window: Window | None = None,
+    ) -> None:
+        self.errors = list(errors)
+        if self.errors:
+            message += ": " + "; ".join(_api_message(e) for e in self.errors)
+        super().__init__(message, window=window)
+
+
+class MissingColumnsError(DataError):
+    """A helper needs columns the frame lacks or holds only as NA (``columns``)."""
+
+    def __init__(self, columns: Sequence[str], message: str) -> None:
+        self.columns = list(columns)
+        super().__init__(message)
+
+
+class CurrencyError(DataError):
+    """Costs in different currencies would have been added together."""
+
+
+class APIError(Error):
+    """The API answered with an error status.
+
+    Attributes
+    ----------
+    status_code : int
+    errors : list of dict
+        The envelope's ``errors[]`` (``message``, optional ``code``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        errors: Sequence[dict[str, Any]] = (),
+        window: Window | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.errors = list(errors)
+        detail = "; ".join(_api_message(e) for e in self.errors)
+        super().__init__(
+            f"HTTP {status_code}: {message}" + (f" (API: {detail})" if detail else ""),
+            window=window,
+        )
+
+
+class BadRequestError(APIError):
+    """400: the request was malformed (dates, range over 31 days, unknown parameter)."""
+
+
+class AuthenticationError(APIError):
+    """401: the token is missing, malformed, expired or revoked."""
+
+
+class PermissionDeniedError(APIError):
+    """403: the token lacks Billing Read, or the organization is not allow-listed for the alpha."""
+
+
+class NotFoundError(APIError):
+    """404: unknown organization or account id, or a wrong base URL."""
+
+
+class RateLimitError(APIError):
+    """429 past the retry ceiling.
+
+    Attributes
+    ----------
+    retry_after : float or None
+        Seconds until the API should accept calls again, when known.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        self.retry_after = retry_after
+        if retry_after is not None:
+            message += f"; try again in {retry_after:.0f} s"
+        super().__init__(message, **kw)
+
+
+class ServerError(APIError):
+    """5xx that persisted through the retries."""
+
+
+class TransportError(Error):
+    """The connection failed, was dropped or timed out, and retries did not help."""
+
+
+def _api_message(e: Any) -> str:
+    if isinstance(e, dict):
+        code = e.get("code")
+        msg = str(e.get("message", e))
+        return f"[{code}] {msg}" if code is not None else msg
+    return str(e)
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,252 @@
+"""The column table: the single source of truth for every usage-record field.
+
+Each :class:`Column` names a field four ways (the API's wire name, the python name used in frames
+and by the official SDK, the FOCUS 1.x column it corresponds to, and its pandas dtype) and says
+whether it may be null and what it means. The loader (:func:`cfusage.to_frame`), validation
+(:func:`cfusage.validate`), the FOCUS export (:func:`cfusage.to_focus`) and the README's column
+table are all derived from :data:`COLUMNS`; nothing else lists columns by hand.
+
+Schema revisions
+----------------
+Three revisions of the record have been published (see ``shared/reference/cloudflare-api.md``).
+cfusage reads all three and names them:
+
+``A``
+    The first alpha: ``BillingAccountId`` and ``ConsumedQuantity`` required, ``x_BillableMetricId``
+    optional, no ``x_ProductFamilyId`` / ``x_ProductCategoryName``; the ``metric`` query parameter
+    exists.
+``B``
+    Adds ``x_ProductFamilyId`` and ``x_ProductCategoryName``; ``x_BillableMetricId`` becomes
+    required; ``metric`` still exists.
+``C``
+    The newest: ``BillingAccountId`` and ``ConsumedQuantity`` become optional (contract-level usage
+    has no account), the ``metric`` parameter is gone, and the organization endpoint serves usage
+    only (rated costs come from the account-level POST with ``Metric: cost``).
+
+Examples
+--------
+>>> from cfusage.schema import column
+>>> column("ListCost").python, column("list_cost").focus, column("list_cost").dtype
+('list_cost', 'ListCost', 'Float64')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "COLUMNS",
+    "DATETIME",
+    "KEY",
+    "MONEY",
+    "QUANTITY",
+    "REQUIRED",
+    "REVISIONS",
+    "Column",
+    "column",
+    "dtypes",
+    "python_name",
+]
+
+Kind = Literal["datetime", "money", "quantity", "price", "category", "id", "text", "tags"]
+
+#: The pandas dtype of each kind of column.
+_DTYPE: dict[str, str] = {
+    "datetime": "datetime64[us, UTC]",
+    "money": "Float64",
+    "quantity": "Float64",
+    "price": "Float64",
+    "category": "category",
+    "id": "str",
+    "text": "str",
+    "tags": "object",
+}
+
+REVISIONS = ("A", "B", "C")
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One field of a usage record.
+
+    Attributes
+    ----------
+    wire : str
+        Name on the wire (FOCUS PascalCase; Cloudflare's own fields carry ``x_``).
+    python : str
+        Name in cfusage frames and in the official SDK (snake_case).
+    focus : str or None
+        The FOCUS 1.x column it corresponds to (``ServiceName`` for ``x_ProductFamilyName``);
+        ``None`` for Cloudflare-only fields with no FOCUS counterpart.
+    kind : str
+        ``datetime``, ``money``, ``quantity``, ``price``, ``category``, ``id``, ``text`` or
+        ``tags``; it decides the dtype and the checks.
+    nullable : bool
+        Whether a record may lack it (in the newest revision).
+    meaning : str
+        One line for people.
+    values : tuple of str
+        For enumerations, the allowed values in their canonical spelling.
+    revisions : str
+        The schema revisions that carry it.
+    """
+
+    wire: str
+    python: str
+    focus: str | None
+    kind: Kind
+    nullable: bool
+    meaning: str
+    values: tuple[str, ...] = ()
+    revisions: str = "ABC"
+
+    @property
+    def dtype(self) -> str:
+        """The pandas dtype of the column in a typed frame."""
+        return _DTYPE[self.kind]
+
+
+def _c(
+    wire: str,
+    focus: str | None,
+    kind: Kind,
+    nullable: bool,
+    meaning: str,
+    values: tuple[str, ...] = (),
+    revisions: str = "ABC",
+) -> Column:
+    return Column(wire, python_name(wire), focus, kind, nullable, meaning, values, revisions)
+
+
+def python_name(name: str) -> str:
+    """The python (snake_case) spelling of a wire or FOCUS name.
+
+    Parameters
+    ----------
+    name : str
+        A PascalCase or ``x_``-prefixed name, or one already in snake_case.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> python_name("x_BillableMetricId"), python_name("ChargePeriodStart"), python_name("tags")
+    ('x_billable_metric_id', 'charge_period_start', 'tags')
+    """
+    prefix = ""
+    if name[:2] in ("x_", "X_"):
+        prefix, name = "x_", name[2:]
+    s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name.strip())
+    s = re.sub(r"[^0-9A-Za-z]+", "_", s).strip("_").lower()
+    return prefix + (s or "column")
+
+
+_CHARGE_CATEGORIES = ("Usage", "Purchase", "Tax", "Credit", "Adjustment")
+_CHARGE_FREQUENCIES = ("One-Time", "Recurring", "Usage-Based")
+
+#: Every field of the three published revisions, plus ``Tags``, in the API's documented order.
+COLUMNS: tuple[Column, ...] = (
+    _c("BillingAccountId", "BillingAccountId", "id", True, "Cloudflare account tag billed for the usage; absent for contract-level usage (revision C)."),
+    _c("BillingAccountName", "BillingAccountName", "category", True, "Name of the billed account."),
+    _c("SubAccountId", "SubAccountId", "id", True, "The subscription or contract the usage falls under (not a child account)."),
+    _c("SubAccountName", "SubAccountName", "category", True, "Name of the subscription or contract."),
+    _c("BillingPeriodStart", "BillingPeriodStart", "datetime", True, "Start (inclusive) of the billing cycle holding the row."),
+    _c("BillingPeriodEnd", "BillingPeriodEnd", "datetime", True, "End (exclusive) of the billing cycle holding the row."),
+    _c("ChargePeriodStart", "ChargePeriodStart", "datetime", False, "Start (inclusive) of when the usage happened; daily rows start at 00:00Z."),
+    _c("ChargePeriodEnd", "ChargePeriodEnd", "datetime", False, "End (exclusive) of when the usage happened."),
+    _c("ChargeCategory", "ChargeCategory", "category", True, "Usage, Purchase, Tax, Credit or Adjustment (Cloudflare sends Usage).", _CHARGE_CATEGORIES),
+    _c("ChargeClass", "ChargeClass", "category", True, "'Correction' for a row correcting an earlier billing period, else null.", ("Correction",)),
+    _c("ChargeFrequency", "ChargeFrequency", "category", True, "One-Time, Recurring or Usage-Based.", _CHARGE_FREQUENCIES),
+    _c("ChargeDescription", "ChargeDescription", "category", True, "Human description of the charge."),
+    _c("x_BillableMetricId", "SkuId", "id", False, "Cloudflare billable metric id (workers_standard_requests); FOCUS SkuId."),
+    _c("x_BillableMetricName", "SkuMeter", "category", True, "Billable metric name; FOCUS SkuMeter."),
+    _c("x_ProductFamilyId", "ServiceId", "id", True, "Product family id; FOCUS ServiceId.", revisions="BC"),
+    _c("x_ProductFamilyName", "ServiceName", "category", True, "Product family (Workers, R2, Stream); FOCUS ServiceName."),
+    _c("x_ProductCategoryName", None, "category", True, "Cloudflare product category (Developer, Cloudflare One); closest to FOCUS ServiceCategory, which is a fixed list.", revisions="BC"),
+    _c("ConsumedQuantity", "ConsumedQuantity", "quantity", True, "Raw metered amount in ConsumedUnit, free tier included."),
+    _c("ConsumedUnit", "ConsumedUnit", "category", True, "Unit of ConsumedQuantity (Requests, GB-months, vCPU-Hours, Neurons)."),
+    _c("PricingQuantity", "PricingQuantity", "quantity", True, "Quantity in the unit prices are quoted in, after block pricing."),
+    _c("PricingUnit", "PricingUnit", "category", True, "Unit of PricingQuantity and of the unit prices."),
+    _c("ListUnitPrice", "ListUnitPrice", "price", True, "Public price of one PricingUnit, before discounts."),
+    _c("ListCost", "ListCost", "money", True, "ListUnitPrice x PricingQuantity."),
+    _c("ContractedUnitPrice", "ContractedUnitPrice", "price", True, "Negotiated price of one PricingUnit."),
+    _c("ContractedCost", "ContractedCost", "money", True, "ContractedUnitPrice x PricingQuantity."),
+    _c("EffectiveCost", "EffectiveCost", "money", True, "Amortized cost after all discounts, with the share of prepaid purchases."),
+    _c("BilledCost", "BilledCost", "money", True, "What the invoice charges for the row (cash basis, no amortization)."),
+    _c("BillingCurrency", "BillingCurrency", "category", True, "ISO 4217 currency of every cost column."),
+    _c("HostProviderName", "HostProviderName", "category", True, "Who hosts the resource (Cloudflare)."),
+    _c("InvoiceIssuerName", "InvoiceIssuerName", "category", True, "Who issues the invoice (Cloudflare)."),
+    _c("ServiceProviderName", "ServiceProviderName", "category", True, "Who provides the service (Cloudflare)."),
+    _c("RegionId", "RegionId", "category", True, "Region id (EEUR)."),
+    _c("RegionName", "RegionName", "category", True, "Region name (Eastern Europe)."),
+    _c("x_ZoneId", "ResourceId", "id", True, "Zone id; null for account-level metrics and contract-level usage. Closest to FOCUS ResourceId."),
+    _c("x_ZoneName", "ResourceName", "category", True, "Zone name (example.com). Closest to FOCUS ResourceName."),
+    _c("Tags", "Tags", "tags", True, "Tags as a dict of str to str or True (only when grouping by tags)."),
+)
+
+_BY_NAME: dict[str, Column] = {}
+for _col in COLUMNS:
+    _BY_NAME[_col.wire] = _col
+    _BY_NAME[_col.python] = _col
+del _col
+
+
+def column(name: str) -> Column:
+    """Look a column up by its wire or python name.
+
+    Raises
+    ------
+    KeyError
+        If no column has that name.
+
+    Examples
+    --------
+    >>> column("x_ZoneId").python
+    'x_zone_id'
+    """
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"no usage column is named {name!r}") from None
+
+
+def dtypes() -> dict[str, str]:
+    """Python name → pandas dtype, for every column of a typed frame.
+
+    Examples
+    --------
+    >>> dtypes()["charge_period_start"]
+    'datetime64[us, UTC]'
+    """
+    return {c.python: c.dtype for c in COLUMNS}
+
+
+def _names(*kinds: str) -> tuple[str, ...]:
+    return tuple(c.python for c in COLUMNS if c.kind in kinds)
+
+
+#: Datetime columns (tz-aware UTC).
+DATETIME = _names("datetime")
+#: Cost columns, in the currency of ``billing_currency``.
+MONEY = _names("money")
+#: Quantity columns.
+QUANTITY = _names("quantity")
+#: Fields a usable record cannot lack, in every revision.
+REQUIRED = tuple(c.python for c in COLUMNS if not c.nullable)
+#: The fields that identify a record: two records with equal keys describe the same charge, and the
+#: later one (a revised day) supersedes the earlier one.
+KEY = (
+    "billing_account_id",
+    "sub_account_id",
+    "x_billable_metric_id",
+    "x_zone_id",
+    "region_id",
+    "charge_category",
+    "charge_class",
+    "charge_period_start",
+    "charge_period_end",
+)
