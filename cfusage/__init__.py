@@ -1,1 +1,150 @@
-"""cfusage."""
+"""cfusage: Cloudflare billable usage as typed pandas DataFrames, with FinOps helpers.
+
+The flow: :class:`Client` (HTTP, windows, retries) → envelopes → :func:`to_frame` (schema,
+validation) → helpers (:func:`discounts`, :func:`amortize`, :func:`period_over_period`, ...) →
+:mod:`cfusage.plots` / :func:`explore` / :func:`write_report`.
+
+Heavy parts (HTTP client, plots, widgets, report) are imported on first use, so ``import cfusage``
+stays quick.
+
+Examples
+--------
+>>> import cfusage
+>>> df = cfusage.sample.load()            # the bundled sample organization
+>>> cfusage.validate(df).ok
+True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    CurrencyError,
+    DataError,
+    Error,
+    MissingColumnsError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+    TransportError,
+    ValidationError,
+)
+from .frame import Rejected, concat, summary, to_frame
+from .schema import COLUMNS, Column
+from .validation import ValidationReport, validate
+
+if TYPE_CHECKING:
+    from . import plots, sample
+    from .amortization import amortize, amortize_commitment, reconcile
+    from .anomalies import anomalies, describe_anomalies
+    from .client import AsyncClient, Client, Retry
+    from .discounts import discounts, unit_price_discounts
+    from .focus import to_focus
+    from .pricing import free_allowance_usage, load_price_book, rate
+    from .report import build_report, write_report
+    from .server import SampleServer
+    from .store import Store
+    from .variance import budget_variance, period_over_period, price_volume_mix, top_movers
+    from .widgets import explore
+
+__version__ = "0.1.0"
+
+#: Public names that live in modules imported on first use: name → module.
+_LAZY: dict[str, str] = {
+    "Client": "client",
+    "AsyncClient": "client",
+    "Retry": "client",
+    "SampleServer": "server",
+    "Store": "store",
+    "to_focus": "focus",
+    "discounts": "discounts",
+    "unit_price_discounts": "discounts",
+    "amortize": "amortization",
+    "amortize_commitment": "amortization",
+    "reconcile": "amortization",
+    "rate": "pricing",
+    "load_price_book": "pricing",
+    "free_allowance_usage": "pricing",
+    "period_over_period": "variance",
+    "price_volume_mix": "variance",
+    "budget_variance": "variance",
+    "top_movers": "variance",
+    "anomalies": "anomalies",
+    "describe_anomalies": "anomalies",
+    "explore": "widgets",
+    "build_report": "report",
+    "write_report": "report",
+}
+_SUBMODULES = ("sample", "plots", "schema", "frame", "validation", "errors")
+
+__all__ = [
+    "COLUMNS",
+    "APIError",
+    "AsyncClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "Column",
+    "CurrencyError",
+    "DataError",
+    "Error",
+    "MissingColumnsError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Rejected",
+    "ResponseError",
+    "Retry",
+    "SampleServer",
+    "ServerError",
+    "Store",
+    "TransportError",
+    "ValidationError",
+    "ValidationReport",
+    "amortize",
+    "amortize_commitment",
+    "anomalies",
+    "budget_variance",
+    "build_report",
+    "concat",
+    "describe_anomalies",
+    "discounts",
+    "explore",
+    "free_allowance_usage",
+    "load_price_book",
+    "period_over_period",
+    "plots",
+    "price_volume_mix",
+    "rate",
+    "reconcile",
+    "sample",
+    "summary",
+    "to_focus",
+    "to_frame",
+    "top_movers",
+    "unit_price_discounts",
+    "validate",
+    "write_report",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'cfusage' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

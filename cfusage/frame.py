@@ -1,0 +1,791 @@
+"""From whatever a user has in hand to a typed usage frame: :func:`to_frame`, :func:`concat`.
+
+The flow is: *sources* (an envelope, its bytes, a file, SDK objects, dicts, FOCUS files) → raw
+columns (names as they came) → python names (:mod:`cfusage.schema`) → typed, checked columns. Large
+JSON bodies take a fast path (msgspec splits the envelope, pyarrow's multi-threaded JSON reader
+builds typed columns); anything the fast path cannot type goes through a careful path that checks
+every value and names the ones it cannot use.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, NamedTuple, overload
+
+import msgspec
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.json as pa_json
+
+from . import schema
+from .errors import ResponseError, ValidationError
+from .validation import _cases, _error_cases, _without_repeats
+
+__all__ = ["Rejected", "concat", "summary", "to_frame"]
+
+Errors = Literal["raise", "quarantine"]
+
+#: Text that FOCUS files in the wild write for null.
+_NULL_TEXT = ("", "NULL", "null", "Null", "NaN", "nan", "None", "N/A", "#N/A")
+#: Columns of the rejected frame returned by ``to_frame(..., errors="quarantine")``.
+
+
+class Rejected(NamedTuple):
+    """Result of ``to_frame(..., errors="quarantine")``: the usable rows and the rows set aside.
+
+    Unpacks as a pair: ``frame, rejected = to_frame(data, errors="quarantine")``.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The typed frame of every usable row.
+    rejected : pandas.DataFrame
+        One row per input record set aside: ``row`` (position in the input, counting across
+        sources), ``source`` (which source it came from), ``reason`` (every problem, ``; ``-joined)
+        and ``record`` (the record's fields as a dict). ``len(frame) + len(rejected)`` is the number
+        of records in.
+    """
+
+    frame: pd.DataFrame
+    rejected: pd.DataFrame
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry points
+
+
+@overload
+def to_frame(data: Any, *, errors: Literal["raise"] = ..., dedupe: bool = ...) -> pd.DataFrame: ...
+@overload
+def to_frame(data: Any, *, errors: Literal["quarantine"], dedupe: bool = ...) -> Rejected: ...
+def to_frame(
+    data: Any, *, errors: Errors = "raise", dedupe: bool = True
+) -> pd.DataFrame | Rejected:
+    """Turn any billable-usage response into a typed pandas DataFrame.
+
+    Accepts an envelope (``dict``, JSON ``str``/``bytes``, a path to a ``.json`` or ``.json.gz``
+    file), the bare ``result`` list, the official SDK's ``UsageGetResponseItem`` objects (anything
+    with ``to_dict()`` or ``model_dump()``), records with wire (``ChargePeriodStart``) or python
+    (``charge_period_start``) names, FOCUS files from other tools (``.csv`` or ``.parquet``, FOCUS
+    1.0 to 1.3: ``NULL`` text, a byte-order mark, CRLF, enum values in another case, Tags as JSON
+    text), a DataFrame, or a list of any of these (e.g. one envelope per 31-day window).
+
+    Parameters
+    ----------
+    data
+        What to load (see above).
+    errors : {"raise", "quarantine"}
+        ``"raise"`` (default) raises :class:`~cfusage.ValidationError` naming every row, field and
+        value that cannot be used. ``"quarantine"`` returns a :class:`Rejected` pair
+        ``(frame, rejected)``: the usable rows, and every other row with its reason.
+    dedupe : bool
+        With several sources, a record whose key (:data:`cfusage.schema.KEY`) appears again in a
+        later source is superseded by it (a re-fetched, possibly revised day). Duplicates inside one
+        response are kept (:func:`validate` warns about them). In quarantine mode superseded rows
+        are in ``rejected`` with that reason, so rows in = rows kept + rows rejected.
+
+    Returns
+    -------
+    pandas.DataFrame or Rejected
+        Every column of :data:`cfusage.schema.COLUMNS` under its python name and dtype, present
+        even when the response omitted it, then unknown fields (kept, python-style names).
+        ``df.attrs["cfusage"]`` holds ``rows_in`` and ``sources``.
+
+    Raises
+    ------
+    ResponseError
+        ``success: false`` (with the API's messages), or a body that is not JSON.
+    ValidationError
+        With ``errors="raise"``, rows that cannot be used (``.failure_cases`` lists them all).
+
+    Examples
+    --------
+    >>> import cfusage
+    >>> env = {"success": True, "errors": [], "messages": [], "result": [{
+    ...     "ChargePeriodStart": "2026-03-01T00:00:00Z", "ChargePeriodEnd": "2026-03-02T00:00:00Z",
+    ...     "x_BillableMetricId": "workers_standard_requests", "ConsumedQuantity": 150000}]}
+    >>> df = cfusage.to_frame(env)
+    >>> df.loc[0, "consumed_quantity"], str(df["charge_period_start"].dtype)
+    (np.float64(150000.0), 'datetime64[us, UTC]')
+    """
+    if errors not in ("raise", "quarantine"):
+        raise ValueError(f"errors={errors!r}: use 'raise' or 'quarantine'")
+    parts: list[pd.DataFrame] = []
+    rejects: list[pd.DataFrame] = []
+    failures: list[pd.DataFrame] = []
+    offset = 0
+    sources = list(_sources(data))
+    for number, source in enumerate(sources):
+        typed, failed, raw_records = _load_source(source)
+        n = len(typed)
+        typed = typed.assign(_row=np.arange(offset, offset + n), _source=number)
+        if len(failed):
+            bad = np.zeros(n, dtype=bool)
+            bad[failed["row"].to_numpy()] = True
+            rejects.append(_rejected_rows(failed, typed, raw_records, offset, number))
+            failures.append(failed.assign(row=failed["row"] + offset))
+            typed = typed.loc[~bad]
+        parts.append(typed)
+        offset += n
+    if failures and errors == "raise":
+        raise ValidationError(pd.concat(failures, ignore_index=True))
+    frame = _concat_typed(parts)
+    superseded = pd.DataFrame()
+    if dedupe and len(sources) > 1 and len(frame):
+        frame, superseded = _supersede(frame)
+    frame = frame.drop(columns=["_row", "_source"]).reset_index(drop=True)
+    frame.attrs["cfusage"] = {"rows_in": offset, "sources": len(sources)}
+    if errors == "raise":
+        return frame
+    if len(superseded):
+        rejects.append(
+            pd.DataFrame(
+                {
+                    "row": superseded["_row"].to_numpy(),
+                    "source": superseded["_source"].to_numpy(),
+                    "reason": "superseded by the same record (same key) in a later source",
+                    "record": _records_of(superseded.drop(columns=["_row", "_source"])),
+                }
+            )
+        )
+    rejected = (
+        pd.concat(rejects, ignore_index=True).sort_values("row", ignore_index=True)
+        if rejects
+        else _empty_rejected()
+    )
+    return Rejected(frame, rejected)
+
+
+def concat(frames: Sequence[pd.DataFrame], *, dedupe: bool = True) -> pd.DataFrame:
+    """Concatenate typed frames, keeping dtypes, the later frame winning on equal keys.
+
+    Parameters
+    ----------
+    frames : sequence of DataFrame
+        Typed usage frames (from :func:`to_frame`), oldest first.
+    dedupe : bool
+        Drop a record when a later frame has a record with the same key (:data:`schema.KEY`).
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import cfusage
+    >>> rec = {"ChargePeriodStart": "2026-03-01", "ChargePeriodEnd": "2026-03-02",
+    ...        "x_BillableMetricId": "r2_storage", "ListCost": 1.0}
+    >>> a = cfusage.to_frame([rec]); b = cfusage.to_frame([rec | {"ListCost": 2.0}])
+    >>> cfusage.frame.concat([a, b])["list_cost"].tolist()
+    [2.0]
+    """
+    parts = [f.assign(_source=i, _row=np.arange(len(f))) for i, f in enumerate(frames)]
+    out = _concat_typed(parts)
+    if dedupe and len(frames) > 1 and len(out):
+        out, _ = _supersede(out)
+    return out.drop(columns=["_source", "_row"]).reset_index(drop=True)
+
+
+def summary(df: pd.DataFrame) -> str:
+    """A few lines describing a typed usage frame: rows, days, accounts, metrics, spend.
+
+    Examples
+    --------
+    >>> import cfusage
+    >>> print(cfusage.summary(cfusage.to_frame([])))
+    0 usage records
+    """
+    if not len(df):
+        return "0 usage records"
+    start = df["charge_period_start"].min()
+    end = df["charge_period_end"].max()
+    lines = [
+        f"{len(df):,} usage records, {start:%Y-%m-%d} to {end - pd.Timedelta(days=1):%Y-%m-%d}"
+        f" ({df['charge_period_start'].dt.normalize().nunique()} days)",
+        f"{df['billing_account_id'].nunique()} accounts, "
+        f"{df['x_product_family_name'].nunique()} product families, "
+        f"{df['x_billable_metric_id'].nunique()} billable metrics, "
+        f"{df['x_zone_id'].nunique()} zones",
+    ]
+    complete = df.attrs.get("cfusage", {}).get("complete_through")
+    if complete is not None:
+        lines.append(f"complete through {complete}")
+    for value in ("list_cost", "effective_cost", "billed_cost"):
+        present = df[value].notna()
+        if not present.any():
+            lines.append(f"{value}: not in this data (usage only)")
+            continue
+        totals = df.loc[present].groupby("billing_currency", observed=True)[value].sum()
+        share = present.mean()
+        money = ", ".join(f"{cur} {amount:,.2f}" for cur, amount in totals.items())
+        lines.append(
+            f"{value}: {money}" + (f" ({share:.0%} of rows carry it)" if share < 1 else "")
+        )
+    usage = df["charge_category"].astype("str") != "Purchase"
+    by_family = (
+        df.loc[usage & df["effective_cost"].notna()]
+        .groupby(["x_product_family_name", "billing_currency"], observed=True)["effective_cost"]
+        .sum()
+        .sort_values(ascending=False)
+    )
+    if len(by_family):
+        lines.append("effective cost by product family:")
+        width = max(len(str(k[0])) for k in by_family.index)
+        lines += [f"  {fam:<{width}}  {cur} {v:>14,.2f}" for (fam, cur), v in by_family.items()]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# Sources: what a user hands us, as raw tables
+
+
+@dataclass
+class _Source:
+    """One response or file: either JSON bytes, python records or an already-tabular frame."""
+
+    body: bytes | None = None
+    records: list[Any] | None = None
+    table: pd.DataFrame | None = None
+    name: str = ""
+
+
+def _sources(data: Any) -> Iterable[_Source]:
+    if isinstance(data, _Source):
+        yield data
+    elif isinstance(data, bytes | bytearray | memoryview):
+        yield _Source(body=bytes(data))
+    elif isinstance(data, str):
+        text = data.lstrip()
+        if text.startswith(("{", "[")) or not text:
+            yield _Source(body=data.encode())
+        else:
+            yield _read_path(Path(data))
+    elif isinstance(data, os.PathLike):
+        yield _read_path(Path(data))
+    elif isinstance(data, pd.DataFrame):
+        yield _Source(table=data)
+    elif isinstance(data, pa.Table):
+        yield _Source(table=data.to_pandas())
+    elif isinstance(data, Mapping):
+        if _is_envelope(data):
+            yield _envelope_source(data)
+        else:
+            yield _Source(records=[data])
+    elif isinstance(data, Iterable):
+        items = list(data)
+        if items and all(_is_source_like(i) for i in items):
+            for item in items:
+                yield from _sources(item)
+        else:
+            yield _Source(records=items)
+    elif _record_of(data) is not None:
+        yield _Source(records=[data])
+    else:
+        raise TypeError(
+            f"to_frame cannot read a {type(data).__name__}: pass an envelope, its JSON, a path, "
+            "records, SDK objects, a DataFrame, or a list of these"
+        )
+
+
+def _is_envelope(d: Mapping[str, Any]) -> bool:
+    return "result" in d or "success" in d
+
+
+def _is_source_like(item: Any) -> bool:
+    if isinstance(item, bytes | bytearray | str | os.PathLike | pd.DataFrame | pa.Table):
+        return True
+    return isinstance(item, Mapping) and _is_envelope(item)
+
+
+def _envelope_source(env: Mapping[str, Any]) -> _Source:
+    _check_envelope(env.get("success"), env.get("errors") or [])
+    result = env.get("result")
+    if result is not None and not isinstance(result, list):
+        raise ResponseError(f"the envelope's result is a {type(result).__name__}, not a list")
+    return _Source(records=list(result or []))
+
+
+def _check_envelope(success: Any, errors: Sequence[Any]) -> None:
+    if success is False:
+        raise ResponseError("the API answered success: false", errors=list(errors))
+
+
+def _read_path(path: Path) -> _Source:
+    if not path.exists():
+        raise FileNotFoundError(f"no such usage file: {path}")
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".parquet"]:
+        return _Source(table=pd.read_parquet(path), name=str(path))
+    opener = gzip.open if suffixes[-1:] == [".gz"] else open
+    inner = (
+        suffixes[-2]
+        if suffixes[-1:] == [".gz"] and len(suffixes) > 1
+        else suffixes[-1:][0]
+        if suffixes
+        else ""
+    )
+    if inner in (".csv", ".tsv"):
+        with opener(path, "rb") as fh:
+            return _Source(
+                table=_read_focus_csv(fh.read(), sep="\t" if inner == ".tsv" else ","),
+                name=str(path),
+            )
+    with opener(path, "rb") as fh:
+        return _Source(body=fh.read(), name=str(path))
+
+
+def _read_focus_csv(raw: bytes, sep: str = ",") -> pd.DataFrame:
+    """Read a FOCUS CSV keeping every cell as text; NULL-ish text and empty cells become NA."""
+    return pd.read_csv(
+        io.BytesIO(raw),
+        sep=sep,
+        dtype=str,
+        keep_default_na=False,
+        na_values=list(_NULL_TEXT),
+        encoding="utf-8-sig",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Loading one source: raw columns → typed columns + failures
+
+
+class _Envelope(msgspec.Struct):
+    success: bool | None = None
+    errors: list[Any] | None = None
+    messages: list[Any] | None = None
+    result: list[msgspec.Raw] | None = None
+
+
+_ENVELOPE_DECODER = msgspec.json.Decoder(_Envelope)
+_LIST_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
+_ANY_DECODER = msgspec.json.Decoder()
+
+
+def _load_source(source: _Source) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """Return (typed frame, failures, a way to get raw records back for rejected rows)."""
+    if source.table is not None:
+        raw = _rename(source.table.reset_index(drop=True))
+        return (*_coerce(raw), raw)
+    if source.body is not None:
+        raws = _split_body(source.body)
+        typed = _fast_json(raws)
+        if typed is not None:
+            return typed, _error_cases(typed), raws
+        records = [_ANY_DECODER.decode(r) for r in raws]
+    else:
+        records = source.records or []
+    dicts = [_record_of(r) for r in records]
+    bad_shape = [i for i, d in enumerate(dicts) if d is None]
+    rows = [d if d is not None else {} for d in dicts]
+    raw = _rename(pd.DataFrame(rows, index=pd.RangeIndex(len(rows))))
+    typed, failures = _coerce(raw)
+    if bad_shape:
+        failures = failures.loc[~failures["row"].isin(bad_shape)]
+        extra = pd.DataFrame(
+            {
+                "row": bad_shape,
+                "field": "<record>",
+                "value": [records[i] for i in bad_shape],
+                "check": "record",
+                "reason": "not a record (expected an object of fields)",
+            }
+        )
+        failures = pd.concat([failures, extra], ignore_index=True)
+    return typed, failures, records
+
+
+def _split_body(body: bytes) -> list[msgspec.Raw]:
+    """The records of a JSON body as raw slices (no value is decoded yet)."""
+    head = body.lstrip()[:1]
+    try:
+        if head == b"[":
+            return _LIST_DECODER.decode(body)
+        env = _ENVELOPE_DECODER.decode(body)
+    except msgspec.DecodeError as exc:
+        hint = " (the body looks truncated)" if "truncated" in str(exc).lower() else ""
+        raise ResponseError(f"the body is not a usage envelope{hint}: {exc}") from exc
+    _check_envelope(env.success, env.errors or [])
+    return env.result or []
+
+
+def _record_of(item: Any) -> dict[str, Any] | None:
+    if isinstance(item, Mapping):
+        return dict(item)
+    for method in ("to_dict", "model_dump", "dict"):
+        fn = getattr(item, method, None)
+        if callable(fn):
+            out = fn()
+            if isinstance(out, Mapping):
+                return dict(out)
+    return None
+
+
+def _arrow_type(col: schema.Column) -> pa.DataType:
+    if col.kind == "datetime":
+        return pa.timestamp("us", tz="UTC")
+    if col.kind in ("money", "quantity", "price"):
+        return pa.float64()
+    return pa.string()
+
+
+_OPEN_BRACE = ord("{")
+_FAST_COLUMNS = tuple(c for c in schema.COLUMNS if c.kind != "tags")
+
+
+def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
+    """Typed columns straight from the records' JSON with pyarrow; None if it cannot type them."""
+    # Only objects go to pyarrow: it reads `null` as an empty row and crashes on a bare `null` body.
+    if not raws or not all(memoryview(r)[0] == _OPEN_BRACE for r in raws):
+        return None
+    first = bytes(raws[0])
+    if b'"Tags"' in first or b'"tags"' in first:
+        return None
+    names = "wire" if b'"ChargePeriodStart"' in first or b'"x_' in first else "python"
+    fields = [pa.field(getattr(c, names), _arrow_type(c)) for c in _FAST_COLUMNS]
+    options = pa_json.ParseOptions(
+        explicit_schema=pa.schema(fields),
+        unexpected_field_behavior="infer",
+        newlines_in_values=True,
+    )
+    try:
+        table = pa_json.read_json(
+            io.BytesIO(b"\n".join(raws)),
+            read_options=pa_json.ReadOptions(block_size=8 << 20),
+            parse_options=options,
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return None
+    if any(pa.types.is_nested(t.type) for t in table.schema):
+        return None
+    columns: dict[str, pd.Series | pd.api.extensions.ExtensionArray | np.ndarray] = {}
+    for name, chunked in zip(table.column_names, table.columns, strict=True):
+        py = schema.python_name(name)
+        spec = _KNOWN.get(py)
+        columns[py] = _arrow_to_pandas(chunked, spec)
+    typed = pd.DataFrame(columns, copy=False)
+    typed = _normalise_enums(typed)
+    if _infinite_or_unknown(typed):
+        return None
+    return _complete(typed)
+
+
+def _arrow_to_pandas(chunked: pa.ChunkedArray, spec: schema.Column | None) -> pd.Series:
+    if spec is None:
+        return chunked.to_pandas()
+    if spec.dtype == "category":
+        return chunked.dictionary_encode().to_pandas().astype("category")
+    if spec.dtype == "Float64":
+        return pd.Series(pd.arrays.FloatingArray._from_sequence(chunked, dtype="Float64"))
+    if spec.kind == "datetime":
+        return chunked.to_pandas()
+    return pd.Series(chunked.to_pandas(), dtype="str")
+
+
+def _infinite_or_unknown(typed: pd.DataFrame) -> bool:
+    """Whether the fast path produced something the careful path must look at."""
+    for name in schema.MONEY:
+        values = typed[name].to_numpy(dtype=float, na_value=np.nan)
+        if np.isinf(values).any():
+            return True
+    return False
+
+
+_EMPTY_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
+_KNOWN: dict[str, schema.Column] = {c.python: c for c in schema.COLUMNS}
+# Names a FOCUS file may use for our columns: the FOCUS counterparts, and the V1 record's names.
+_ALIASES: dict[str, str] = {
+    **{schema.python_name(c.focus): c.python for c in schema.COLUMNS if c.focus},
+    **{c.python: c.python for c in schema.COLUMNS},
+}
+
+
+def _rename(raw: pd.DataFrame) -> pd.DataFrame:
+    """Python names for every raw column; two names for one column are merged (first non-null)."""
+    merged: dict[str, pd.Series] = {}
+    for name in raw.columns:
+        py = schema.python_name(str(name))
+        target = _ALIASES.get(py, py)
+        col = raw[name]
+        if target in merged:
+            # The Cloudflare name wins over its FOCUS counterpart; each fills the other's gaps.
+            own = schema.python_name(str(name)) == target
+            merged[target] = (
+                col.combine_first(merged[target]) if own else merged[target].combine_first(col)
+            )
+        else:
+            merged[target] = col
+    return pd.DataFrame(merged, index=raw.index) if merged else pd.DataFrame(index=raw.index)
+
+
+def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Type every known column, value by value; collect what cannot be used."""
+    n = len(raw)
+    failures: list[pd.DataFrame] = []
+    out: dict[str, Any] = {}
+    for name in raw.columns:
+        spec = _KNOWN.get(name)
+        if spec is None:
+            out[name] = raw[name]
+            continue
+        typed, bad, why = _coerce_column(raw[name], spec)
+        out[name] = typed
+        if bad is not None and bad.any():
+            failures.append(_cases(np.flatnonzero(bad), name, raw[name], why, "type"))
+    typed = _complete(
+        pd.DataFrame(out, index=pd.RangeIndex(n)) if out else pd.DataFrame(index=pd.RangeIndex(n))
+    )
+    typed = _normalise_enums(typed)
+    if not failures:
+        return typed, _error_cases(typed)
+    type_cases = pd.concat(failures, ignore_index=True)
+    rule_cases = _without_repeats(_error_cases(typed), type_cases)
+    return typed, pd.concat([type_cases, rule_cases], ignore_index=True)
+
+
+def _coerce_column(
+    values: pd.Series, spec: schema.Column
+) -> tuple[pd.Series, np.ndarray | None, str]:
+    values = values.reset_index(drop=True)
+    present = _present(values)
+    if spec.kind == "datetime":
+        parsed = _to_utc(values)
+        bad = present & parsed.isna().to_numpy()
+        return parsed, bad, "not a date/time (ISO 8601 expected, e.g. 2026-03-01T00:00:00Z)"
+    if spec.kind in ("money", "quantity", "price"):
+        numbers, bad = _to_number(values, present)
+        if spec.kind == "money":
+            inf = np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan))
+            if inf.any():
+                return numbers, bad | inf, "not a finite number (money cannot be infinite)"
+        return numbers, bad, "not a number"
+    if spec.kind == "tags":
+        return _to_tags(values, present)
+    text = values.map(_as_text, na_action="ignore") if values.dtype == object else values
+    return text.astype(spec.dtype), None, ""
+
+
+def _present(values: pd.Series) -> np.ndarray:
+    mask = values.notna().to_numpy(copy=True)
+    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+        stripped = values.astype("str").str.strip()
+        mask &= ~stripped.isin(_NULL_TEXT).to_numpy(dtype=bool, na_value=False)
+    return mask
+
+
+def _to_utc(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").astype(schema.dtypes()["charge_period_start"])
+    if pd.api.types.is_datetime64_dtype(values.dtype):
+        return values.dt.tz_localize("UTC").astype(schema.dtypes()["charge_period_start"])
+    text = values.map(_date_text, na_action="ignore").astype("str")
+    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    return parsed.astype(schema.dtypes()["charge_period_start"])
+
+
+def _date_text(v: Any) -> Any:
+    if hasattr(v, "isoformat"):
+        text = v.isoformat()
+        # A naive datetime is read as UTC.
+        return text
+    if isinstance(v, str):
+        return v.strip()
+    return None  # numbers, bools, dicts: not a date
+
+
+def _to_number(values: pd.Series, present: np.ndarray) -> tuple[pd.Series, np.ndarray]:
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return pd.Series(pd.NA, index=values.index, dtype="Float64"), present.copy()
+    if pd.api.types.is_numeric_dtype(values.dtype):
+        out = values.astype("Float64")
+        nan = np.isnan(out.to_numpy(dtype=float, na_value=0.0))
+        # A float NaN is how pandas writes "missing": it stays missing (NA), never 0.
+        return out.mask(nan), np.zeros(len(values), dtype=bool)
+    cleaned = values.map(_number_or_nan, na_action="ignore")
+    numbers = pd.to_numeric(cleaned, errors="coerce").astype("Float64")
+    bad = present & numbers.isna().to_numpy()
+    return numbers, bad
+
+
+def _number_or_nan(v: Any) -> Any:
+    if isinstance(v, bool):
+        return math.nan
+    if isinstance(v, int | float | np.integer | np.floating):
+        return v
+    if isinstance(v, str):
+        s = v.strip().replace(",", "") if v.count(",") and "." in v else v.strip()
+        try:
+            return float(s)
+        except ValueError:
+            return math.nan
+    return math.nan
+
+
+def _to_tags(values: pd.Series, present: np.ndarray) -> tuple[pd.Series, np.ndarray, str]:
+    out: list[Any] = []
+    bad = np.zeros(len(values), dtype=bool)
+    for i, v in enumerate(values.tolist()):
+        if not present[i]:
+            out.append(pd.NA)
+        elif isinstance(v, Mapping):
+            out.append(dict(v))
+        elif isinstance(v, str):
+            try:
+                parsed = json.loads(v)
+            except ValueError:
+                parsed = None
+            if isinstance(parsed, dict):
+                out.append(parsed)
+            else:
+                out.append(pd.NA)
+                bad[i] = True
+        else:
+            out.append(pd.NA)
+            bad[i] = True
+    return pd.Series(out, index=values.index, dtype=object), bad, "tags must be a JSON object"
+
+
+def _as_text(v: Any) -> Any:
+    if isinstance(v, str):
+        s = v.strip()
+        return pd.NA if s in _NULL_TEXT else s
+    if isinstance(v, float) and math.isnan(v):
+        return pd.NA
+    if isinstance(v, bool | int | float | np.integer | np.floating):
+        return str(v)
+    return str(v)
+
+
+def _normalise_enums(typed: pd.DataFrame) -> pd.DataFrame:
+    """Enum values in their canonical spelling (``Usage-based`` → ``Usage-Based``)."""
+    changes: dict[str, pd.Series] = {}
+    for spec in schema.COLUMNS:
+        if not spec.values or spec.python not in typed.columns:
+            continue
+        col = typed[spec.python]
+        if not isinstance(col.dtype, pd.CategoricalDtype):
+            continue
+        canon = {v.lower(): v for v in spec.values}
+        renames = {c: canon[c.lower()] for c in col.cat.categories if canon.get(c.lower(), c) != c}
+        if renames:
+            changes[spec.python] = col.astype("str").replace(renames).astype("category")
+    return typed.assign(**changes) if changes else typed
+
+
+def _complete(typed: pd.DataFrame) -> pd.DataFrame:
+    """Every known column present with its dtype, in table order, then the extra columns."""
+    n = len(typed)
+    cols: dict[str, Any] = {}
+    for spec in schema.COLUMNS:
+        if spec.python in typed.columns:
+            col = typed[spec.python]
+            if str(col.dtype) != spec.dtype:
+                col = col.astype(spec.dtype)
+            if spec.dtype == "category" and col.cat.categories.dtype != "str":
+                col = col.astype("str").astype("category")
+            cols[spec.python] = col
+        else:
+            dtype = _EMPTY_CATEGORY if spec.dtype == "category" else spec.dtype
+            cols[spec.python] = pd.Series(
+                [pd.NA] * n if spec.kind == "tags" else None, index=typed.index, dtype=dtype
+            )
+    for name in typed.columns:
+        if name not in cols:
+            cols[name] = typed[name]
+    return pd.DataFrame(cols, index=typed.index)
+
+
+def _rejected_rows(
+    failed: pd.DataFrame, typed: pd.DataFrame, raw_records: Any, offset: int, number: int
+) -> pd.DataFrame:
+    """One row per rejected record, every problem of the record in its reason."""
+    failed = failed.assign(_local=failed["row"].to_numpy())
+    described = failed.assign(
+        text=failed["field"] + " = " + failed["value"].map(_short) + ": " + failed["reason"]
+    )
+    reasons = described.groupby("_local", sort=True)["text"].agg("; ".join)
+    positions = reasons.index.to_numpy()
+    return pd.DataFrame(
+        {
+            "row": positions + offset,
+            "source": number,
+            "reason": reasons.to_numpy(),
+            "record": [_raw_record(raw_records, typed, int(i)) for i in positions],
+        }
+    )
+
+
+def _raw_record(raw_records: Any, typed: pd.DataFrame, i: int) -> dict[str, Any]:
+    if isinstance(raw_records, pd.DataFrame):
+        return {k: v for k, v in raw_records.iloc[i].items() if not _is_missing(v)}
+    if isinstance(raw_records, list) and i < len(raw_records):
+        item = raw_records[i]
+        if isinstance(item, msgspec.Raw):
+            return _ANY_DECODER.decode(item)
+        rec = _record_of(item)
+        return rec if rec is not None else {"value": item}
+    return {k: v for k, v in typed.iloc[i].items() if not _is_missing(v) and not k.startswith("_")}
+
+
+def _is_missing(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _empty_rejected() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row": pd.Series(dtype="int64"),
+            "source": pd.Series(dtype="int64"),
+            "reason": pd.Series(dtype="str"),
+            "record": pd.Series(dtype=object),
+        }
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Concatenation and de-duplication
+
+
+def _concat_typed(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    if not parts:
+        return _complete(pd.DataFrame(index=pd.RangeIndex(0))).assign(
+            _row=pd.Series(dtype="int64"), _source=pd.Series(dtype="int64")
+        )
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    categorical = [c.python for c in schema.COLUMNS if c.dtype == "category"]
+    aligned = []
+    for part in parts:
+        aligned.append(part.astype({c: "str" for c in categorical if c in part.columns}))
+    out = pd.concat(aligned, ignore_index=True)
+    return out.astype({c: "category" for c in categorical if c in out.columns})
+
+
+def _supersede(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Keep, for each key, only the rows of the last source that has it."""
+    keys = [k for k in schema.KEY if k in frame.columns]
+    last = frame.groupby(keys, sort=False, dropna=False, observed=True)["_source"].transform("max")
+    keep = (frame["_source"] == last).to_numpy()
+    return frame.loc[keep], frame.loc[~keep]
+
+
+def _records_of(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {k: v for k, v in row.items() if not _is_missing(v)} for row in frame.to_dict("records")
+    ]

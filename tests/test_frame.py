@@ -1,0 +1,357 @@
+"""to_frame: every shape a user has in hand becomes the same typed frame; nothing is lost."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cfusage
+from cfusage import schema
+from cfusage.frame import concat
+
+RECORD = {
+    "BillingAccountId": "023e105f4ecef8ad9ca31a8372d0c353",
+    "BillingAccountName": "My Account",
+    "ChargeCategory": "Usage",
+    "ChargeDescription": "Workers Standard Requests — daily usage",
+    "ChargeFrequency": "Usage-Based",
+    "ChargePeriodEnd": "2025-05-02T00:00:00Z",
+    "ChargePeriodStart": "2025-05-01T00:00:00Z",
+    "ConsumedQuantity": 150000,
+    "ConsumedUnit": "Requests",
+    "HostProviderName": "Cloudflare",
+    "InvoiceIssuerName": "Cloudflare",
+    "ServiceProviderName": "Cloudflare",
+    "x_BillableMetricName": "Workers Standard Requests",
+    "BilledCost": 0,
+    "BillingCurrency": "USD",
+    "BillingPeriodEnd": "2025-06-01T00:00:00Z",
+    "BillingPeriodStart": "2025-05-01T00:00:00Z",
+    "ChargeClass": "Correction",
+    "ContractedCost": 0.75,
+    "ContractedUnitPrice": 0.000005,
+    "EffectiveCost": 0,
+    "ListCost": 0.75,
+    "ListUnitPrice": 0.000005,
+    "PricingQuantity": 150000,
+    "PricingUnit": "Requests",
+    "RegionId": "EEUR",
+    "RegionName": "Eastern Europe",
+    "SubAccountId": "c9bd752d-9ca8-411d-b804-be44a758057f",
+    "SubAccountName": "My Subscription",
+    "x_BillableMetricId": "workers_standard_requests",
+    "x_ProductFamilyName": "Workers",
+    "x_ZoneId": "023e105f4ecef8ad9ca31a8372d0c354",
+    "x_ZoneName": "example.com",
+}
+
+
+def day_record(day: int, metric: str = "workers_standard_requests", **extra) -> dict:
+    start = pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta(days=day)
+    return {
+        **RECORD,
+        "ChargeClass": None,
+        "ChargePeriodStart": f"{start:%Y-%m-%dT%H:%M:%SZ}",
+        "ChargePeriodEnd": f"{start + pd.Timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
+        "x_BillableMetricId": metric,
+        **extra,
+    }
+
+
+def envelope(records: list[dict]) -> dict:
+    return {"success": True, "errors": [], "messages": [], "result": records}
+
+
+def assert_typed(df: pd.DataFrame) -> None:
+    for name, dtype in schema.dtypes().items():
+        assert name in df.columns, name
+        assert str(df[name].dtype) == dtype, (name, df[name].dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Shapes
+
+
+def test_envelope_dict_gives_typed_columns_with_values():
+    df = cfusage.to_frame(envelope([RECORD]))
+    assert_typed(df)
+    row = df.iloc[0]
+    assert row["charge_period_start"] == pd.Timestamp("2025-05-01", tz="UTC")
+    assert row["list_cost"] == 0.75
+    assert row["billed_cost"] == 0.0
+    assert row["charge_class"] == "Correction"
+    assert row["x_zone_name"] == "example.com"
+
+
+@pytest.mark.parametrize("form", ["str", "bytes", "path", "gzip", "bare_list", "bare_bytes"])
+def test_every_json_form_gives_the_same_frame(form, tmp_path):
+    records = [day_record(0), day_record(1, ListCost=None)]
+    expected = cfusage.to_frame(envelope(records))
+    text = json.dumps(envelope(records))
+    if form == "str":
+        data = text
+    elif form == "bytes":
+        data = text.encode()
+    elif form == "path":
+        data = tmp_path / "usage.json"
+        data.write_text(text)
+    elif form == "gzip":
+        data = tmp_path / "usage.json.gz"
+        data.write_bytes(gzip.compress(text.encode()))
+    elif form == "bare_list":
+        data = records
+    else:
+        data = json.dumps(records).encode()
+    pd.testing.assert_frame_equal(cfusage.to_frame(data), expected)
+
+
+def test_fast_and_careful_paths_agree_on_many_records():
+    rng = np.random.default_rng(1)
+    records = [
+        day_record(i % 31, metric=f"m{i % 7}", ListCost=float(rng.random()), x_ZoneId=None)
+        for i in range(500)
+    ]
+    fast = cfusage.to_frame(json.dumps(envelope(records)).encode())  # pyarrow JSON reader
+    careful = cfusage.to_frame(records)  # value-by-value path
+    pd.testing.assert_frame_equal(fast, careful)
+
+
+def test_sdk_objects_are_read_through_to_dict_and_model_dump():
+    from cloudflare.types.organizations.billing.usage_get_response import UsageGetResponseItem
+
+    items = [UsageGetResponseItem.model_validate(r) for r in (day_record(0), day_record(1))]
+    expected = cfusage.to_frame([day_record(0), day_record(1)])
+    pd.testing.assert_frame_equal(cfusage.to_frame(items), expected)
+
+    class OnlyModelDump:  # pydantic models without the SDK's to_dict
+        def __init__(self, item):
+            self.item = item
+
+        def model_dump(self):
+            return self.item.model_dump()  # snake_case names, datetime objects
+
+    pd.testing.assert_frame_equal(cfusage.to_frame([OnlyModelDump(i) for i in items]), expected)
+
+
+def test_snake_case_dicts_are_read_like_wire_names():
+    snake = [{schema.column(k).python: v for k, v in day_record(0).items()}]
+    pd.testing.assert_frame_equal(cfusage.to_frame(snake), cfusage.to_frame([day_record(0)]))
+
+
+def test_several_envelopes_are_concatenated_and_the_later_record_wins():
+    first = envelope([day_record(0, ListCost=1.0), day_record(1, ListCost=2.0)])
+    revised = envelope([day_record(1, ListCost=2.5), day_record(2, ListCost=3.0)])
+    df = cfusage.to_frame([first, revised])
+    assert len(df) == 3
+    by_day = df.set_index(df["charge_period_start"].dt.day)["list_cost"]
+    assert by_day.to_dict() == {1: 1.0, 2: 2.5, 3: 3.0}
+
+
+def test_duplicates_inside_one_response_are_kept_for_validate_to_report():
+    df = cfusage.to_frame(envelope([day_record(0), day_record(0)]))
+    assert len(df) == 2
+    assert "duplicate_key" in set(cfusage.validate(df).warnings["check"])
+
+
+def test_concat_keeps_dtypes_and_lets_the_later_frame_win():
+    a = cfusage.to_frame([day_record(0, BillingCurrency="USD", ListCost=1.0)])
+    b = cfusage.to_frame([day_record(0, BillingCurrency="EUR", ListCost=9.0)])
+    b2 = cfusage.to_frame([day_record(0, ListCost=4.0)])
+    out = concat([a, b, b2])
+    assert_typed(out)
+    assert out["list_cost"].tolist() == [4.0]
+    both = concat([a, cfusage.to_frame([day_record(1, BillingCurrency="EUR")])])
+    assert sorted(both["billing_currency"].astype(str)) == ["EUR", "USD"]
+
+
+def test_omitted_fields_are_present_as_missing_and_unknown_fields_are_kept():
+    minimal = {
+        "ChargePeriodStart": "2026-01-01T00:00:00Z",
+        "ChargePeriodEnd": "2026-01-02T00:00:00Z",
+        "x_BillableMetricId": "r2_class_a_operations",
+        "x_NewFieldFromTheFuture": "kept",
+        "SomeCount": 3,
+    }
+    df = cfusage.to_frame(envelope([minimal]))
+    assert_typed(df)
+    assert df.loc[0, "x_new_field_from_the_future"] == "kept"
+    assert df.loc[0, "some_count"] == 3
+    assert df["list_cost"].isna().all()  # missing stays missing: never 0
+    assert df["billed_cost"].isna().all()
+
+
+def test_tags_become_dicts():
+    df = cfusage.to_frame([day_record(0, Tags={"team": "media", "prod": True}), day_record(1)])
+    assert df.loc[0, "tags"] == {"team": "media", "prod": True}
+    assert pd.isna(df.loc[1, "tags"])
+
+
+def test_empty_responses_give_an_empty_typed_frame():
+    for data in (envelope([]), {"success": True, "result": None}, [], b"[]"):
+        df = cfusage.to_frame(data)
+        assert len(df) == 0
+        assert_typed(df)
+
+
+# ---------------------------------------------------------------------------------------------
+# FOCUS files from other tools
+
+
+def test_focus_csv_with_bom_crlf_null_text_enum_case_and_tags(tmp_path):
+    header = (
+        "BillingAccountId,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ChargeFrequency,"
+        "ServiceName,SkuId,SkuMeter,ListCost,BilledCost,BillingCurrency,Tags,ProviderName,x_Custom"
+    )
+    rows = [
+        "acc1,2026-03-01T00:00:00Z,2026-03-02T00:00:00Z,usage,Usage-based,Workers,"
+        'workers_standard_requests,Requests,1.5,NULL,USD,"{""team"": ""web""}",Cloudflare,a',
+        "acc1,2026-03-02T00:00:00Z,2026-03-03T00:00:00Z,USAGE,usage-based,R2,r2_storage,"
+        "Storage,,0.2,USD,NULL,Cloudflare,b",
+    ]
+    path = tmp_path / "focus.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + "\r\n".join([header, *rows]).encode() + b"\r\n")
+    df = cfusage.to_frame(path)
+    assert_typed(df)
+    assert len(df) == 2
+    assert df["charge_category"].tolist() == ["Usage", "Usage"]
+    assert df["charge_frequency"].tolist() == ["Usage-Based", "Usage-Based"]
+    assert df["x_product_family_name"].tolist() == ["Workers", "R2"]  # from ServiceName
+    assert df["x_billable_metric_id"].tolist() == ["workers_standard_requests", "r2_storage"]
+    assert df.loc[0, "list_cost"] == 1.5 and pd.isna(df.loc[1, "list_cost"])
+    assert pd.isna(df.loc[0, "billed_cost"]) and df.loc[1, "billed_cost"] == 0.2
+    assert df.loc[0, "tags"] == {"team": "web"} and pd.isna(df.loc[1, "tags"])
+    assert df["provider_name"].tolist() == ["Cloudflare", "Cloudflare"]  # unknown: kept
+    assert df["x_custom"].tolist() == ["a", "b"]
+
+
+def test_focus_parquet_is_read(tmp_path):
+    src = pd.DataFrame(
+        {
+            "ChargePeriodStart": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
+            "ChargePeriodEnd": pd.to_datetime(["2026-03-02", "2026-03-03"], utc=True),
+            "SkuId": ["a", "b"],
+            "EffectiveCost": [1.0, np.nan],
+        }
+    )
+    path = tmp_path / "focus.parquet"
+    src.to_parquet(path)
+    df = cfusage.to_frame(path)
+    assert_typed(df)
+    assert df["x_billable_metric_id"].tolist() == ["a", "b"]
+    assert df.loc[0, "effective_cost"] == 1.0 and pd.isna(df.loc[1, "effective_cost"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors and quarantine
+
+
+def test_success_false_raises_with_the_api_messages():
+    body = {"success": False, "errors": [{"code": 10000, "message": "Authentication error"}]}
+    with pytest.raises(cfusage.ResponseError, match=r"\[10000\] Authentication error"):
+        cfusage.to_frame(body)
+    with pytest.raises(cfusage.ResponseError, match="Authentication error"):
+        cfusage.to_frame(json.dumps(body).encode())
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>502 Bad Gateway</html>", b'{"success": true, "result": [{"a"']
+)
+def test_a_body_that_is_not_json_raises_response_error(body):
+    with pytest.raises(cfusage.ResponseError, match="not a usage envelope"):
+        cfusage.to_frame(body)
+
+
+def test_raise_names_row_field_and_value():
+    records = [
+        day_record(0),
+        day_record(1, ListCost="twelve"),
+        day_record(2, ChargePeriodStart="yesterday"),
+    ]
+    with pytest.raises(cfusage.ValidationError) as info:
+        cfusage.to_frame(records)
+    cases = info.value.failure_cases
+    assert set(zip(cases["row"], cases["field"], cases["value"], strict=True)) == {
+        (1, "list_cost", "twelve"),
+        (2, "charge_period_start", "yesterday"),
+    }
+    assert "row 1: list_cost = 'twelve'" in str(info.value)
+
+
+def test_end_before_start_and_infinite_money_are_errors():
+    records = [
+        day_record(0, ChargePeriodEnd="2026-02-01T00:00:00Z"),
+        day_record(1, BilledCost=math.inf),
+        day_record(2),
+    ]
+    frame, rejected = cfusage.to_frame(records, errors="quarantine")
+    assert len(frame) == 1
+    assert rejected["row"].tolist() == [0, 1]
+    assert "ends at or before it starts" in rejected.loc[0, "reason"]
+    assert "infinite" in rejected.loc[1, "reason"]
+    assert rejected.loc[1, "record"]["BilledCost"] == math.inf
+
+
+def test_quarantine_counts_superseded_rows_so_nothing_is_lost():
+    first = envelope([day_record(0), day_record(1)])
+    second = envelope([day_record(1), {"ChargePeriodStart": "bad"}])
+    frame, rejected = cfusage.to_frame([first, second], errors="quarantine")
+    assert len(frame) + len(rejected) == 4
+    reasons = dict(zip(rejected["row"], rejected["reason"], strict=True))
+    assert "superseded" in reasons[1]
+    assert "charge_period_start" in reasons[3]
+
+
+_value = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**30), max_value=10**30),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["2026-03-01T00:00:00Z", "2026-13-45", "NULL", "", "1e308", "ünïcødé ☁"]),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    st.lists(st.integers(), max_size=2),
+)
+_field = st.sampled_from([c.wire for c in schema.COLUMNS] + ["x_Unknown", "weird key ☁"])
+_record = st.one_of(
+    st.builds(
+        lambda d, extra: {**d, **extra},
+        st.sampled_from([day_record(0), day_record(3), {}]),
+        st.dictionaries(_field, _value, max_size=6),
+    ),
+    _value,  # not even a record
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(_record, max_size=8), max_size=3), st.sampled_from(["records", "json"]))
+def test_rows_in_equal_rows_kept_plus_rows_rejected(responses, form):
+    if form == "json":
+        data = [json.dumps(envelope(r), default=str, allow_nan=True).encode() for r in responses]
+        if any(b"NaN" in d or b"Infinity" in d for d in data):
+            with pytest.raises(cfusage.ResponseError):  # not JSON: the whole body is refused
+                cfusage.to_frame(data, errors="quarantine")
+            return
+    else:
+        data = [envelope(r) for r in responses]
+    n_in = sum(len(r) for r in responses)
+    frame, rejected = cfusage.to_frame(data, errors="quarantine")
+    assert len(frame) + len(rejected) == n_in
+    assert rejected["row"].is_unique
+    assert frame.attrs["cfusage"]["rows_in"] == n_in
+    assert_typed(frame)
+    # whatever was kept is usable: the error rules find nothing in it
+    assert cfusage.validate(frame).ok
+
+
+def test_summary_mentions_rows_and_spend():
+    df = cfusage.to_frame([day_record(0, EffectiveCost=2.0), day_record(1, EffectiveCost=3.0)])
+    text = cfusage.summary(df)
+    assert "2 usage records" in text
+    assert "USD 5.00" in text
