@@ -458,7 +458,7 @@ def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
     )
     try:
         table = pa_json.read_json(
-            io.BytesIO(b"\n".join(raws)),
+            _LinesReader(raws),
             read_options=pa_json.ReadOptions(block_size=8 << 20),
             parse_options=options,
         )
@@ -476,6 +476,39 @@ def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
     if _infinite_or_unknown(typed):
         return None
     return _complete(typed)
+
+
+class _LinesReader(io.RawIOBase):
+    """The records as newline-delimited JSON, joined a block at a time (never the whole body)."""
+
+    def __init__(self, raws: list[msgspec.Raw], block: int = 4 << 20) -> None:
+        self._raws = raws
+        self._next = 0
+        self._block = block
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        want = self._block if size is None or size < 0 else size
+        parts = [self._buffer] if self._buffer else []
+        have = len(self._buffer)
+        raws, i = self._raws, self._next
+        while have < want and i < len(raws):
+            chunk = bytes(raws[i]) + b"\n"
+            parts.append(chunk)
+            have += len(chunk)
+            i += 1
+        self._next = i
+        data = b"".join(parts)
+        self._buffer = data[want:]
+        return data[:want]
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def _arrow_to_pandas(chunked: pa.ChunkedArray, spec: schema.Column | None) -> pd.Series:

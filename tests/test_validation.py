@@ -86,7 +86,6 @@ def test_errors_on_an_untyped_frame_name_row_and_value():
     assert got == {
         ("type", "charge_period_start", 11),
         ("type", "list_cost", 11),
-        ("required", "charge_period_start", 11),
         ("period", "charge_period_end", 12),
         ("required", "x_billable_metric_id", 12),
     }

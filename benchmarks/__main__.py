@@ -1,0 +1,33 @@
+"""Run the benchmarks: ``python -m benchmarks [name ...]`` (names: frame, client, discounts, ...)."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    here = Path(__file__).resolve().parent
+    names = sorted(
+        m.name[len("bench_") :]
+        for m in pkgutil.iter_modules([str(here)])
+        if m.name.startswith("bench_")
+    )
+    chosen = argv or names
+    unknown = sorted(set(chosen) - set(names))
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {names}", file=sys.stderr)
+        return 2
+    for name in chosen:
+        print(f"== {name}", flush=True)
+        t0 = time.perf_counter()
+        importlib.import_module(f"benchmarks.bench_{name}").main()
+        print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

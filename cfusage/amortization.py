@@ -1,0 +1,689 @@
+"""Amortization: spread costs over the time they cover, and reconcile billed with effective cost.
+
+:func:`amortize`
+    Spread every cost of each row evenly over its charge period onto a calendar grain.
+:func:`amortize_commitment`
+    Spread prepaid commitments over their term by day, allocate each day's share to the usage it
+    covered, and add explicit "Unused" rows for the share no usage absorbed.
+:func:`reconcile`
+    Billed (invoice) against effective (amortized) cost per period, with the difference explained.
+
+Every function returns a new frame and leaves the caller's frame untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _grouping as g
+from .errors import DataError, ValidationError
+from .schema import MONEY
+
+__all__ = ["amortize", "amortize_commitment", "reconcile"]
+
+_US_PER_DAY = 86_400 * 1_000_000
+_CALENDAR = ("D", "W", "MS", "QS")
+
+
+# --------------------------------------------------------------------------------------------------
+# amortize
+
+
+def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONEY) -> pd.DataFrame:
+    """Spread each row's costs evenly over its charge period, onto periods of grain ``freq``.
+
+    A row whose ``[charge_period_start, charge_period_end)`` overlaps several periods becomes one
+    row per period, each carrying ``cost x overlap / duration`` (measured in microseconds, so a
+    purchase covering 1 January to 1 April lands 31/90, 28/90 and 31/90 of its cost in the three
+    months at ``freq="MS"``). A row lying within one period (a daily usage row at daily, weekly
+    or monthly grain) is kept as it is. Totals are conserved (to float rounding).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A typed usage frame (``charge_period_start`` and ``charge_period_end`` are needed).
+    freq : str
+        Target grain: ``"D"``, ``"W"`` (weeks start Monday), ``"MS"`` or ``"QS"`` (aliases as in
+        ``_grouping.FREQS``). ``"billing_period"`` has no calendar and is refused.
+    columns : sequence of str
+        The columns to spread (default: every cost column, ``cfusage.schema.MONEY``). Columns the
+        frame lacks are skipped. Every other column, quantities included, is repeated unchanged
+        on each piece of a split row: add quantity columns here to spread them too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period`` (start of the target period, UTC) followed by every column of ``df``, one row
+        per original row x period it overlaps, in the original row order, with a fresh
+        RangeIndex. A zero-length charge period (end == start) keeps its whole cost in the
+        period of its start.
+
+    Raises
+    ------
+    MissingColumnsError
+        If the frame lacks the charge period columns.
+    ValidationError
+        If a row has no charge period start or end, or ends before it starts
+        (``failure_cases`` lists every such row).
+    ValueError
+        If ``freq`` is not a calendar grain.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cfusage.amortization import amortize
+    >>> fee = pd.DataFrame({
+    ...     "charge_period_start": pd.to_datetime(["2026-01-01"], utc=True),
+    ...     "charge_period_end": pd.to_datetime(["2026-04-01"], utc=True),
+    ...     "billed_cost": pd.array([900.0], dtype="Float64"),
+    ... })
+    >>> amortize(fee, "MS")["billed_cost"].round(2).tolist()
+    [310.0, 280.0, 310.0]
+    """
+    grain = _calendar_grain(freq)
+    g.require(df, ["charge_period_start", "charge_period_end"], "amortize()", allow_all_na=True)
+    start, end = _period_bounds(df)
+    first = _period_index(start, grain)
+    last = np.where(end > start, _period_index(end - 1, grain), first)
+    n = (last - first + 1).astype(np.int64)
+    cols = [c for c in columns if c in df.columns]
+    if len(df) == 0 or (n == 1).all():
+        out = df.assign(**{g.PERIOD: _to_timestamps(_period_start_us(first, grain))})
+        return _period_first(out).reset_index(drop=True)
+
+    rep = np.repeat(np.arange(len(df)), n)
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)
+    idx = first[rep] + offset
+    p_start = _period_start_us(idx, grain)
+    p_end = _period_start_us(idx + 1, grain)
+    s, e = start[rep], end[rep]
+    duration = e - s
+    overlap = np.minimum(e, p_end) - np.maximum(s, p_start)
+    share = np.where(duration > 0, overlap / np.where(duration > 0, duration, 1), 1.0)
+    out = df.take(rep)
+    spread = {
+        c: pd.array(df[c].to_numpy(dtype="float64", na_value=np.nan)[rep] * share, dtype="Float64")
+        for c in cols
+    }
+    spread[g.PERIOD] = _to_timestamps(p_start)
+    out = out.assign(**{k: _aligned(v, out.index) for k, v in spread.items()})
+    return _period_first(out).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# amortize_commitment
+
+
+def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataFrame:
+    """Amortize prepaid commitments over their term and allocate them to the usage they covered.
+
+    The rule, day by day (a decision of cfusage; FOCUS leaves the period to the provider):
+
+    1. Each commitment's fee is spread evenly over ``[term_start, term_end)`` by day (partial days
+       prorated by time): the day's *share*.
+    2. *Covered usage*: usage rows (``charge_category`` Usage or missing, not corrections) with a
+       contracted cost above 0, in the commitment's currency and scope, whose charge day (the day of
+       ``charge_period_start``) lies in the term. A row is covered by at most one commitment: the
+       first in order of ``term_start`` then ``commitment_id``.
+    3. If the day's covered contracted cost is at most the share, every covered row is wholly
+       absorbed (``amortized_commitment_cost = contracted_cost``) and the rest of the share is
+       *unused*: one extra row with ``commitment_status = "Unused"``.
+    4. If it exceeds the share, the share is allocated to the covered rows in proportion to their
+       contracted cost; each row's remainder stays on demand at contracted cost
+       (``on_demand_cost``). Nothing carries over to the next day: a day's unused share is lost,
+       which is what an amortized view of a commitment shows (the invoice's running prepaid
+       balance is another matter; see :func:`reconcile`).
+
+    Per commitment, Σ ``amortized_commitment_cost`` over its Used and Unused rows equals the fee
+    share of the days covered by the frame (the whole fee when the frame covers the term). Term
+    days before the frame's first or after its last usage day get no Unused row: the frame cannot
+    tell whether usage absorbed them.
+
+    The existing cost columns of usage rows are left as delivered (with Cloudflare's drawdown at
+    contracted cost, ``effective_cost = amortized_commitment_cost + on_demand_cost`` on covered
+    rows).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A typed usage frame with ``charge_period_start``, ``contracted_cost`` and
+        ``billing_currency``.
+    commitments : pandas.DataFrame
+        One row per commitment, like ``cfusage.sample.COMMITMENTS``: ``commitment_id``,
+        ``amount``, ``currency``, ``term_start``, ``term_end`` (UTC timestamps, end exclusive),
+        and optional scope columns ``billing_account_id``, ``x_product_family_name``,
+        ``x_billable_metric_id``. A scope value may be NA (any), one value, a ``"|"``-separated
+        list of values (``"Workers|R2"``) or a list/tuple of values. A missing scope column
+        means any.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every row of ``df`` (same order, fresh RangeIndex) with four new columns, then one
+        Unused row per commitment x day with an unused share:
+
+        ``commitment_id`` (str; NA on rows no commitment covers), ``commitment_status``
+        ("Used" on covered rows, "Unused" on the new rows, NA elsewhere, like FOCUS
+        CommitmentDiscountStatus), ``amortized_commitment_cost`` (the part of the fee that the
+        row absorbed; NA on uncovered rows), ``on_demand_cost`` (the part of the row's
+        contracted cost the commitment did not cover; NA on uncovered and Unused rows).
+
+        Unused rows: ``charge_category`` "Usage", ``x_billable_metric_id`` "unused_commitment",
+        charge period the day, billing period its calendar month, ``billing_account_id`` and
+        ``x_product_family_name`` the commitment's scope when it names exactly one,
+        ``billing_currency`` the commitment currency, ``effective_cost`` =
+        ``amortized_commitment_cost`` = the unused share, ``list_cost`` = ``contracted_cost`` =
+        ``billed_cost`` = 0 (the fee is billed on its Purchase row), quantities NA. Because their
+        effective cost exceeds their list cost, unused commitment lowers the Effective Savings
+        Rate in :func:`cfusage.discounts`, as it should.
+
+    Raises
+    ------
+    MissingColumnsError
+        If ``df`` lacks ``charge_period_start``, ``contracted_cost`` or ``billing_currency``, or
+        ``commitments`` lacks one of its required columns.
+    ValidationError
+        If a commitment has a missing or negative amount, or a term that ends before it starts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cfusage.amortization import amortize_commitment
+    >>> usage = pd.DataFrame({
+    ...     "charge_period_start": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),
+    ...     "charge_category": pd.Categorical(["Usage", "Usage"]),
+    ...     "billing_currency": pd.Categorical(["USD", "USD"]),
+    ...     "contracted_cost": pd.array([15.0, 4.0], dtype="Float64"),
+    ... })
+    >>> commitment = pd.DataFrame({
+    ...     "commitment_id": ["c1"], "amount": [20.0], "currency": ["USD"],
+    ...     "term_start": pd.to_datetime(["2026-01-01"], utc=True),
+    ...     "term_end": pd.to_datetime(["2026-01-03"], utc=True),
+    ... })
+    >>> out = amortize_commitment(usage, commitment)
+    >>> out[["commitment_status", "amortized_commitment_cost", "on_demand_cost"]].values.tolist()
+    [['Used', 10.0, 5.0], ['Used', 4.0, 0.0], ['Unused', 6.0, <NA>]]
+    """
+    from .discounts import _usage_rows  # shared definition of a usage row
+
+    g.require(
+        df,
+        ["charge_period_start", "contracted_cost", "billing_currency"],
+        "amortize_commitment()",
+    )
+    need = ["commitment_id", "amount", "currency", "term_start", "term_end"]
+    g.require(commitments, need, "amortize_commitment(commitments=)", allow_all_na=True)
+    book = _check_commitments(commitments)
+
+    n = len(df)
+    usage = np.zeros(n, dtype=bool)
+    usage[df.index.get_indexer(_usage_rows(df).index)] = True
+    if "charge_class" in df.columns:
+        usage &= df["charge_class"].isna().to_numpy()
+    contracted = df["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
+    usage &= np.nan_to_num(contracted, nan=0.0) > 0
+    day = _period_index(_us(df["charge_period_start"]), "D")
+    currency = df["billing_currency"].astype("str").to_numpy(dtype=object, na_value=None)
+    known_days = day[usage] if usage.any() else day
+    first_day, last_day = (known_days.min(), known_days.max()) if n else (0, -1)
+
+    assigned = np.full(n, -1, dtype=np.int64)
+    amortized = np.full(n, np.nan)
+    unused_parts: list[pd.DataFrame] = []
+    for j, c in enumerate(book.itertuples(index=False)):
+        t0, t1 = int(c.term_start_us), int(c.term_end_us)
+        d0 = t0 // _US_PER_DAY
+        d1 = max(d0, -(-t1 // _US_PER_DAY) - 1)  # last day touched by [t0, t1)
+        days = np.arange(d0, d1 + 1)
+        lo = np.maximum(days * _US_PER_DAY, t0)
+        hi = np.minimum((days + 1) * _US_PER_DAY, t1)
+        share = c.amount * (hi - lo) / (t1 - t0) if t1 > t0 else np.where(days == d0, c.amount, 0)
+        mask = usage & (assigned < 0) & (currency == c.currency) & (day >= d0) & (day <= d1)
+        for col, allowed in c.scope:
+            mask &= df[col].astype("str").isin(allowed).to_numpy(dtype=bool, na_value=False)
+        rows = np.flatnonzero(mask)
+        assigned[rows] = j
+        rel = day[rows] - d0
+        covered = np.bincount(rel, weights=contracted[rows], minlength=len(days))
+        used = np.minimum(covered, share)
+        factor = np.divide(used, covered, out=np.zeros_like(used), where=covered > 0)
+        amortized[rows] = contracted[rows] * factor[rel]
+        unused = share - used
+        in_frame = (days >= first_day) & (days <= last_day) & (unused > 0)
+        if in_frame.any():
+            unused_parts.append(_unused_rows(df, c, days[in_frame], unused[in_frame], rows))
+
+    covered_rows = assigned >= 0
+    ids = book["commitment_id"].to_numpy(dtype=object)
+    new = {
+        "commitment_id": pd.array(
+            np.where(covered_rows, ids[np.maximum(assigned, 0)], None), dtype="str"
+        ),
+        "commitment_status": pd.Categorical(
+            np.where(covered_rows, "Used", None), categories=["Used", "Unused"]
+        ),
+        "amortized_commitment_cost": pd.array(amortized, dtype="Float64"),
+        "on_demand_cost": pd.array(
+            np.where(covered_rows, contracted - amortized, np.nan), dtype="Float64"
+        ),
+    }
+    out = df.reset_index(drop=True).assign(**new)
+    if not unused_parts:
+        return out
+    return _concat_typed(out, pd.concat(unused_parts, ignore_index=True))
+
+
+def _check_commitments(commitments: pd.DataFrame) -> pd.DataFrame:
+    """Typed copy of the commitments table, ordered, with parsed scope and term in microseconds."""
+    book = commitments.copy()
+    start = pd.to_datetime(book["term_start"], utc=True)
+    end = pd.to_datetime(book["term_end"], utc=True)
+    amount = pd.to_numeric(book["amount"], errors="coerce").astype("float64")
+    problems = []
+    for i in range(len(book)):
+        cid = book["commitment_id"].iloc[i]
+        if not np.isfinite(amount.iloc[i]) or amount.iloc[i] < 0:
+            problems.append((i, "amount", book["amount"].iloc[i], "amount >= 0", f"{cid}"))
+        if pd.isna(start.iloc[i]) or pd.isna(end.iloc[i]) or end.iloc[i] < start.iloc[i]:
+            problems.append(
+                (i, "term_end", book["term_end"].iloc[i], "term_end >= term_start", f"{cid}")
+            )
+    if problems:
+        cases = pd.DataFrame(problems, columns=["row", "field", "value", "check", "reason"])
+        cases["reason"] = "commitment " + cases["reason"] + " cannot be amortized"
+        raise ValidationError(cases)
+    book = book.assign(
+        amount=amount,
+        currency=book["currency"].astype("str"),
+        term_start_us=_us(start),
+        term_end_us=_us(end),
+    )
+    scopes = []
+    for _, r in book.iterrows():
+        scope = []
+        for col in ("billing_account_id", "x_product_family_name", "x_billable_metric_id"):
+            if col in book.columns:
+                allowed = _scope_values(r[col])
+                if allowed is not None:
+                    scope.append((col, allowed))
+        scopes.append(tuple(scope))
+    book["scope"] = scopes
+    return book.sort_values(["term_start_us", "commitment_id"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def _scope_values(value: object) -> list[str] | None:
+    """NA -> None (any); "A|B" or a list -> the allowed values."""
+    if isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        values = [str(v) for v in value if not pd.isna(v)]
+        return values or None
+    if value is None or pd.isna(value):
+        return None
+    return [v.strip() for v in str(value).split("|") if v.strip()]
+
+
+def _unused_rows(
+    df: pd.DataFrame, c: object, days: np.ndarray, unused: np.ndarray, covered: np.ndarray
+) -> pd.DataFrame:
+    """One Unused row per day for commitment ``c`` with the columns of ``df``."""
+    k = len(days)
+    day_start = _to_timestamps(days * _US_PER_DAY)
+    month = day_start.dt.tz_localize(None).dt.to_period("M")
+    month_start = month.dt.start_time.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+    month_end = (month + 1).dt.start_time.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
+    zero = pd.array(np.zeros(k), dtype="Float64")
+    values: dict[str, object] = {
+        "charge_period_start": day_start,
+        "charge_period_end": _to_timestamps((days + 1) * _US_PER_DAY),
+        "billing_period_start": month_start,
+        "billing_period_end": month_end,
+        "charge_category": "Usage",
+        "charge_frequency": "Usage-Based",
+        "charge_description": f"Unused commitment {c.commitment_id}",
+        "x_billable_metric_id": "unused_commitment",
+        "x_billable_metric_name": "Unused commitment",
+        "billing_currency": c.currency,
+        "list_cost": zero,
+        "contracted_cost": zero,
+        "billed_cost": zero,
+        "effective_cost": pd.array(unused, dtype="Float64"),
+        "commitment_id": str(c.commitment_id),
+        "commitment_status": "Unused",
+        "amortized_commitment_cost": pd.array(unused, dtype="Float64"),
+    }
+    for col, allowed in c.scope:
+        if len(allowed) == 1:
+            values[col] = allowed[0]
+    if "billing_account_id" in values and "billing_account_name" in df.columns:
+        names = df.loc[
+            df["billing_account_id"].astype("str") == values["billing_account_id"],
+            "billing_account_name",
+        ]
+        if len(names):
+            values["billing_account_name"] = names.iloc[0]
+    if len(covered):
+        first = df.iloc[int(covered[0])]
+        for col in (
+            "sub_account_id",
+            "sub_account_name",
+            "host_provider_name",
+            "invoice_issuer_name",
+            "service_provider_name",
+        ):
+            if col in df.columns:
+                values[col] = first[col]
+    return pd.DataFrame(
+        {col: _aligned(v, pd.RangeIndex(k)) for col, v in values.items() if _keep(col, df)}
+    )
+
+
+def _keep(col: str, df: pd.DataFrame) -> bool:
+    extra = ("commitment_id", "commitment_status", "amortized_commitment_cost")
+    return col in df.columns or col in extra
+
+
+def _concat_typed(out: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
+    """Append ``extra`` to ``out`` keeping ``out``'s dtypes (categories are united)."""
+    extra = extra.reindex(columns=out.columns)
+    head = {}
+    for col in out.columns:
+        dtype = out[col].dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            new = pd.Index(extra[col].dropna().astype("str").unique())
+            cats = dtype.categories.union(new.difference(dtype.categories), sort=False)
+            cat_dtype = pd.CategoricalDtype(cats, ordered=dtype.ordered)
+            head[col] = out[col].astype(cat_dtype)
+            extra[col] = extra[col].astype("object").astype(cat_dtype)
+        else:
+            extra[col] = extra[col].astype(dtype)
+    out = out.assign(**head) if head else out
+    return pd.concat([out, extra], ignore_index=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# reconcile
+
+_COMPONENTS = (
+    "prepaid_purchases",
+    "prepaid_drawdown",
+    "unused_commitment",
+    "corrections",
+    "other",
+)
+
+
+def reconcile(
+    df: pd.DataFrame,
+    by: g.By = None,
+    freq: str = "billing_period",
+    *,
+    currency_rates: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """Billed cost (the invoice) against effective cost (amortized), the difference explained.
+
+    Timing: billed cost belongs to the period it is invoiced in, effective cost to the period the
+    usage happened in. For every row but corrections these are the same period; a ``Correction``
+    row is billed in its billing period and its effective cost goes back to the charge period it
+    corrects. At ``freq="billing_period"`` a row's period is its ``billing_period_start`` and a
+    correction's effective cost goes to the billing period (among those in the frame) holding its
+    charge period start; at a calendar grain periods come from ``charge_period_start``
+    (corrections' billed cost from ``billing_period_start``).
+
+    Each row's contribution to ``billed - effective`` is put in exactly one component, so the
+    components add up to ``difference`` (to float rounding):
+
+    ``prepaid_purchases``
+        Purchase rows (a prepaid fee: billed, effective 0), ``+billed - effective``.
+    ``prepaid_drawdown``
+        Usage rows billed at 0 with an effective cost (usage paid from a prepaid balance):
+        ``-effective``, so negative.
+    ``unused_commitment``
+        Rows with ``commitment_status == "Unused"`` (from :func:`amortize_commitment`):
+        ``-effective``.
+    ``corrections``
+        Correction rows: ``+billed`` in the period billed, ``-effective`` in the period corrected.
+    ``other``
+        Everything else; 0 on consistent data (billed = effective). A row with one of the two
+        costs missing contributes the one present here, so missing data shows, never hides.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A typed usage frame with ``billed_cost`` and ``effective_cost``.
+    by : str, list of str or None
+        Dimensions; see :func:`cfusage.discounts`.
+    freq : str
+        ``"billing_period"`` (default), ``"D"``, ``"W"``, ``"MS"`` or ``"QS"``.
+    currency_rates : mapping of str to float, optional
+        Convert costs into one currency first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, the ``by`` columns, ``billing_currency``, ``billed_cost``,
+        ``effective_cost`` (sums of the contributions attributed to the period; NA only when
+        every attributed value is missing), ``difference`` (billed - effective), the five
+        components above, and ``missing_costs`` (number of billed or effective values missing
+        in the cell).
+
+    Raises
+    ------
+    MissingColumnsError
+        If ``billed_cost`` or ``effective_cost`` is missing or all NA.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cfusage.amortization import reconcile
+    >>> month = pd.to_datetime(["2026-01-01"] * 2, utc=True)
+    >>> df = pd.DataFrame({
+    ...     "charge_period_start": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),
+    ...     "billing_period_start": month,
+    ...     "charge_category": pd.Categorical(["Purchase", "Usage"]),
+    ...     "billing_currency": pd.Categorical(["USD", "USD"]),
+    ...     "billed_cost": pd.array([100.0, 0.0], dtype="Float64"),
+    ...     "effective_cost": pd.array([0.0, 30.0], dtype="Float64"),
+    ... })
+    >>> r = reconcile(df)
+    >>> r[["difference", "prepaid_purchases", "prepaid_drawdown", "other"]].iloc[0].tolist()
+    [70.0, 100.0, -30.0, 0.0]
+    """
+    g.require(df, ["billed_cost", "effective_cost"], "reconcile()")
+    grain = g.freq_of(freq)
+    work = g.convert_currency(df, currency_rates, ["billed_cost", "effective_cost"])
+    work, dims = g.resolve_by(work, by)
+    keys = g.group_keys(work, dims)
+    bill_period, eff_period = _reconcile_periods(work, grain)
+
+    billed = work["billed_cost"].to_numpy(dtype="float64", na_value=np.nan)
+    effective = work["effective_cost"].to_numpy(dtype="float64", na_value=np.nan)
+    category = _text(work, "charge_category")
+    purchase = category == "purchase"
+    correction = (_text(work, "charge_class") == "correction") & ~purchase
+    unused = (_text(work, "commitment_status") == "unused") & ~purchase & ~correction
+    drawdown = (billed == 0) & ~np.isnan(effective) & (effective != 0)
+    drawdown &= ~purchase & ~correction & ~unused
+    component = np.select(
+        [purchase, unused, correction, drawdown],
+        ["prepaid_purchases", "unused_commitment", "corrections", "prepaid_drawdown"],
+        "other",
+    )
+    dims_frame = work[keys].reset_index(drop=True)
+    b0 = np.where(np.isnan(billed), 0.0, billed)
+    e0 = np.where(np.isnan(effective), 0.0, effective)
+    # a row whose two sides fall in the same period adds its net (b - e) once, so that rows with
+    # billed == effective add exactly 0 to their component
+    same = (bill_period == eff_period).to_numpy(dtype=bool, na_value=False)
+    net = {"billed": np.where(same, b0 - e0, b0), "effective": np.where(same, 0.0, -e0)}
+    sides = []
+    for name, values, period in (
+        ("billed", billed, bill_period),
+        ("effective", effective, eff_period),
+    ):
+        side = dims_frame.assign(
+            **{
+                g.PERIOD: period,
+                "_component": component,
+                "_net": net[name],
+                "_value": np.where(np.isnan(values), 0.0, values),
+                "_present": (~np.isnan(values)).astype("float64"),
+                "_missing": np.isnan(values).astype("float64"),
+                "_side": name,
+            }
+        )
+        sides.append(side)
+    long = pd.concat(sides, ignore_index=True)
+    cell = [g.PERIOD, *keys]
+    comp = long.pivot_table(
+        index=cell,
+        columns="_component",
+        values="_net",
+        aggfunc="sum",
+        observed=True,
+        dropna=False,
+        fill_value=0.0,
+    )
+    side = long.pivot_table(
+        index=cell,
+        columns="_side",
+        values=["_value", "_present", "_missing"],
+        aggfunc="sum",
+        observed=True,
+        dropna=False,
+        fill_value=0.0,
+    )
+    out = pd.DataFrame(index=comp.index)
+    for name in ("billed", "effective"):
+        total = side[("_value", name)]
+        absent = (side[("_present", name)] == 0) & (side[("_missing", name)] > 0)
+        out[f"{name}_cost"] = total.astype("Float64").mask(absent)
+    out["difference"] = out["billed_cost"] - out["effective_cost"]
+    for name in _COMPONENTS:
+        values = comp[name] if name in comp.columns else pd.Series(0.0, index=comp.index)
+        out[name] = values.astype("Float64")
+    out["missing_costs"] = (side[("_missing", "billed")] + side[("_missing", "effective")]).astype(
+        "int64"
+    )
+    return out.reset_index()
+
+
+def _reconcile_periods(work: pd.DataFrame, grain: str) -> tuple[pd.Series, pd.Series]:
+    """(period of each row's billed cost, period of its effective cost), as UTC timestamps."""
+    correction = (_text(work, "charge_class") == "correction") & (
+        _text(work, "charge_category") != "purchase"
+    )
+    charge = work["charge_period_start"].reset_index(drop=True)
+    has_bp = "billing_period_start" in work.columns
+    if grain == "billing_period":
+        g.require(work, ["billing_period_start"], "reconcile(freq='billing_period')")
+        bps = work["billing_period_start"].reset_index(drop=True)
+        known = np.sort(bps.dropna().unique().to_numpy(dtype="datetime64[us]"))
+        pos = np.searchsorted(
+            known, charge.dt.tz_localize(None).to_numpy("datetime64[us]"), "right"
+        )
+        held = pd.Series(known[np.maximum(pos - 1, 0)], dtype="datetime64[us]").dt.tz_localize(
+            "UTC"
+        )
+        held = held.where(pos > 0, g.floor_to(charge, "MS"))
+        bill = bps.where(bps.notna(), g.floor_to(charge, "MS"))
+        eff = bill.where(~correction, held)
+        return bill, eff
+    eff = g.floor_to(charge, grain)
+    if not has_bp:
+        return eff, eff
+    billed_at = g.floor_to(work["billing_period_start"].reset_index(drop=True), grain)
+    bill = eff.where(~correction | billed_at.isna(), billed_at)
+    return bill, eff
+
+
+def _text(df: pd.DataFrame, col: str) -> np.ndarray:
+    """Lower-cased text of ``col`` as an object array ('' where missing or absent)."""
+    if col not in df.columns:
+        return np.full(len(df), "", dtype=object)
+    return df[col].astype("str").str.casefold().fillna("").to_numpy(dtype=object)
+
+
+# --------------------------------------------------------------------------------------------------
+# time helpers (vectorised, microseconds since the epoch)
+
+
+def _calendar_grain(freq: str) -> str:
+    grain = g.freq_of(freq)
+    if grain not in _CALENDAR:
+        raise ValueError(
+            f"freq={freq!r} has no calendar to spread costs over; use one of {list(_CALENDAR)}"
+        )
+    return grain
+
+
+def _us(ts: pd.Series) -> np.ndarray:
+    """UTC timestamps as int64 microseconds since the epoch (NaT -> int64 min)."""
+    naive = pd.Series(ts).dt.tz_convert("UTC").dt.tz_localize(None)
+    return naive.to_numpy(dtype="datetime64[us]").astype(np.int64)
+
+
+def _period_bounds(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    start_s, end_s = df["charge_period_start"], df["charge_period_end"]
+    bad_start = start_s.isna().to_numpy()
+    bad_end = end_s.isna().to_numpy()
+    start, end = _us(start_s), _us(end_s)
+    backwards = ~bad_start & ~bad_end & (end < start)
+    if bad_start.any() or bad_end.any() or backwards.any():
+        cases = []
+        for field, mask, check in (
+            ("charge_period_start", bad_start, "not null"),
+            ("charge_period_end", bad_end, "not null"),
+            ("charge_period_end", backwards, "charge_period_end >= charge_period_start"),
+        ):
+            for i in np.flatnonzero(mask):
+                value = df[field].iloc[i]
+                cases.append((int(i), field, value, check, f"cannot amortize: {check} fails"))
+        raise ValidationError(
+            pd.DataFrame(cases, columns=["row", "field", "value", "check", "reason"])
+        )
+    return start, end
+
+
+def _period_index(us: np.ndarray, grain: str) -> np.ndarray:
+    """Integer index of the period holding each instant (days, Monday-weeks, months, quarters)."""
+    days = np.floor_divide(us, _US_PER_DAY)
+    if grain == "D":
+        return days
+    if grain == "W":
+        return np.floor_divide(days + 3, 7)  # 1970-01-01 was a Thursday
+    months = us.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+    if grain == "MS":
+        return months
+    if grain == "QS":
+        return np.floor_divide(months, 3)
+    raise DataError(f"unknown grain {grain!r}")
+
+
+def _period_start_us(idx: np.ndarray, grain: str) -> np.ndarray:
+    """Start (microseconds since the epoch) of period ``idx`` at ``grain``."""
+    if grain == "D":
+        return idx * _US_PER_DAY
+    if grain == "W":
+        return (idx * 7 - 3) * _US_PER_DAY
+    months = idx if grain == "MS" else idx * 3
+    return months.astype("datetime64[M]").astype("datetime64[us]").astype(np.int64)
+
+
+def _to_timestamps(us: np.ndarray) -> pd.Series:
+    return pd.Series(np.asarray(us, dtype=np.int64).astype("datetime64[us]")).dt.tz_localize("UTC")
+
+
+def _aligned(value: object, index: pd.Index) -> object:
+    if isinstance(value, pd.Series):
+        return pd.Series(value.to_numpy(), index=index, dtype=value.dtype)
+    if isinstance(value, (pd.api.extensions.ExtensionArray, np.ndarray)):
+        return pd.Series(value, index=index)
+    return value
+
+
+def _period_first(df: pd.DataFrame) -> pd.DataFrame:
+    return df[[g.PERIOD, *[c for c in df.columns if c != g.PERIOD]]]

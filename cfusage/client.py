@@ -1,0 +1,1539 @@
+"""HTTP clients for the Cloudflare billable-usage API: :class:`Client` and :class:`AsyncClient`.
+
+Both fetch any date range as a typed usage frame (:func:`cfusage.to_frame`), splitting it into
+windows the API accepts, fetching the windows concurrently, retrying what is worth retrying and
+failing the whole call, with the window named, when a window cannot be fetched: never a silently
+partial frame. :class:`AsyncClient` is the asyncio implementation (``asyncio.Semaphore`` bounds the
+concurrency); :class:`Client` runs the very same request building, retry decisions and response
+handling on a ``httpx.Client`` and a thread pool, so it works in a plain script and inside
+Jupyter's running event loop alike. Only the I/O differs between the two.
+
+Decisions (each one tested)
+---------------------------
+Ranges are days, both ends included.
+    ``usage("2026-01-01", "2026-06-30")`` covers 1 January through 30 June, like the API's
+    ``from``/``to`` and like pandas date slicing. ``start`` and ``end`` may be ``str``,
+    ``datetime.date``, ``datetime.datetime`` or ``pandas.Timestamp`` (an aware time is first
+    converted to UTC; only its day counts).
+Windows.
+    The half-open range ``[start, end + 1 day)`` is split into half-open windows ``[s, e)`` of at
+    most 30 days (:func:`windows`; 365 days make 13 windows). Each is requested with ``from=s`` and
+    ``to=e``, so ``to - from <= 30`` days: at most 31 calendar days counted inclusively, accepted
+    whether the API reads ``to`` as inclusive or exclusive. Only records whose
+    ``ChargePeriodStart`` falls in ``[s, e)`` are kept, so every day belongs to exactly one window
+    under either reading: no day is dropped and none is counted twice. The account-level POST
+    (``To`` exclusive) uses the same windows.
+Completeness.
+    ``df.attrs["cfusage"]["complete_through"]`` is the last day of the range the API has delivered
+    in full. The API delivers a day about a day late, so the candidate is
+    ``min(end, today - 2 days)`` (UTC); it is the answer when the response has rows on or after
+    that day, otherwise the last day that has rows (``None`` when there are none).
+Retries (:class:`Retry`).
+    Connection errors, timeouts, dropped connections, truncated bodies and 5xx are retried up to
+    ``max_attempts`` times with exponential backoff and jitter. A 429 is retried within a time
+    budget rather than a count: ``Retry-After`` (seconds or an HTTP date) is honoured, and without
+    it the client backs off exponentially on its own (capped at ``max_backoff``) until the sum of
+    its waits reaches ``max_wait`` (330 s by default: the API's 5-minute block after 1200 requests
+    per 5 minutes, plus a margin). A ``Retry-After`` longer than what is left of the budget raises
+    :class:`~cfusage.RateLimitError` at once, its ``retry_after`` saying when to try again. Other
+    4xx are never retried.
+Errors.
+    401 :class:`~cfusage.AuthenticationError`, 403 :class:`~cfusage.PermissionDeniedError` (with a
+    hint about Billing Read and the restricted alpha), 400 :class:`~cfusage.BadRequestError`
+    (carrying the API's ``errors[]``), 404 :class:`~cfusage.NotFoundError`, 429
+    :class:`~cfusage.RateLimitError`, 5xx :class:`~cfusage.ServerError`, any other status
+    :class:`~cfusage.APIError`; a 200 with ``success: false``, a body that is not JSON or a
+    truncated body :class:`~cfusage.ResponseError`; a connection that fails or times out
+    :class:`~cfusage.TransportError`. Every one carries ``window`` (first and last day, inclusive).
+Cache.
+    Response bodies are cached on disk, gzip'd, for notebooks that re-run: only for requests whose
+    ``to`` date is at least 3 days before today (the API may still revise its latest days), keyed
+    by the sha256 of the method, base URL, path (which holds the organization or account id),
+    sorted query parameters and JSON body, never the token. The directory is ``cache_dir``, else
+    ``$CFUSAGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/cfusage``, else ``~/.cache/cfusage``. Writes are
+    atomic (temporary file + ``os.replace``). ``cache=False`` bypasses it; ``clear_cache()`` empties
+    it.
+Secrets.
+    The token is sent only in the ``Authorization`` header. It never appears in ``repr(client)``
+    (``token=[secure]``), in log records (``logging.getLogger("cfusage")`` logs method, path,
+    status and elapsed time at DEBUG, never headers), in exception messages, in the progress bar
+    or in the cache.
+
+Examples
+--------
+>>> from cfusage.client import Client
+>>> Client(token="secret", organization_id="org1", base_url="http://127.0.0.1:8787/client/v4")
+Client(base_url='http://127.0.0.1:8787/client/v4', organization_id='org1', token=[secure])
+>>> [(str(s), str(e)) for s, e in windows("2026-01-01", "2026-02-15")]
+[('2026-01-01', '2026-01-31'), ('2026-01-31', '2026-02-16')]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email.utils
+import gzip
+import hashlib
+import inspect
+import json
+import logging
+import os
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import msgspec
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import frame as _frame
+from .errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    Error,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseError,
+    ServerError,
+    TransportError,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AsyncClient",
+    "Client",
+    "Retry",
+    "windows",
+]
+
+#: Where the API lives unless ``base_url`` or ``CLOUDFLARE_BASE_URL`` says otherwise.
+DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4"
+#: Longest window, in days, as ``to - from``: 31 calendar days counted inclusively.
+MAX_WINDOW_DAYS = 30
+#: A request is cached only when its ``to`` date is at least this many days before today.
+FINAL_AFTER_DAYS = 3
+#: The API delivers a day about a day late: the last day assumed complete is today minus this.
+DELIVERY_LAG_DAYS = 2
+
+_logger = logging.getLogger("cfusage")
+_USER_AGENT = "cfusage (+https://github.com/cfusage)"
+_DateLike = str | dt.date | dt.datetime | pd.Timestamp
+_T = TypeVar("_T")
+_Window = tuple[dt.date, dt.date]
+
+
+# --------------------------------------------------------------------------------------------
+# Retry policy
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """How hard to try before a window fails.
+
+    Parameters
+    ----------
+    max_attempts : int
+        Attempts per request (the first included) against connection errors, timeouts, dropped
+        connections, truncated bodies and 5xx. 429s do not count here: they are bounded by
+        ``max_wait``.
+    backoff : float
+        First wait in seconds; each further wait doubles it. Also the shortest wait after a 429
+        (a ``Retry-After: 0`` waits ``backoff``), so it must be positive.
+    max_backoff : float
+        Longest single wait of the client's own backoff.
+    max_wait : float
+        Ceiling on the sum of waits for one request. The default, 330 s, outlasts the API's
+        5-minute block after 1200 requests in 5 minutes. A ``Retry-After`` beyond what is left of
+        it raises :class:`~cfusage.RateLimitError` at once.
+    jitter : bool
+        Draw each of the client's own waits uniformly from ``[d / 2, d]`` instead of waiting
+        exactly ``d``, so concurrent windows do not retry in lockstep.
+
+    Raises
+    ------
+    ValueError
+        If a field is out of range (``max_attempts < 1``, ``backoff <= 0``, negative waits).
+
+    Examples
+    --------
+    >>> Retry().delays(5, jitter=False)
+    [0.5, 1.0, 2.0, 4.0, 8.0]
+    >>> Retry(max_attempts=3, backoff=1.0, max_backoff=1.5).delays(3, jitter=False)
+    [1.0, 1.5, 1.5]
+    """
+
+    max_attempts: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 60.0
+    max_wait: float = 330.0
+    jitter: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError(f"Retry.max_attempts={self.max_attempts!r}: must be at least 1")
+        if not self.backoff > 0:
+            raise ValueError(f"Retry.backoff={self.backoff!r}: must be positive")
+        if self.max_backoff < self.backoff:
+            raise ValueError(
+                f"Retry.max_backoff={self.max_backoff!r}: must be at least backoff={self.backoff!r}"
+            )
+        if self.max_wait < 0:
+            raise ValueError(f"Retry.max_wait={self.max_wait!r}: must not be negative")
+
+    def delay(
+        self, n: int, rng: random.Random | None = None, *, jitter: bool | None = None
+    ) -> float:
+        """The client's own wait before retry number ``n`` (1 for the first retry).
+
+        Parameters
+        ----------
+        n : int
+            Which retry (1-based).
+        rng : random.Random, optional
+            Source of the jitter (default: the ``random`` module).
+        jitter : bool, optional
+            Override :attr:`jitter`.
+
+        Returns
+        -------
+        float
+            ``min(max_backoff, backoff * 2 ** (n - 1))``, times a uniform draw from
+            ``[0.5, 1]`` with jitter.
+
+        Examples
+        --------
+        >>> Retry(backoff=2.0).delay(3, jitter=False)
+        8.0
+        """
+        d = min(self.max_backoff, self.backoff * 2.0 ** (n - 1))
+        if self.jitter if jitter is None else jitter:
+            d *= 0.5 + 0.5 * (rng or random).random()
+        return d
+
+    def delays(self, n: int, *, jitter: bool | None = None) -> list[float]:
+        """The first ``n`` waits of the client's own backoff (a look at the schedule).
+
+        Examples
+        --------
+        >>> Retry(backoff=1.0, max_backoff=3.0).delays(4, jitter=False)
+        [1.0, 2.0, 3.0, 3.0]
+        """
+        return [self.delay(i, jitter=jitter) for i in range(1, n + 1)]
+
+
+@dataclass
+class _Failure:
+    """One attempt that did not give a usable body, and whether another attempt may help."""
+
+    error: Error
+    retryable: bool
+    cause: BaseException | None = None
+    retry_after: float | None = None
+    rate_limited: bool = False
+
+
+class _Backoff:
+    """Retry bookkeeping for one request: decides how long to wait, or gives up by raising."""
+
+    def __init__(self, retry: Retry, rng: random.Random, window: _Window) -> None:
+        self.retry = retry
+        self.rng = rng
+        self.window = window
+        self.failures = 1  # attempts made so far that were not 429s, counting the one to come
+        self.limited = 0
+        self.waited = 0.0
+
+    def next_wait(self, failure: _Failure) -> float:
+        retry = self.retry
+        remaining = retry.max_wait - self.waited
+        if not failure.retryable:
+            raise failure.error from failure.cause
+        if failure.rate_limited:
+            self.limited += 1
+            if failure.retry_after is not None:
+                wait_for = max(failure.retry_after, retry.backoff)
+                if wait_for > remaining:
+                    raise RateLimitError(
+                        f"rate limited; Retry-After asks for {failure.retry_after:.0f} s, more "
+                        f"than the {max(remaining, 0):.0f} s left of the retry ceiling "
+                        f"(Retry.max_wait={retry.max_wait:g})",
+                        retry_after=failure.retry_after,
+                        status_code=429,
+                        errors=getattr(failure.error, "errors", ()),
+                        window=self.window,
+                    ) from failure.cause
+            else:
+                if remaining <= 0:
+                    raise RateLimitError(
+                        f"still rate limited after waiting {self.waited:.0f} s in total "
+                        f"(Retry.max_wait={retry.max_wait:g}); the API sent no Retry-After",
+                        status_code=429,
+                        errors=getattr(failure.error, "errors", ()),
+                        window=self.window,
+                    ) from failure.cause
+                wait_for = min(retry.delay(self.limited, self.rng), remaining)
+        else:
+            if self.failures >= retry.max_attempts:
+                raise failure.error from failure.cause
+            wait_for = retry.delay(self.failures, self.rng)
+            if failure.retry_after is not None:
+                wait_for = max(wait_for, failure.retry_after)
+            if wait_for > remaining:
+                raise failure.error from failure.cause
+            self.failures += 1
+        self.waited += wait_for
+        return wait_for
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+# --------------------------------------------------------------------------------------------
+# Dates and windows
+
+
+def _today() -> dt.date:
+    """Today in UTC (the API's days are UTC days). Tests replace this."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _day(value: _DateLike, name: str) -> dt.date:
+    """A user's day (str, date, datetime, Timestamp) as a ``datetime.date`` (UTC day)."""
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        ts = pd.Timestamp(value)
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC")
+        return ts.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return _day(pd.Timestamp(value.strip()), name)
+        except ValueError:
+            pass
+    raise ValueError(
+        f"{name}={value!r} is not a day: pass 'YYYY-MM-DD', a datetime.date, a datetime or a "
+        "pandas.Timestamp"
+    )
+
+
+def _range(start: _DateLike, end: _DateLike) -> tuple[dt.date, dt.date]:
+    first, last = _day(start, "start"), _day(end, "end")
+    if last < first:
+        raise ValueError(f"end={last.isoformat()} is before start={first.isoformat()}")
+    return first, last
+
+
+def windows(
+    start: _DateLike, end: _DateLike, *, days: int = MAX_WINDOW_DAYS
+) -> list[tuple[dt.date, dt.date]]:
+    """Split the days ``start`` to ``end`` (both included) into half-open windows ``[s, e)``.
+
+    Parameters
+    ----------
+    start, end : str, date, datetime or pandas.Timestamp
+        First and last day of the range, both included.
+    days : int
+        Longest window, as ``e - s`` in days (default 30, so that ``from=s&to=e`` spans at most
+        31 calendar days even if the API reads ``to`` as inclusive).
+
+    Returns
+    -------
+    list of (datetime.date, datetime.date)
+        Consecutive windows covering ``[start, end + 1 day)`` exactly: each ``e`` is the next
+        window's ``s``; the last ``e`` is ``end + 1 day``.
+
+    Raises
+    ------
+    ValueError
+        If a day cannot be read, ``end`` is before ``start``, or ``days < 1``.
+
+    Examples
+    --------
+    >>> len(windows("2026-01-01", "2026-12-31"))
+    13
+    >>> [(str(s), str(e)) for s, e in windows("2026-03-01", "2026-03-01")]
+    [('2026-03-01', '2026-03-02')]
+    """
+    if days < 1:
+        raise ValueError(f"days={days!r}: a window must span at least one day")
+    first, last = _range(start, end)
+    stop = last + dt.timedelta(days=1)
+    out: list[tuple[dt.date, dt.date]] = []
+    s = first
+    step = dt.timedelta(days=days)
+    while s < stop:
+        e = min(s + step, stop)
+        out.append((s, e))
+        s = e
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Requests and responses (shared by Client and AsyncClient)
+
+
+class _Secret:
+    """A token that shows as ``[secure]`` wherever it is printed."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "[secure]"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("an API token is not picklable")
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """One request of a fetch: everything needed to send it, cache it and name it in errors."""
+
+    method: str
+    path: str
+    params: tuple[tuple[str, str], ...]
+    body: bytes | None
+    window: _Window  # half-open [s, e)
+    cacheable: bool
+
+    @property
+    def days(self) -> _Window:
+        """The window as users see it: first and last day, both included."""
+        return (self.window[0], self.window[1] - dt.timedelta(days=1))
+
+
+def _api_errors(body: bytes) -> list[dict[str, Any]]:
+    """The envelope's ``errors[]`` from an error body, or ``[]`` when it has none or is not JSON."""
+    try:
+        data = msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return []
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if not isinstance(errors, list):
+        return []
+    return [e if isinstance(e, dict) else {"message": str(e)} for e in errors]
+
+
+def _is_json(body: bytes) -> bool:
+    try:
+        msgspec.json.decode(body)
+    except msgspec.DecodeError:
+        return False
+    return True
+
+
+_STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
+    400: (BadRequestError, "bad request"),
+    401: (AuthenticationError, "authentication failed"),
+    403: (
+        PermissionDeniedError,
+        "permission denied: the token needs the Billing Read (or Billing Edit) permission, and "
+        "the billable-usage API is a restricted alpha: the organization must be allow-listed by "
+        "Cloudflare",
+    ),
+    404: (NotFoundError, "not found: check the organization or account id and the base URL"),
+}
+
+
+class _Core:
+    """Configuration, request building, response handling and cache shared by both clients."""
+
+    _http: Any
+
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        base_url: str | None,
+        organization_id: str | None,
+        concurrency: int,
+        retry: Retry | None,
+        timeout: float | httpx.Timeout,
+        progress: bool,
+        cache: bool,
+        cache_dir: str | os.PathLike[str] | None,
+        seed: int | None,
+    ) -> None:
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+            raise ValueError(f"concurrency={concurrency!r}: must be a positive integer")
+        token = token if token is not None else os.environ.get("CLOUDFLARE_API_TOKEN") or None
+        self._token = _Secret(token) if token else None
+        self.base_url = (
+            base_url or os.environ.get("CLOUDFLARE_BASE_URL") or DEFAULT_BASE_URL
+        ).rstrip("/")
+        self.organization_id = organization_id or os.environ.get("CLOUDFLARE_ORGANIZATION_ID")
+        self.concurrency = concurrency
+        self.retry = retry if retry is not None else Retry()
+        self.timeout = timeout
+        self.progress = progress
+        self.cache = cache
+        self.cache_dir = _cache_dir(cache_dir)
+        self._rng = random.Random(seed)
+
+    def __repr__(self) -> str:
+        token = "[secure]" if self._token is not None else "None"
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"organization_id={self.organization_id!r}, token={token})"
+        )
+
+    # ---- planning -------------------------------------------------------------------------
+
+    def _org_path(self) -> str:
+        if not self.organization_id:
+            raise Error(
+                "no organization id: pass organization_id= or set CLOUDFLARE_ORGANIZATION_ID"
+            )
+        return f"/organizations/{self.organization_id}/billable/usage"
+
+    @staticmethod
+    def _account_path(account_id: str) -> str:
+        if not isinstance(account_id, str) or not account_id.strip():
+            raise ValueError(f"account_id={account_id!r}: pass the account's id (a string)")
+        return f"/accounts/{account_id.strip()}/billable/usage"
+
+    def _plan_get(
+        self,
+        path: str,
+        first: dt.date,
+        last: dt.date,
+        params: dict[str, str | None],
+        cache: bool | None,
+    ) -> list[_Call]:
+        use_cache = self.cache if cache is None else cache
+        final = _today() - dt.timedelta(days=FINAL_AFTER_DAYS)
+        extra = tuple(sorted((k, v) for k, v in params.items() if v is not None))
+        return [
+            _Call(
+                "GET",
+                path,
+                (("from", s.isoformat()), ("to", e.isoformat()), *extra),
+                None,
+                (s, e),
+                use_cache and e <= final,
+            )
+            for s, e in windows(first, last)
+        ]
+
+    def _plan_post(
+        self,
+        path: str,
+        first: dt.date,
+        last: dt.date,
+        body: dict[str, Any],
+        cache: bool | None,
+    ) -> list[_Call]:
+        use_cache = self.cache if cache is None else cache
+        final = _today() - dt.timedelta(days=FINAL_AFTER_DAYS)
+        calls = []
+        for s, e in windows(first, last):
+            payload = {"TimePeriod": {"From": s.isoformat(), "To": e.isoformat()}, **body}
+            content = json.dumps(payload, sort_keys=True, separators=(",", ":")).encode()
+            calls.append(_Call("POST", path, (), content, (s, e), use_cache and e <= final))
+        return calls
+
+    # ---- one request ----------------------------------------------------------------------
+
+    def _request_args(self, call: _Call) -> dict[str, Any]:
+        headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
+        if self._token is not None:
+            headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        if call.body is not None:
+            headers["Content-Type"] = "application/json"
+        return {
+            "method": call.method,
+            "url": self.base_url + call.path,
+            "params": list(call.params),
+            "content": call.body,
+            "headers": headers,
+            "timeout": self.timeout,
+        }
+
+    def _log(self, call: _Call, status: int | str, started: float) -> None:
+        if _logger.isEnabledFor(logging.DEBUG):
+            query = "&".join(f"{k}={v}" for k, v in call.params)
+            _logger.debug(
+                "%s %s%s -> %s in %.3f s",
+                call.method,
+                call.path,
+                f"?{query}" if query else "",
+                status,
+                time.perf_counter() - started,
+            )
+
+    def _transport_failure(self, call: _Call, exc: httpx.RequestError) -> _Failure:
+        """Map an httpx exception to ours: the one place that does."""
+        name = type(exc).__name__
+        detail = str(exc) or name
+        if isinstance(exc, httpx.TimeoutException):
+            return _Failure(
+                TransportError(f"timed out ({name}): {detail}", window=call.days), True, exc
+            )
+        if isinstance(exc, httpx.RemoteProtocolError) and "message body" in detail:
+            return _Failure(
+                ResponseError(f"truncated body ({detail})", window=call.days), True, exc
+            )
+        if isinstance(exc, httpx.DecodingError):
+            return _Failure(
+                ResponseError(f"the body could not be decoded ({detail})", window=call.days),
+                True,
+                exc,
+            )
+        if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
+            return _Failure(
+                TransportError(f"cannot send the request ({name}): {detail}", window=call.days),
+                False,
+                exc,
+            )
+        return _Failure(
+            TransportError(f"connection failed ({name}): {detail}", window=call.days), True, exc
+        )
+
+    def _check(self, call: _Call, response: httpx.Response) -> bytes | _Failure:
+        """The body of a 2xx, or the typed failure an error status stands for."""
+        status = response.status_code
+        body = response.content
+        if 200 <= status < 300:
+            return body
+        errors = _api_errors(body)
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        if status == 429:
+            error: APIError = RateLimitError(
+                "rate limited", retry_after=retry_after, status_code=429, errors=errors,
+                window=call.days,
+            )  # fmt: skip
+            return _Failure(error, True, None, retry_after, rate_limited=True)
+        if status >= 500:
+            error = ServerError("server error", status_code=status, errors=errors, window=call.days)
+            return _Failure(error, True, None, retry_after)
+        cls, message = _STATUS_ERRORS.get(status, (APIError, "unexpected status"))
+        if status == 401 and self._token is None:
+            message += ": no API token: pass token= or set CLOUDFLARE_API_TOKEN"
+        elif status == 401:
+            message += ": the token is invalid, expired or revoked"
+        return _Failure(cls(message, status_code=status, errors=errors, window=call.days), False)
+
+    def _parse(
+        self, call: _Call, body: bytes, parse: Callable[[_Call, bytes], _T]
+    ) -> _T | _Failure:
+        try:
+            return parse(call, body)
+        except ResponseError as exc:
+            if not _is_json(body):
+                return _Failure(
+                    ResponseError(
+                        f"the body is not JSON or was cut short ({len(body)} bytes)",
+                        window=call.days,
+                    ),
+                    True,
+                    exc,
+                )
+            return _Failure(_in_window(exc, call.days), False, exc.__cause__)
+        except Error as exc:
+            return _Failure(_in_window(exc, call.days), False, exc.__cause__)
+
+    # ---- parsers --------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_frame(call: _Call, body: bytes) -> pd.DataFrame:
+        """Typed frame of one window, keeping only records that start inside ``[s, e)``."""
+        df = _frame.to_frame(body)
+        if not len(df):
+            return df
+        s, e = (pd.Timestamp(d, tz="UTC") for d in call.window)
+        start = df["charge_period_start"]
+        inside = ((start >= s) & (start < e)).to_numpy(dtype=bool, na_value=False)
+        return df if inside.all() else df.loc[inside].reset_index(drop=True)
+
+    @staticmethod
+    def _parse_envelope(call: _Call, body: bytes) -> dict[str, Any]:
+        try:
+            envelope = msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            raise ResponseError(f"the body is not JSON ({exc})") from exc
+        if not isinstance(envelope, dict):
+            raise ResponseError(f"the body is a JSON {type(envelope).__name__}, not an envelope")
+        if envelope.get("success") is False:
+            raise ResponseError(
+                "the API answered success: false", errors=envelope.get("errors") or []
+            )
+        return envelope
+
+    # ---- results --------------------------------------------------------------------------
+
+    @staticmethod
+    def _merge(
+        frames: Sequence[pd.DataFrame],
+        first: dt.date,
+        last: dt.date,
+        *,
+        metric: str | None = None,
+        accounts: str | Iterable[str] | None = None,
+        source: str,
+    ) -> pd.DataFrame:
+        df = _frame.concat(list(frames))
+        complete = _complete_through(df, last)
+        keep = None
+        if metric is not None:
+            keep = (df["x_billable_metric_id"] == metric).to_numpy(dtype=bool, na_value=False)
+        if accounts is not None:
+            wanted = [accounts] if isinstance(accounts, str) else list(accounts)
+            mask = df["billing_account_id"].isin(wanted).to_numpy(dtype=bool, na_value=False)
+            keep = mask if keep is None else keep & mask
+        if keep is not None and not keep.all():
+            df = df.loc[keep].reset_index(drop=True)
+        attrs = dict(df.attrs.get("cfusage", {}))
+        attrs.update(
+            source=source,
+            start=first,
+            end=last,
+            windows=len(frames),
+            complete_through=complete,
+        )
+        df.attrs["cfusage"] = attrs
+        return df
+
+    # ---- cache ----------------------------------------------------------------------------
+
+    def _cache_path(self, call: _Call) -> Path:
+        key = json.dumps(
+            [call.method, self.base_url, call.path, sorted(call.params), (call.body or b"").hex()]
+        )
+        return self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json.gz"
+
+    def _cache_get(self, call: _Call) -> bytes | None:
+        if not call.cacheable:
+            return None
+        path = self._cache_path(call)
+        try:
+            with gzip.open(path, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return None
+        except (OSError, EOFError):  # a damaged file: forget it and fetch again
+            path.unlink(missing_ok=True)
+            return None
+
+    def _cache_put(self, call: _Call, body: bytes) -> None:
+        if not call.cacheable:
+            return
+        path = self._cache_path(call)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json.gz")
+            try:
+                with (
+                    os.fdopen(fd, "wb") as raw,
+                    gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz,
+                ):
+                    gz.write(body)
+                os.replace(tmp, path)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+        except OSError as exc:  # a cache that cannot be written is not worth failing the fetch
+            _logger.warning(
+                "cfusage: could not write the response cache in %s: %s", path.parent, exc
+            )
+
+    def clear_cache(self) -> int:
+        """Delete every cached response in :attr:`cache_dir`.
+
+        Returns
+        -------
+        int
+            How many cached responses were deleted.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> Client(organization_id="org1", cache_dir=tempfile.mkdtemp()).clear_cache()
+        0
+        """
+        removed = 0
+        if self.cache_dir.is_dir():
+            for path in self.cache_dir.glob("*.json.gz"):
+                if len(path.name) == 64 + len(".json.gz"):
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def _bar(self, total: int, progress: bool | None, what: str) -> Any:
+        show = self.progress if progress is None else progress
+        return tqdm(total=total, desc=f"cfusage {what}", unit="window", disable=not show)
+
+
+def _in_window(exc: Error, window: _Window) -> Error:
+    """The same error, now naming the window it happened in (the base class formats it)."""
+    if exc.window is None:
+        Error.__init__(exc, exc.message, window=window)
+    return exc
+
+
+def _complete_through(df: pd.DataFrame, last: dt.date) -> dt.date | None:
+    """The last day the API has delivered in full (see the module docstring for the rule)."""
+    if not len(df):
+        return None
+    candidate = min(last, _today() - dt.timedelta(days=DELIVERY_LAG_DAYS))
+    newest = df["charge_period_start"].max()
+    if pd.isna(newest):
+        return None
+    newest_day = newest.date()
+    return candidate if newest_day >= candidate else newest_day
+
+
+def _cache_dir(value: str | os.PathLike[str] | None) -> Path:
+    if value is not None:
+        return Path(value).expanduser()
+    if os.environ.get("CFUSAGE_CACHE_DIR"):
+        return Path(os.environ["CFUSAGE_CACHE_DIR"]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(base).expanduser() / "cfusage"
+
+
+def _cost_body(
+    metric_ids: Sequence[str] | None,
+    product_family_ids: Sequence[str] | None,
+    tags: Sequence[str] | None,
+    group_by: Sequence[str] | None,
+) -> dict[str, Any]:
+    filters: dict[str, list[str]] = {}
+    for wire, value, name in (
+        ("MetricIds", metric_ids, "metric_ids"),
+        ("ProductFamilyIds", product_family_ids, "product_family_ids"),
+        ("Tags", tags, "tags"),
+    ):
+        if value is not None:
+            filters[wire] = _strings(value, name)
+    body: dict[str, Any] = {"Metric": "cost"}
+    if filters:
+        body["FilterBy"] = filters
+    if group_by is not None:
+        body["GroupBy"] = _strings(group_by, "group_by")
+    return body
+
+
+def _strings(value: str | Sequence[str], name: str) -> list[str]:
+    items = [value] if isinstance(value, str) else list(value)
+    bad = [v for v in items if not isinstance(v, str)]
+    if bad:
+        raise ValueError(f"{name}={value!r}: every item must be a string (got {bad[0]!r})")
+    return items
+
+
+# --------------------------------------------------------------------------------------------
+# The synchronous client
+
+
+class _Abort(Exception):
+    """Another window failed: stop this one quietly."""
+
+
+class Client(_Core):
+    """Synchronous client for the billable-usage API (works inside Jupyter's event loop).
+
+    Windows are fetched by a thread pool of ``concurrency`` workers sharing one
+    ``httpx.Client``; see the module docstring for the window, retry, cache and error rules.
+
+    Parameters
+    ----------
+    token : str, optional
+        API token with Billing Read; default ``$CLOUDFLARE_API_TOKEN``. Never shown anywhere.
+    base_url : str, optional
+        Default ``$CLOUDFLARE_BASE_URL``, else ``https://api.cloudflare.com/client/v4``.
+    organization_id : str, optional
+        Default ``$CLOUDFLARE_ORGANIZATION_ID``; needed by :meth:`usage` and :meth:`raw`.
+    concurrency : int
+        Windows fetched at the same time (default 4).
+    retry : Retry, optional
+        Retry policy (default ``Retry()``).
+    timeout : float or httpx.Timeout
+        Per-request timeout in seconds (default 60; bodies can be large).
+    progress : bool
+        Show a ``tqdm.auto`` progress bar over windows (a widget in Jupyter). Default True.
+    cache : bool
+        Use the on-disk response cache for final windows (default True).
+    cache_dir : str or path, optional
+        Where the cache lives (see the module docstring for the default).
+    http_client : httpx.Client, optional
+        Your own client (proxies, certificates). It is used as is and not closed by :meth:`close`.
+    transport : httpx.BaseTransport, optional
+        A transport for the client this one creates (ignored with ``http_client``).
+    sleep : callable, optional
+        ``sleep(seconds)`` used between retries; tests inject a fake. By default the wait ends
+        early when another window has failed or the call is interrupted.
+    seed : int, optional
+        Seed of the backoff jitter.
+
+    Examples
+    --------
+    >>> from cfusage.server import SampleServer  # the local sample API: no credentials
+    >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
+    ...         organization_id=srv.org_id, progress=False, cache=False) as client:
+    ...     df = client.usage("2026-01-01", "2026-03-31")
+    >>> df.attrs["cfusage"]["windows"], df["charge_period_start"].min().date().isoformat()
+    (3, '2026-01-01')
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        organization_id: str | None = None,
+        concurrency: int = 4,
+        retry: Retry | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        progress: bool = True,
+        cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], object] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(
+            token=token,
+            base_url=base_url,
+            organization_id=organization_id,
+            concurrency=concurrency,
+            retry=retry,
+            timeout=timeout,
+            progress=progress,
+            cache=cache,
+            cache_dir=cache_dir,
+            seed=seed,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            transport=transport,
+            limits=httpx.Limits(max_connections=max(10, concurrency)),
+        )
+        self._sleep = sleep  # None: wait on the call's abort event, so a failure ends the wait
+
+    def close(self) -> None:
+        """Close the connection pool (not a ``http_client`` you passed in)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- public API -----------------------------------------------------------------------
+
+    def usage(
+        self,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        metric: str | None = None,
+        accounts: str | Iterable[str] | None = None,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> pd.DataFrame:
+        """Organization usage for the days ``start`` to ``end`` (both included) as a typed frame.
+
+        Parameters
+        ----------
+        start, end : str, date, datetime or pandas.Timestamp
+            First and last day, both included. Any length: split into windows of at most 30
+            days fetched concurrently (see the module docstring).
+        metric : str, optional
+            One billable-metric id (``workers_standard_requests``): sent as the API's ``metric``
+            parameter and also applied to the result. Revision C of the API has no ``metric``
+            parameter; when the API answers 400 to it, the range is fetched again without it
+            and filtered here, so the frame holds that metric only either way.
+        accounts : str or iterable of str, optional
+            Keep these account ids only (applied to the result: the endpoint has no such filter;
+            contract-level rows without an account are dropped).
+        progress, cache : bool, optional
+            Override the client's settings for this call.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The typed frame (:func:`cfusage.to_frame`), de-duplicated on
+            :data:`cfusage.schema.KEY`. ``df.attrs["cfusage"]`` holds ``start``, ``end``,
+            ``windows`` and ``complete_through``.
+
+        Raises
+        ------
+        APIError, ResponseError, TransportError, ValidationError
+            When any window fails after retries (the error names the window).
+        ValueError
+            If a day cannot be read or ``end`` is before ``start``.
+        Error
+            If no organization id is configured.
+
+        Examples
+        --------
+        >>> from cfusage.server import SampleServer
+        >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
+        ...         organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...     df = client.usage("2025-11-01", "2026-10-31", metric="r2_class_a_operations")
+        >>> df.attrs["cfusage"]["windows"], df["x_billable_metric_id"].unique().tolist()
+        (13, ['r2_class_a_operations'])
+        """
+        first, last = _range(start, end)
+        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
+        try:
+            frames = self._run(calls, self._parse_frame, progress, "usage")
+        except BadRequestError as exc:
+            if metric is None:
+                raise
+            _logger.info(
+                "cfusage: the API rejected metric= (%s); filtering the result instead", exc
+            )
+            calls = self._plan_get(self._org_path(), first, last, {}, cache)
+            frames = self._run(calls, self._parse_frame, progress, "usage")
+        return self._merge(frames, first, last, metric=metric, accounts=accounts, source="usage")
+
+    def raw(
+        self,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        metric: str | None = None,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        """The API's envelopes for the days ``start`` to ``end``, one per window, as sent.
+
+        Nothing is filtered: if the API reads ``to`` as inclusive, consecutive envelopes share
+        their boundary day. ``cfusage.to_frame(envelopes)`` de-duplicates on the key; prefer
+        :meth:`usage`, which keeps each day from exactly one window.
+
+        Parameters
+        ----------
+        start, end : str, date, datetime or pandas.Timestamp
+            First and last day, both included.
+        metric : str, optional
+            The API's ``metric`` parameter (revisions A and B).
+        progress, cache : bool, optional
+            Override the client's settings for this call.
+
+        Returns
+        -------
+        list of dict
+            ``{"success", "errors", "messages", "result"}`` per window, oldest first.
+
+        Raises
+        ------
+        APIError, ResponseError, TransportError
+            When any window fails after retries.
+
+        Examples
+        --------
+        >>> from cfusage.server import SampleServer
+        >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
+        ...         organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...     envelopes = client.raw("2026-03-01", "2026-03-31")
+        >>> len(envelopes), envelopes[0]["success"], envelopes[0]["result"][0]["ChargePeriodStart"]
+        (2, True, '2026-03-01T00:00:00Z')
+        """
+        first, last = _range(start, end)
+        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
+        return self._run(calls, self._parse_envelope, progress, "raw")
+
+    def account_usage(
+        self,
+        account_id: str,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> pd.DataFrame:
+        """One account's usage (``GET /accounts/{id}/billable/usage``) as a typed frame.
+
+        Same windows, retries and result as :meth:`usage`.
+
+        Parameters
+        ----------
+        account_id : str
+            The account's id (tag).
+        start, end : str, date, datetime or pandas.Timestamp
+            First and last day, both included.
+        progress, cache : bool, optional
+            Override the client's settings for this call.
+
+        Returns
+        -------
+        pandas.DataFrame
+
+        Raises
+        ------
+        APIError, ResponseError, TransportError, ValidationError
+            When any window fails after retries.
+
+        Examples
+        --------
+        >>> from cfusage.server import SampleServer
+        >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
+        ...         organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...     account = srv.account_ids[0]
+        ...     df = client.account_usage(account, "2026-03-01", "2026-03-31")
+        >>> df["billing_account_id"].unique().tolist() == [account]
+        True
+        """
+        first, last = _range(start, end)
+        calls = self._plan_get(self._account_path(account_id), first, last, {}, cache)
+        frames = self._run(calls, self._parse_frame, progress, "account usage")
+        return self._merge(frames, first, last, source="account_usage")
+
+    def account_costs(
+        self,
+        account_id: str,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        metric_ids: Sequence[str] | None = None,
+        product_family_ids: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        group_by: Sequence[str] | None = None,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> pd.DataFrame:
+        """Rated costs of one account (``POST /accounts/{id}/billable/usage``, ``Metric: cost``).
+
+        The newest API revision serves usage only at the organization endpoint; this is where
+        costs come from. Each window is posted as
+        ``{"TimePeriod": {"From": s, "To": e}, "FilterBy": {...}, "GroupBy": [...],
+        "Metric": "cost"}`` (``From`` inclusive, ``To`` exclusive); empty filters are left out.
+
+        Parameters
+        ----------
+        account_id : str
+            The account's id (tag).
+        start, end : str, date, datetime or pandas.Timestamp
+            First and last day, both included.
+        metric_ids, product_family_ids, tags : sequence of str, optional
+            ``FilterBy.MetricIds``, ``FilterBy.ProductFamilyIds``, ``FilterBy.Tags``.
+        group_by : sequence of str, optional
+            ``GroupBy``.
+        progress, cache : bool, optional
+            Override the client's settings for this call.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The typed frame, costs filled in.
+
+        Raises
+        ------
+        APIError, ResponseError, TransportError, ValidationError
+            When any window fails after retries.
+        ValueError
+            If a filter holds something other than strings.
+
+        Examples
+        --------
+        >>> from cfusage.server import SampleServer
+        >>> with SampleServer(costs=False) as srv, Client(token="any", base_url=srv.base_url,
+        ...         organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...     usage = client.usage("2026-03-01", "2026-03-31")
+        ...     costs = client.account_costs(srv.account_ids[0], "2026-03-01", "2026-03-31")
+        >>> usage["list_cost"].isna().all(), costs["list_cost"].notna().all()
+        (np.True_, np.True_)
+        """
+        first, last = _range(start, end)
+        body = _cost_body(metric_ids, product_family_ids, tags, group_by)
+        calls = self._plan_post(self._account_path(account_id), first, last, body, cache)
+        frames = self._run(calls, self._parse_frame, progress, "account costs")
+        return self._merge(frames, first, last, source="account_costs")
+
+    # ---- I/O ------------------------------------------------------------------------------
+
+    def _run(
+        self,
+        calls: list[_Call],
+        parse: Callable[[_Call, bytes], _T],
+        progress: bool | None,
+        what: str,
+    ) -> list[_T]:
+        """Fetch every call on the thread pool; the first failure cancels the rest and is raised."""
+        abort = threading.Event()
+        results: dict[int, _T] = {}
+        with self._bar(len(calls), progress, what) as bar:
+            pool = ThreadPoolExecutor(
+                max_workers=min(self.concurrency, len(calls)), thread_name_prefix="cfusage"
+            )
+            try:
+                futures: dict[Future[_T], int] = {
+                    pool.submit(self._fetch, call, parse, abort): i for i, call in enumerate(calls)
+                }
+                pending = set(futures)
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    errors = [f.exception() for f in done if f.exception() is not None]
+                    if errors:
+                        abort.set()
+                        for other in pending:
+                            other.cancel()
+                        raise next((e for e in errors if not isinstance(e, _Abort)), errors[0])
+                    for future in done:
+                        results[futures[future]] = future.result()
+                        bar.update(1)
+            except BaseException:  # a failed window, or Ctrl-C: stop the others, do not wait
+                abort.set()
+                raise
+            finally:
+                pool.shutdown(wait=not abort.is_set(), cancel_futures=True)
+        return [results[i] for i in range(len(calls))]
+
+    def _fetch(
+        self, call: _Call, parse: Callable[[_Call, bytes], _T], abort: threading.Event
+    ) -> _T:
+        if abort.is_set():
+            raise _Abort
+        try:
+            return self._fetch_one(call, parse, abort)
+        except BaseException:
+            abort.set()  # before this worker takes the next window
+            raise
+
+    def _fetch_one(
+        self, call: _Call, parse: Callable[[_Call, bytes], _T], abort: threading.Event
+    ) -> _T:
+        cached = self._cache_get(call)
+        if cached is not None:
+            result = self._parse(call, cached, parse)
+            if not isinstance(result, _Failure):
+                return result
+        backoff = _Backoff(self.retry, self._rng, call.days)
+        while True:
+            if abort.is_set():
+                raise _Abort
+            outcome = self._attempt(call, parse)
+            if not isinstance(outcome, _Failure):
+                return outcome
+            pause = backoff.next_wait(outcome)
+            if self._sleep is not None:
+                self._sleep(pause)
+            elif abort.wait(pause):
+                raise _Abort
+
+    def _attempt(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T | _Failure:
+        started = time.perf_counter()
+        try:
+            request = self._http.build_request(**self._request_args(call))
+            response = self._http.send(request)
+        except httpx.RequestError as exc:
+            self._log(call, type(exc).__name__, started)
+            return self._transport_failure(call, exc)
+        self._log(call, response.status_code, started)
+        body = self._check(call, response)
+        if isinstance(body, _Failure):
+            return body
+        result = self._parse(call, body, parse)
+        if not isinstance(result, _Failure):
+            self._cache_put(call, body)
+        return result
+
+
+# --------------------------------------------------------------------------------------------
+# The asynchronous client
+
+
+class AsyncClient(_Core):
+    """Asynchronous client: the same methods as :class:`Client`, as coroutines.
+
+    Windows are fetched as asyncio tasks bounded by an ``asyncio.Semaphore(concurrency)``;
+    parsing runs in a worker thread so the event loop keeps serving other downloads. Parameters
+    are those of :class:`Client`, except ``http_client`` (an ``httpx.AsyncClient``), ``transport``
+    (an ``httpx.AsyncBaseTransport``) and ``sleep`` (default ``asyncio.sleep``; a plain function
+    works too).
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> from cfusage.server import SampleServer
+    >>> async def main(srv):
+    ...     async with AsyncClient(token="any", base_url=srv.base_url, organization_id=srv.org_id,
+    ...                            progress=False, cache=False) as client:
+    ...         return await client.usage("2026-01-01", "2026-06-30")
+    >>> with SampleServer() as srv:
+    ...     df = asyncio.run(main(srv))
+    >>> df.attrs["cfusage"]["windows"]
+    7
+    """
+
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        base_url: str | None = None,
+        organization_id: str | None = None,
+        concurrency: int = 4,
+        retry: Retry | None = None,
+        timeout: float | httpx.Timeout = 60.0,
+        progress: bool = True,
+        cache: bool = True,
+        cache_dir: str | os.PathLike[str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], object] | None = None,
+        seed: int | None = None,
+    ) -> None:
+        super().__init__(
+            token=token,
+            base_url=base_url,
+            organization_id=organization_id,
+            concurrency=concurrency,
+            retry=retry,
+            timeout=timeout,
+            progress=progress,
+            cache=cache,
+            cache_dir=cache_dir,
+            seed=seed,
+        )
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.AsyncClient(
+            transport=transport,
+            limits=httpx.Limits(max_connections=max(10, concurrency)),
+        )
+        self._sleep = sleep or asyncio.sleep
+
+    async def aclose(self) -> None:
+        """Close the connection pool (not a ``http_client`` you passed in)."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def usage(
+        self,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        metric: str | None = None,
+        accounts: str | Iterable[str] | None = None,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> pd.DataFrame:
+        """Organization usage as a typed frame: see :meth:`Client.usage`.
+
+        Examples
+        --------
+        >>> import asyncio
+        >>> from cfusage.server import SampleServer
+        >>> async def fetch(srv):
+        ...     async with AsyncClient(token="any", base_url=srv.base_url,
+        ...             organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...         return await client.usage("2026-01-01", "2026-06-30")
+        >>> with SampleServer() as srv:
+        ...     result = asyncio.run(fetch(srv))
+        >>> len(result) > 0
+        True
+        """
+        first, last = _range(start, end)
+        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
+        try:
+            frames = await self._run(calls, self._parse_frame, progress, "usage")
+        except BadRequestError as exc:
+            if metric is None:
+                raise
+            _logger.info(
+                "cfusage: the API rejected metric= (%s); filtering the result instead", exc
+            )
+            calls = self._plan_get(self._org_path(), first, last, {}, cache)
+            frames = await self._run(calls, self._parse_frame, progress, "usage")
+        return self._merge(frames, first, last, metric=metric, accounts=accounts, source="usage")
+
+    async def raw(
+        self,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        metric: str | None = None,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> list[dict[str, Any]]:
+        """The API's envelopes, one per window: see :meth:`Client.raw`.
+
+        Examples
+        --------
+        >>> import asyncio
+        >>> from cfusage.server import SampleServer
+        >>> async def fetch(srv):
+        ...     async with AsyncClient(token="any", base_url=srv.base_url,
+        ...             organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...         return await client.raw("2026-03-01", "2026-03-31")
+        >>> with SampleServer() as srv:
+        ...     result = asyncio.run(fetch(srv))
+        >>> len(result) > 0
+        True
+        """
+        first, last = _range(start, end)
+        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
+        return await self._run(calls, self._parse_envelope, progress, "raw")
+
+    async def account_usage(
+        self,
+        account_id: str,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> pd.DataFrame:
+        """One account's usage: see :meth:`Client.account_usage`.
+
+        Examples
+        --------
+        >>> import asyncio
+        >>> from cfusage.server import SampleServer
+        >>> async def fetch(srv):
+        ...     async with AsyncClient(token="any", base_url=srv.base_url,
+        ...             organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...         return await client.account_usage(srv.account_ids[0], "2026-03-01", "2026-03-31")
+        >>> with SampleServer() as srv:
+        ...     result = asyncio.run(fetch(srv))
+        >>> len(result) > 0
+        True
+        """
+        first, last = _range(start, end)
+        calls = self._plan_get(self._account_path(account_id), first, last, {}, cache)
+        frames = await self._run(calls, self._parse_frame, progress, "account usage")
+        return self._merge(frames, first, last, source="account_usage")
+
+    async def account_costs(
+        self,
+        account_id: str,
+        start: _DateLike,
+        end: _DateLike,
+        *,
+        metric_ids: Sequence[str] | None = None,
+        product_family_ids: Sequence[str] | None = None,
+        tags: Sequence[str] | None = None,
+        group_by: Sequence[str] | None = None,
+        progress: bool | None = None,
+        cache: bool | None = None,
+    ) -> pd.DataFrame:
+        """Rated costs of one account: see :meth:`Client.account_costs`.
+
+        Examples
+        --------
+        >>> import asyncio
+        >>> from cfusage.server import SampleServer
+        >>> async def fetch(srv):
+        ...     async with AsyncClient(token="any", base_url=srv.base_url,
+        ...             organization_id=srv.org_id, progress=False, cache=False) as client:
+        ...         return await client.account_costs(srv.account_ids[0], "2026-03-01", "2026-03-31")
+        >>> with SampleServer() as srv:
+        ...     result = asyncio.run(fetch(srv))
+        >>> len(result) > 0
+        True
+        """
+        first, last = _range(start, end)
+        body = _cost_body(metric_ids, product_family_ids, tags, group_by)
+        calls = self._plan_post(self._account_path(account_id), first, last, body, cache)
+        frames = await self._run(calls, self._parse_frame, progress, "account costs")
+        return self._merge(frames, first, last, source="account_costs")
+
+    # ---- I/O ------------------------------------------------------------------------------
+
+    async def _run(
+        self,
+        calls: list[_Call],
+        parse: Callable[[_Call, bytes], _T],
+        progress: bool | None,
+        what: str,
+    ) -> list[_T]:
+        """Fetch every call as a task; the first failure cancels the rest and is raised."""
+        gate = asyncio.Semaphore(self.concurrency)
+        failed = False
+
+        async def one(call: _Call) -> _T:
+            nonlocal failed
+            async with gate:
+                if failed:
+                    raise _Abort
+                try:
+                    return await self._fetch(call, parse)
+                except BaseException:
+                    failed = True  # set before the slot goes to the next window
+                    raise
+
+        tasks = [asyncio.ensure_future(one(call)) for call in calls]
+        with self._bar(len(calls), progress, what) as bar:
+            try:
+                for task in asyncio.as_completed(tasks):
+                    await task
+                    bar.update(1)
+            finally:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+        return [task.result() for task in tasks]
+
+    async def _fetch(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T:
+        cached = self._cache_get(call)
+        if cached is not None:
+            result = await asyncio.to_thread(self._parse, call, cached, parse)
+            if not isinstance(result, _Failure):
+                return result
+        backoff = _Backoff(self.retry, self._rng, call.days)
+        while True:
+            outcome = await self._attempt(call, parse)
+            if not isinstance(outcome, _Failure):
+                return outcome
+            pause = self._sleep(backoff.next_wait(outcome))
+            if inspect.isawaitable(pause):
+                await pause
+
+    async def _attempt(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T | _Failure:
+        started = time.perf_counter()
+        try:
+            request = self._http.build_request(**self._request_args(call))
+            response = await self._http.send(request)
+        except httpx.RequestError as exc:
+            self._log(call, type(exc).__name__, started)
+            return self._transport_failure(call, exc)
+        self._log(call, response.status_code, started)
+        body = self._check(call, response)
+        if isinstance(body, _Failure):
+            return body
+        result = await asyncio.to_thread(self._parse, call, body, parse)
+        if not isinstance(result, _Failure):
+            self._cache_put(call, body)
+        return result

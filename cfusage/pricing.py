@@ -1,0 +1,541 @@
+"""Pricing: estimate costs for usage that came without them, from a price book.
+
+The organization endpoint may return usage without costs (schema revision C). :func:`rate` prices
+consumption the way Cloudflare bills it:
+
+1. **Free allowance.** Each metric's allowance (consumed units per billing period) is consumed
+   per account x metric x billing period in day order (within a day, in the frame's row order).
+   A row's *billable* quantity is the part of its consumption past the allowance.
+2. **Blocks.** ``pricing_quantity = billable consumed quantity / block_size`` (a price "per 1M
+   requests" has a block size of 1,000,000).
+3. **Tiers.** ``tier_start`` is the cumulative pricing quantity per billing period from which a
+   tier's price applies; a row straddling a tier boundary is priced piecewise.
+4. **Contract.** ``contracted_unit_price = list_unit_price x (1 - contracted_discount)``.
+
+The price book (CSV or DataFrame) has one row per metric and tier: ``x_billable_metric_id``,
+``block_size``, ``tier_start``, ``list_unit_price``, ``currency``, ``free_allowance``, and
+optionally ``contracted_discount``, ``pricing_unit``, ``consumed_unit``, ``effective_from`` (a
+date from which the row's price applies: several versions of a metric's prices may coexist;
+missing means "always") and descriptive columns (``source``...). The example shipped with cfusage
+(:func:`load_price_book` with no argument) is Cloudflare's public list prices with the sample
+organization's contract discounts.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from importlib import resources
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _grouping as g
+from .errors import DataError, ValidationError
+from .schema import dtypes
+
+__all__ = ["free_allowance_usage", "load_price_book", "rate"]
+
+PriceBook = pd.DataFrame | str | PathLike[str]
+
+_BOOK_REQUIRED = (
+    "x_billable_metric_id",
+    "block_size",
+    "tier_start",
+    "list_unit_price",
+    "currency",
+    "free_allowance",
+)
+_BOOK_NUMBERS = ("block_size", "tier_start", "list_unit_price", "free_allowance")
+_FILLED = (
+    "pricing_quantity",
+    "pricing_unit",
+    "list_unit_price",
+    "list_cost",
+    "contracted_unit_price",
+    "contracted_cost",
+    "effective_cost",
+    "billed_cost",
+    "billing_currency",
+)
+_COSTS = ("list_cost", "contracted_cost", "effective_cost", "billed_cost")
+_NEVER = np.iinfo(np.int64).min
+
+
+def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
+    """Read and check a price book.
+
+    Parameters
+    ----------
+    path : str, path or DataFrame, optional
+        A CSV file or a DataFrame in the price-book format (see the module docstring). Default:
+        the example shipped with cfusage (``cfusage/data/price_book.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame, one row per metric x version x tier sorted by metric, ``effective_from`` and
+        ``tier_start``; numbers as float64, ``effective_from`` as UTC timestamps (NaT: always),
+        ``contracted_discount`` as float64 (NaN when not given: contracted prices stay unknown).
+
+    Raises
+    ------
+    MissingColumnsError
+        If a required column is absent.
+    ValidationError
+        If a value cannot be used (block size not above 0, a negative price or allowance, a
+        metric without a tier starting at 0, a discount outside [0, 1]); ``failure_cases`` lists
+        every one.
+
+    Examples
+    --------
+    >>> from cfusage.pricing import load_price_book
+    >>> book = load_price_book()
+    >>> book.set_index("x_billable_metric_id").loc["workers_standard_requests", "block_size"]
+    np.float64(1000000.0)
+    """
+    if path is None:
+        path = Path(str(resources.files("cfusage").joinpath("data", "price_book.csv")))
+    if isinstance(path, pd.DataFrame):
+        book = path.copy()
+    else:
+        try:
+            book = pd.read_csv(path, dtype={"x_billable_metric_id": "str", "currency": "str"})
+        except (OSError, ValueError) as exc:
+            raise DataError(f"cannot read the price book {str(path)!r}: {exc}") from exc
+    g.require(book, list(_BOOK_REQUIRED), "a price book", allow_all_na=True)
+    cases: list[tuple[int, str, object, str, str]] = []
+    for col in _BOOK_NUMBERS:
+        raw = book[col]
+        num = pd.to_numeric(raw, errors="coerce").astype("float64")
+        bad = num.isna() | (num < 0) | ((num <= 0) if col == "block_size" else False)
+        for i in np.flatnonzero(bad.to_numpy()):
+            check = "> 0" if col == "block_size" else ">= 0"
+            cases.append((int(i), col, raw.iloc[i], f"a number {check}", "unusable price"))
+        book[col] = num
+    if "contracted_discount" in book.columns:
+        raw = book["contracted_discount"]
+        disc = pd.to_numeric(raw, errors="coerce").astype("float64")
+        bad = (disc < 0) | (disc > 1)
+        for i in np.flatnonzero(bad.to_numpy()):
+            cases.append(
+                (int(i), "contracted_discount", raw.iloc[i], "0 <= x <= 1", "bad discount")
+            )
+        book["contracted_discount"] = disc
+    else:
+        book["contracted_discount"] = np.nan
+    if "effective_from" in book.columns:
+        book["effective_from"] = pd.to_datetime(book["effective_from"], utc=True).astype(
+            "datetime64[us, UTC]"
+        )
+    else:
+        book["effective_from"] = pd.Series(pd.NaT, index=book.index, dtype="datetime64[us, UTC]")
+    book["x_billable_metric_id"] = book["x_billable_metric_id"].astype("str")
+    book["currency"] = book["currency"].astype("str")
+    for i in np.flatnonzero(book["x_billable_metric_id"].isna().to_numpy()):
+        cases.append((int(i), "x_billable_metric_id", None, "not null", "tier of no metric"))
+    version = ["x_billable_metric_id", "effective_from"]
+    has_zero = book.groupby(version, dropna=False)["tier_start"].transform(lambda s: (s == 0).any())
+    for i in np.flatnonzero(~has_zero.to_numpy(dtype=bool)):
+        metric = book["x_billable_metric_id"].iloc[i]
+        cases.append((int(i), "tier_start", book["tier_start"].iloc[i], "a tier at 0", metric))
+    if cases:
+        raise ValidationError(
+            pd.DataFrame(cases, columns=["row", "field", "value", "check", "reason"])
+        )
+    return book.sort_values(
+        [*version, "tier_start"], kind="stable", na_position="first"
+    ).reset_index(drop=True)
+
+
+def rate(
+    df: pd.DataFrame, price_book: PriceBook | None = None, *, overwrite: bool = False
+) -> pd.DataFrame:
+    """Estimate costs from a price book: free allowance, block pricing, tiers and contract discount.
+
+    See the module docstring for the rules. Usage rows (``charge_category`` Usage or missing)
+    whose metric is in the book are priced; Purchase, Tax, Credit and Adjustment rows are left as
+    they are. Correction rows (``charge_class`` "Correction") do not move the allowance: they are
+    priced at the first tier with no allowance (their place in the allowance is unknown).
+
+    Decisions: an estimate has ``effective_cost = billed_cost = contracted_cost`` (a price book
+    knows no commitments; apply them with :func:`cfusage.amortize_commitment`). A metric with
+    several tiers gets ``list_unit_price = list_cost / pricing_quantity`` (the blended price),
+    or the marginal tier's price on a row with nothing billable. Rows in another currency than
+    the book's are not priced.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
+        ``charge_period_start``. The billing period is ``billing_period_start`` (the calendar
+        month of the charge day where missing), the account ``billing_account_id``.
+    price_book : str, path or DataFrame, optional
+        See :func:`load_price_book`; default: the example shipped with cfusage.
+    overwrite : bool
+        ``False`` (default): rows that already have a cost (any of list, contracted, effective,
+        billed) keep every value they had, and only rows without costs are estimated. ``True``:
+        every priced row gets the estimate.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new frame: ``df`` with ``pricing_quantity``, ``pricing_unit``, ``list_unit_price``,
+        ``list_cost``, ``contracted_unit_price``, ``contracted_cost``, ``effective_cost``,
+        ``billed_cost`` and ``billing_currency`` filled (created, typed as in
+        :mod:`cfusage.schema`, when absent) and a boolean ``cost_estimated`` column: True on rows
+        whose values came from the book. Consumption of rows that kept their costs still uses up
+        the allowance.
+
+    Raises
+    ------
+    MissingColumnsError
+        If ``df`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
+        ``charge_period_start``.
+    ValidationError
+        If the price book has unusable values.
+
+    Warns
+    -----
+    UserWarning
+        Naming the metrics missing from the book and the currencies it cannot price; their rows
+        keep NA costs.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cfusage.pricing import rate
+    >>> book = pd.DataFrame({
+    ...     "x_billable_metric_id": ["requests"], "block_size": [1e6], "tier_start": [0.0],
+    ...     "list_unit_price": [0.30], "currency": ["USD"], "free_allowance": [10e6],
+    ...     "contracted_discount": [0.2], "pricing_unit": ["1M Requests"],
+    ... })
+    >>> usage = pd.DataFrame({
+    ...     "x_billable_metric_id": ["requests", "requests"],
+    ...     "billing_account_id": ["a", "a"],
+    ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
+    ...     "consumed_quantity": pd.array([6e6, 8e6], dtype="Float64"),
+    ... })
+    >>> out = rate(usage, book)
+    >>> out["pricing_quantity"].tolist(), out["list_cost"].round(4).tolist()
+    ([0.0, 4.0], [0.0, 1.2])
+    """
+    g.require(
+        df,
+        ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
+        "rate()",
+        allow_all_na=True,
+    )
+    book = load_price_book(price_book)
+    pos = _positions(df, book, "rate()")
+    n = len(df)
+    est = _price(pos, book)
+
+    has_cost = np.zeros(n, dtype=bool)
+    for c in _COSTS:
+        if c in df.columns:
+            has_cost |= df[c].notna().to_numpy()
+    fill = est.priced & (overwrite | ~has_cost)
+
+    types = dtypes()
+    out = {}
+    for col in _FILLED:
+        old = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index, dtype=types[col])
+        new = est.values[col]
+        if types[col] == "category":
+            merged = old.astype("object").where(~fill, new).astype("category")
+        else:
+            merged = old.astype(types[col]).where(~fill, pd.Series(new, index=df.index))
+            merged = merged.astype(types[col])
+        out[col] = merged
+    out["cost_estimated"] = pd.Series(fill, index=df.index, dtype="bool")
+    return df.assign(**out)
+
+
+def free_allowance_usage(
+    df: pd.DataFrame, price_book: PriceBook | None = None, freq: str = "billing_period"
+) -> pd.DataFrame:
+    """Share of each free allowance used, per account x metric x period.
+
+    The allowance is consumed as in :func:`rate` (per account x metric x billing period, in day
+    order). Only usage rows of metrics in the book (with a free allowance) count.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
+        ``charge_period_start``.
+    price_book : str, path or DataFrame, optional
+        See :func:`load_price_book`; default: the example shipped with cfusage.
+    freq : str
+        ``"billing_period"`` (default), ``"D"``, ``"W"``, ``"MS"`` or ``"QS"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``period``, ``billing_account_id``, ``x_billable_metric_id``, then
+        ``consumed_quantity`` (consumed units), ``free_quantity`` (the part covered by the
+        allowance), ``billable_quantity`` (the rest), ``free_allowance`` (the allowance of the
+        billing periods the cell touches: allowance x their number; at a daily grain, the whole
+        billing period's allowance), ``allowance_used_share`` (``free_quantity /
+        free_allowance``: at a daily grain, the share of the month's allowance used that day;
+        NA where the allowance is 0).
+
+    Raises
+    ------
+    MissingColumnsError
+        If ``df`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
+        ``charge_period_start``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cfusage.pricing import free_allowance_usage
+    >>> book = pd.DataFrame({
+    ...     "x_billable_metric_id": ["requests"], "block_size": [1e6], "tier_start": [0.0],
+    ...     "list_unit_price": [0.30], "currency": ["USD"], "free_allowance": [10e6],
+    ... })
+    >>> usage = pd.DataFrame({
+    ...     "x_billable_metric_id": ["requests", "requests"],
+    ...     "billing_account_id": ["a", "a"],
+    ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
+    ...     "consumed_quantity": pd.array([6e6, 8e6], dtype="Float64"),
+    ... })
+    >>> free_allowance_usage(usage, book)["allowance_used_share"].tolist()
+    [1.0]
+    """
+    g.require(
+        df,
+        ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
+        "free_allowance_usage()",
+        allow_all_na=True,
+    )
+    book = load_price_book(price_book)
+    pos = _positions(df, book, "free_allowance_usage()")
+    keep = pos.known & ~np.isnan(pos.consumed)
+    period = _billing_period(df) if g.freq_of(freq) == "billing_period" else None
+    if period is None:
+        period = g.floor_to(df["charge_period_start"], freq)
+    free = pos.consumed - pos.billable
+    account = (
+        df["billing_account_id"]
+        if "billing_account_id" in df.columns
+        else pd.Series(pd.NA, index=df.index, dtype="str")
+    )
+    work = pd.DataFrame(
+        {
+            g.PERIOD: period.to_numpy(),
+            "billing_account_id": account.to_numpy(),
+            "x_billable_metric_id": df["x_billable_metric_id"].to_numpy(),
+            "consumed_quantity": pos.consumed,
+            "free_quantity": free,
+            "billable_quantity": pos.billable,
+            "_allowance": pos.allowance,
+            "_bp": pos.bp_key,
+        }
+    ).loc[keep]
+    keys = [g.PERIOD, "billing_account_id", "x_billable_metric_id"]
+    grouped = work.groupby(keys, dropna=False, sort=True)
+    out = grouped[["consumed_quantity", "free_quantity", "billable_quantity"]].sum()
+    out["free_allowance"] = grouped["_allowance"].first() * grouped["_bp"].nunique()
+    out = out.astype("Float64")
+    out["allowance_used_share"] = g.safe_ratio(out["free_quantity"], out["free_allowance"])
+    return out.reset_index()
+
+
+# --------------------------------------------------------------------------------------------------
+# internals
+
+
+@dataclass
+class _Positions:
+    """Where each row sits in its allowance: arrays aligned with the frame's rows."""
+
+    known: np.ndarray  # usage row whose metric (and currency) the book prices
+    version: np.ndarray  # index into the book's version table (-1: none)
+    consumed: np.ndarray  # float, NaN where missing
+    billable: np.ndarray  # consumed units past the allowance (NaN where unknown)
+    before: np.ndarray  # billable consumed units of the billing period before this row
+    allowance: np.ndarray
+    correction: np.ndarray
+    bp_key: np.ndarray  # billing period start, int64 microseconds
+
+
+@dataclass
+class _Estimate:
+    priced: np.ndarray
+    values: dict[str, object]
+
+
+def _versions(book: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric x effective_from: the first tier's fields, in book order."""
+    first = book.sort_values(
+        ["x_billable_metric_id", "effective_from", "tier_start"], kind="stable", na_position="first"
+    )
+    first = first.drop_duplicates(["x_billable_metric_id", "effective_from"], keep="first")
+    return first.reset_index(drop=True)
+
+
+def _first_tier(book: pd.DataFrame) -> pd.DataFrame:
+    """The latest version's first tier per metric, indexed by metric id (for free-tier value)."""
+    v = _versions(book)
+    return v.drop_duplicates("x_billable_metric_id", keep="last").set_index("x_billable_metric_id")
+
+
+def _billing_period(df: pd.DataFrame) -> pd.Series:
+    month = g.floor_to(df["charge_period_start"], "MS")
+    if "billing_period_start" not in df.columns:
+        return month
+    return df["billing_period_start"].where(df["billing_period_start"].notna(), month)
+
+
+def _usage_mask(df: pd.DataFrame) -> np.ndarray:
+    if "charge_category" not in df.columns:
+        return np.ones(len(df), dtype=bool)
+    cat = df["charge_category"].astype("str").str.casefold()
+    return (cat.isna() | (cat == "usage")).to_numpy(dtype=bool, na_value=True)
+
+
+def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
+    """Version lookup and the allowance position of every row (vectorised cumulative sums)."""
+    n = len(df)
+    versions = _versions(book)
+    metric = df["x_billable_metric_id"].astype("str").to_numpy(dtype=object, na_value=None)
+    charge = g.floor_to(df["charge_period_start"], "D")
+    charge_us = _us(charge)
+    version = np.full(n, -1, dtype=np.int64)
+    for i, v in enumerate(versions.itertuples(index=False)):
+        since = _NEVER if pd.isna(v.effective_from) else int(_us(pd.Series([v.effective_from]))[0])
+        version[(metric == v.x_billable_metric_id) & (charge_us >= since)] = i
+    usage = _usage_mask(df)
+    in_book = version >= 0
+    known = usage & in_book
+    if "billing_currency" in df.columns:
+        cur = df["billing_currency"].astype("str").to_numpy(dtype=object, na_value=None)
+        book_cur = versions["currency"].to_numpy(dtype=object)[np.maximum(version, 0)]
+        other = known & (cur != None) & (cur != book_cur)  # noqa: E711 (element-wise)
+        if other.any():
+            pairs = sorted({f"{m} in {c}" for m, c in zip(metric[other], cur[other], strict=True)})
+            warnings.warn(
+                f"{what}: the price book has no price in these currencies, left unpriced: "
+                f"{pairs[:10]}{' ...' if len(pairs) > 10 else ''}",
+                UserWarning,
+                stacklevel=3,
+            )
+        known &= ~other
+    missing = sorted({m for m in metric[usage & ~in_book] if m is not None})
+    if missing:
+        warnings.warn(
+            f"{what}: {len(missing)} metric(s) not in the price book, left unpriced: {missing}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+    consumed = df["consumed_quantity"].to_numpy(dtype="float64", na_value=np.nan)
+    allowance = np.where(in_book, versions["free_allowance"].to_numpy()[np.maximum(version, 0)], 0)
+    correction = np.zeros(n, dtype=bool)
+    if "charge_class" in df.columns:
+        correction = (df["charge_class"].astype("str").str.casefold() == "correction").to_numpy(
+            dtype=bool, na_value=False
+        )
+    bp_key = _us(_billing_period(df))
+    counted = known & ~correction & ~np.isnan(consumed)
+    idx = np.flatnonzero(counted)
+    account = (
+        df["billing_account_id"].astype("str").to_numpy(dtype=object, na_value="\x00none")
+        if "billing_account_id" in df.columns
+        else np.full(n, "", dtype=object)
+    )
+    a_code = pd.Categorical(account[idx]).codes.astype(np.int64)
+    m_code = pd.Categorical(metric[idx]).codes.astype(np.int64)
+    p_key, d_key = bp_key[idx], charge_us[idx]
+    # np.lexsort is stable: rows of the same day keep the frame's order
+    order = np.lexsort((d_key, p_key, m_code, a_code))
+    rows = idx[order]
+    a_s, m_s, p_s = a_code[order], m_code[order], p_key[order]
+    new_group = np.r_[True, (np.diff(a_s) != 0) | (np.diff(m_s) != 0) | (np.diff(p_s) != 0)]
+    q = consumed[rows]
+    # cumulative sum restarting at each group (per group, so no cancellation across groups)
+    cum = pd.Series(q).groupby(np.cumsum(new_group)).cumsum().to_numpy()
+    prev = cum - q
+    a = allowance[rows]
+    billable = np.full(n, np.nan)
+    before = np.full(n, np.nan)
+    billable[rows] = np.maximum(cum - a, 0.0) - np.maximum(prev - a, 0.0)
+    before[rows] = np.maximum(prev - a, 0.0)
+    # corrections: at the first tier, no allowance
+    corr = known & correction & ~np.isnan(consumed)
+    billable[corr] = consumed[corr]
+    before[corr] = 0.0
+    return _Positions(known, version, consumed, billable, before, allowance, correction, bp_key)
+
+
+def _price(pos: _Positions, book: pd.DataFrame) -> _Estimate:
+    """List and contracted prices and costs of every row from its allowance position."""
+    versions = _versions(book)
+    v = np.maximum(pos.version, 0)
+    priced = pos.known & ~np.isnan(pos.billable)
+    block = versions["block_size"].to_numpy()[v]
+    pq = pos.billable / block
+    b0 = pos.before / block
+    b1 = b0 + pq
+    # tiers as a (versions x K) table, padded with +inf starts
+    vkey = versions[["x_billable_metric_id", "effective_from"]]
+    tiers = book.merge(vkey.reset_index(names="_v"), on=["x_billable_metric_id", "effective_from"])
+    tiers = tiers.sort_values(["_v", "tier_start"], kind="stable")
+    tiers["_k"] = tiers.groupby("_v").cumcount()
+    width = int(tiers["_k"].max()) + 1 if len(tiers) else 1
+    starts = np.full((len(versions), width + 1), np.inf)
+    prices = np.zeros((len(versions), width))
+    starts[tiers["_v"], tiers["_k"]] = tiers["tier_start"]
+    prices[tiers["_v"], tiers["_k"]] = tiers["list_unit_price"]
+    n_tiers = np.isfinite(starts[:, :width]).sum(axis=1)[v]
+
+    single = n_tiers == 1
+    first_price = prices[v, 0]
+    list_cost = np.where(single, first_price * pq, 0.0)
+    marginal = first_price.copy()
+    multi = np.flatnonzero(~single & priced)
+    if len(multi):
+        vm = v[multi]
+        cost = np.zeros(len(multi))
+        for t in range(width):
+            lo, hi = starts[vm, t], starts[vm, t + 1]
+            inside = np.clip(np.minimum(b1[multi], hi) - np.maximum(b0[multi], lo), 0.0, None)
+            cost += np.where(np.isfinite(lo), inside * prices[vm, t], 0.0)
+            marginal[multi] = np.where(b0[multi] >= lo, prices[vm, t], marginal[multi])
+        list_cost[multi] = cost
+    with np.errstate(divide="ignore", invalid="ignore"):
+        blended = np.where(pq > 0, list_cost / pq, marginal)
+    lup = np.where(single, first_price, blended)
+    discount = versions["contracted_discount"].to_numpy()[v]
+    cup = lup * (1.0 - discount)
+    contracted = cup * pq
+    nan = ~priced
+    unit = (
+        versions["pricing_unit"].astype("object").to_numpy()[v]
+        if "pricing_unit" in versions.columns
+        else np.full(len(v), None, dtype=object)
+    )
+    values = {
+        "pricing_quantity": np.where(nan, np.nan, pq),
+        "pricing_unit": np.where(nan, None, unit),
+        "list_unit_price": np.where(nan, np.nan, lup),
+        "list_cost": np.where(nan, np.nan, list_cost),
+        "contracted_unit_price": np.where(nan, np.nan, cup),
+        "contracted_cost": np.where(nan, np.nan, contracted),
+        "effective_cost": np.where(nan, np.nan, contracted),
+        "billed_cost": np.where(nan, np.nan, contracted),
+        "billing_currency": np.where(nan, None, versions["currency"].to_numpy(dtype=object)[v]),
+    }
+    values = {
+        k: (pd.array(a, dtype="Float64") if a.dtype.kind == "f" else a) for k, a in values.items()
+    }
+    return _Estimate(priced, values)
+
+
+def _us(ts: pd.Series) -> np.ndarray:
+    naive = pd.Series(ts).dt.tz_convert("UTC").dt.tz_localize(None)
+    return naive.to_numpy(dtype="datetime64[us]").astype(np.int64)

@@ -1,0 +1,1236 @@
+"""A one-file HTML spend report for FinOps analysts: headline figures, charts, tables.
+
+:func:`build_report` computes every section from a typed usage frame and returns a :class:`Report`
+(the numbers, tables and figures, which renders itself in a notebook); :func:`write_report` builds
+and saves it. The HTML is self-contained: charts are inline PNG (``data:`` URIs), the CSS is inline,
+nothing is fetched when the file is opened and no JavaScript is needed, so it can be mailed,
+attached to a ticket or archived.
+
+Sections (each an ``<section id=...>``): ``headline``, ``cost-by-product``, ``cost-by-account``,
+``variance``, ``top-movers``, ``anomalies``, ``discounts``, ``budget`` (when a budget is given) and
+``about``. A section that cannot be computed from the data (a frame with usage but no costs, a
+month with no predecessor) says why in place of its content rather than failing the whole report.
+
+Examples
+--------
+>>> import matplotlib
+>>> matplotlib.use("Agg")
+>>> import cfusage.sample
+>>> from cfusage.report import build_report
+>>> report = build_report(cfusage.sample.load())  # doctest: +SKIP
+>>> report.headline.last_month_cost  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import datetime as dt
+import html
+import io
+import pathlib
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from . import plots
+from ._grouping import require
+from .errors import CurrencyError, DataError, Error, MissingColumnsError
+
+__all__ = ["Headline", "Report", "build_report", "write_report"]
+
+_VALUE = "effective_cost"
+
+
+# --------------------------------------------------------------------------------------------
+# The computed report
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The headline figures of a report, as plain numbers (``None`` when not computable).
+
+    Months are named by their first day. "Spend" is ``effective_cost`` (amortized, after every
+    discount) over all rows; savings are those of :func:`cfusage.discounts` over usage rows
+    (purchases, taxes and credits left out), following the FinOps Foundation definitions.
+
+    Attributes
+    ----------
+    currency : str or None
+        The report's currency (ISO 4217).
+    as_of : datetime.date
+        The last day the report looks at.
+    complete_through : datetime.date or None
+        The last day the data is complete for (``df.attrs["cfusage"]["complete_through"]``).
+    month : datetime.date
+        First day of the current month (the month of ``as_of``).
+    month_days_elapsed, month_days : int
+        Days of the current month covered through ``as_of``, and days in the month.
+    month_is_partial : bool
+        Whether the current month is not over (``month_days_elapsed < month_days``).
+    month_to_date : float or None
+        Spend of the current month through ``as_of``.
+    month_forecast : float or None
+        Run-rate forecast of the current month: ``month_to_date / month_days_elapsed *
+        month_days``.
+    last_month : datetime.date
+        First day of the last full month (the month before ``month``).
+    last_month_cost, previous_month_cost : float or None
+        Spend of the last full month and of the month before it.
+    last_month_change : float or None
+        ``last_month_cost - previous_month_cost``.
+    last_month_change_pct : float or None
+        The change relative to ``previous_month_cost`` (``None`` when that is 0 or missing).
+    list_cost, contracted_cost, usage_effective_cost : float or None
+        Last full month's usage rows at list price, contracted price, and effective cost, as
+        :func:`cfusage.discounts` sums them (usage rows only; purchases, taxes and credits are
+        left out).
+    negotiated_savings, commitment_savings, total_savings : float or None
+        ``list - contracted``, ``contracted - effective``, ``list - effective``, over the rows
+        with all three costs (:func:`cfusage.discounts`).
+    esr_over_list : float or None
+        Effective savings rate over list: ``total_savings / list_cost``.
+    esr_over_contract : float or None
+        Effective savings rate over contract: ``commitment_savings / contracted_cost``.
+    savings_coverage : float or None
+        Share of the list cost on rows that have every price (the savings are computed on them).
+    rows_without_cost : int
+        Rows up to ``as_of`` that have no ``effective_cost`` (not counted in any figure).
+    """
+
+    currency: str | None
+    as_of: dt.date
+    complete_through: dt.date | None
+    month: dt.date
+    month_days_elapsed: int
+    month_days: int
+    month_is_partial: bool
+    month_to_date: float | None
+    month_forecast: float | None
+    last_month: dt.date
+    last_month_cost: float | None
+    previous_month_cost: float | None
+    last_month_change: float | None
+    last_month_change_pct: float | None
+    list_cost: float | None
+    contracted_cost: float | None
+    usage_effective_cost: float | None
+    negotiated_savings: float | None
+    commitment_savings: float | None
+    total_savings: float | None
+    esr_over_list: float | None
+    esr_over_contract: float | None
+    savings_coverage: float | None
+    rows_without_cost: int
+
+
+@dataclass
+class Report:
+    """A computed spend report: headline numbers, tables and figures, ready to render.
+
+    Build it with :func:`build_report`; show it in a notebook (``_repr_html_``), write it with
+    :meth:`save`, or read its parts: ``report.headline.last_month_cost``,
+    ``report.tables["discounts"]``, ``report.figures["cost-by-product"]``.
+
+    Attributes
+    ----------
+    title : str
+        The report's title.
+    headline : Headline
+        The headline figures.
+    tables : dict of str to pandas.DataFrame
+        Tidy tables by name: ``cost_by_product``, ``cost_by_account``, ``variance``,
+        ``top_movers``, ``anomalies``, ``discounts``, ``budget`` (those that could be computed).
+    figures : dict of str to matplotlib.figure.Figure
+        Charts by section id.
+    sentences : dict of str to list of str
+        Text for sections that speak in sentences (``anomalies``).
+    unavailable : dict of str to str
+        Section id to the reason it could not be computed.
+    generated_at : datetime.datetime
+        When the report was built (UTC).
+    """
+
+    title: str
+    headline: Headline
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: dict[str, Figure] = field(default_factory=dict)
+    sentences: dict[str, list[str]] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    meta: dict[str, Any] = field(default_factory=dict)
+    _png: dict[str, bytes] = field(default_factory=dict, init=False, repr=False)
+
+    def png(self, name: str) -> bytes:
+        """The PNG bytes of figure ``name`` (rendered once, then cached).
+
+        Parameters
+        ----------
+        name : str
+            A key of :attr:`figures`.
+
+        Returns
+        -------
+        bytes
+        """
+        if name not in self._png:
+            buf = io.BytesIO()
+            self.figures[name].savefig(buf, format="png", dpi=144, facecolor="white")
+            self._png[name] = buf.getvalue()
+        return self._png[name]
+
+    def to_html(self) -> str:
+        """The whole report as one self-contained HTML document.
+
+        Returns
+        -------
+        str
+        """
+        return _render(self, standalone=True)
+
+    def _repr_html_(self) -> str:
+        return _render(self, standalone=False)
+
+    def save(self, path: str | pathlib.Path) -> pathlib.Path:
+        """Write the report as one self-contained HTML file.
+
+        Parameters
+        ----------
+        path : str or pathlib.Path
+            Where to write; parent folders are created.
+
+        Returns
+        -------
+        pathlib.Path
+            The path written.
+        """
+        target = pathlib.Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(self.to_html(), encoding="utf-8")
+        return target
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------
+
+
+def build_report(
+    df: pd.DataFrame,
+    *,
+    budget: pd.DataFrame | None = None,
+    title: str = "Cloudflare spend",
+    as_of: dt.date | str | None = None,
+    currency: str | None = None,
+) -> Report:
+    """Compute every section of the spend report from a typed usage frame.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A typed usage frame (:func:`cfusage.to_frame`) with costs. Its
+        ``attrs["cfusage"]["complete_through"]``, when present, says through which day the data
+        is complete; the report states it and flags a partial month.
+    budget : pandas.DataFrame, optional
+        Columns ``period`` (the first day of each month, date or timestamp) and ``budget`` (an
+        amount in the report's currency). Adds the ``budget`` section.
+    title : str, default "Cloudflare spend"
+        Title of the report.
+    as_of : datetime.date or str, optional
+        The report's "today": rows after it are left out, the current month is the month of
+        ``as_of`` and the last full month is the one before. Default: the day the data is complete
+        through, else the last day in the data.
+    currency : str, optional
+        The currency to report in when the frame holds several (rows in other currencies are
+        left out, and the report says so). Costs of different currencies are never added.
+
+    Returns
+    -------
+    Report
+
+    Raises
+    ------
+    MissingColumnsError
+        If the frame has no ``charge_period_start`` or no ``effective_cost`` at all (a
+        usage-only frame: rate it first with :func:`cfusage.rate`).
+    CurrencyError
+        If the frame holds several currencies and ``currency`` is not given.
+    DataError
+        If the frame is empty, or has no rows up to ``as_of``.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import pandas as pd
+    >>> from cfusage.report import build_report
+    >>> days = pd.date_range("2026-02-01", "2026-03-10", freq="D", tz="UTC")
+    >>> df = pd.DataFrame({
+    ...     "charge_period_start": days,
+    ...     "x_product_family_name": pd.Categorical(["Workers"] * len(days)),
+    ...     "effective_cost": pd.array([10.0] * len(days), dtype="Float64"),
+    ...     "billing_currency": pd.Categorical(["USD"] * len(days)),
+    ... })
+    >>> report = build_report(df)
+    >>> report.headline.month_to_date, report.headline.last_month_cost
+    (100.0, 280.0)
+    """
+    require(df, ["charge_period_start", _VALUE], "the report")
+    if not len(df):
+        raise DataError("the report needs at least one usage row; the frame is empty")
+    frame, cur, other_currencies = _one_currency(df, currency)
+    complete = _complete_through(df)
+    day = _as_of(frame, as_of, complete)
+    end = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
+    frame = frame.loc[frame["charge_period_start"] < end]
+    if not len(frame):
+        raise DataError(f"as_of={day}: the frame has no row on or before that day")
+    frame.attrs = dict(df.attrs)
+
+    head = _headline(frame, cur, day, complete)
+    report = Report(title=title, headline=head)
+    report.meta.update(
+        first_day=frame["charge_period_start"].min().date(),
+        last_day=day,
+        rows=len(frame),
+        other_currencies=other_currencies,
+        accounts=_nunique(frame, "billing_account_id"),
+        products=_nunique(frame, "x_product_family_name"),
+        metrics=_nunique(frame, "x_billable_metric_id"),
+    )
+    steps: list[tuple[str, Callable[[pd.DataFrame, Report], None]]] = [
+        ("cost-by-product", _section_cost("product", "cost_by_product")),
+        ("cost-by-account", _section_cost("account", "cost_by_account")),
+        ("variance", _section_variance),
+        ("top-movers", _section_top_movers),
+        ("anomalies", _section_anomalies),
+        ("discounts", _section_discounts),
+    ]
+    if budget is not None:
+        steps.append(("budget", _section_budget(budget)))
+    for section_id, step in steps:
+        try:
+            step(frame, report)
+        except Error as exc:
+            report.unavailable[section_id] = str(exc)
+    return report
+
+
+def write_report(
+    df: pd.DataFrame,
+    path: str | pathlib.Path,
+    *,
+    budget: pd.DataFrame | None = None,
+    title: str = "Cloudflare spend",
+    as_of: dt.date | str | None = None,
+    currency: str | None = None,
+) -> pathlib.Path:
+    """Build the spend report and write it as one self-contained HTML file.
+
+    ``write_report(df, path, ...)`` is ``build_report(df, ...).save(path)``: see
+    :func:`build_report` for the parameters and what each section holds.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        A typed usage frame with costs.
+    path : str or pathlib.Path
+        The HTML file to write (parent folders are created).
+    budget : pandas.DataFrame, optional
+        Monthly budget: columns ``period`` and ``budget``.
+    title : str, default "Cloudflare spend"
+        Title of the report.
+    as_of : datetime.date or str, optional
+        The report's "today" (default: the last complete day of the data).
+    currency : str, optional
+        The currency to report in when the frame holds several.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+
+    Raises
+    ------
+    MissingColumnsError, CurrencyError, DataError
+        As :func:`build_report`.
+
+    Examples
+    --------
+    >>> import cfusage.sample
+    >>> from cfusage.report import write_report
+    >>> write_report(cfusage.sample.load(), "report.html")  # doctest: +SKIP
+    PosixPath('report.html')
+    """
+    report = build_report(df, budget=budget, title=title, as_of=as_of, currency=currency)
+    return report.save(path)
+
+
+# --------------------------------------------------------------------------------------------
+# Periods, currency, sums
+# --------------------------------------------------------------------------------------------
+
+
+def _month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def _add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _ts(day: dt.date) -> pd.Timestamp:
+    return pd.Timestamp(day, tz="UTC")
+
+
+def _complete_through(df: pd.DataFrame) -> dt.date | None:
+    value = (df.attrs.get("cfusage") or {}).get("complete_through")
+    if value is None or value is pd.NA:
+        return None
+    return pd.Timestamp(value).date()
+
+
+def _as_of(df: pd.DataFrame, as_of: dt.date | str | None, complete: dt.date | None) -> dt.date:
+    if as_of is not None:
+        try:
+            return pd.Timestamp(as_of).date()
+        except (ValueError, TypeError):
+            raise DataError(f"as_of={as_of!r} is not a date (use YYYY-MM-DD)") from None
+    if complete is not None:
+        return complete
+    return df["charge_period_start"].max().date()
+
+
+def _one_currency(df: pd.DataFrame, currency: str | None) -> tuple[pd.DataFrame, str | None, list]:
+    """The rows in the report's currency, the currency, and the other currencies left out."""
+    if "billing_currency" not in df.columns:
+        return df, currency, []
+    present = sorted(str(c) for c in df["billing_currency"].dropna().unique())
+    if currency is None:
+        if len(present) > 1:
+            raise CurrencyError(
+                f"billing_currency holds {present}; a report never adds different currencies: "
+                f"pass currency= one of them"
+            )
+        return df, (present[0] if present else None), []
+    if currency not in present:
+        raise CurrencyError(f"currency={currency!r} is not in the frame, which holds {present}")
+    keep = df["billing_currency"].astype("str") == currency
+    return df.loc[keep.fillna(False)], currency, [c for c in present if c != currency]
+
+
+def _sum(values: pd.Series) -> float | None:
+    """Sum of the non-missing values, ``None`` when there is none (never a silent 0)."""
+    present = values.dropna()
+    return float(present.sum()) if len(present) else None
+
+
+def _between(df: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataFrame:
+    """Rows whose charge period starts in ``[start, end)``."""
+    s = df["charge_period_start"]
+    return df.loc[(s >= _ts(start)) & (s < _ts(end))]
+
+
+def _nunique(df: pd.DataFrame, column: str) -> int | None:
+    return int(df[column].nunique()) if column in df.columns else None
+
+
+def _float(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def _diff(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return None if num is None or den is None or den == 0 else num / den
+
+
+def _savings(df: pd.DataFrame) -> dict[str, float | None]:
+    """The savings figures of :func:`cfusage.discounts` over ``df`` (empty when not computable)."""
+    from .discounts import discounts
+
+    if not len(df):
+        return {}
+    try:
+        row = discounts(df, None, None).iloc[0]
+    except MissingColumnsError:
+        return {}
+    return {
+        k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k != "billing_currency"
+    }
+
+
+def _headline(
+    df: pd.DataFrame, currency: str | None, day: dt.date, complete: dt.date | None
+) -> Headline:
+    month = _month_start(day)
+    month_days = calendar.monthrange(month.year, month.month)[1]
+    elapsed = day.day
+    last = _add_months(month, -1)
+    previous = _add_months(month, -2)
+    mtd = _sum(_between(df, month, day + dt.timedelta(days=1))[_VALUE])
+    last_month = _between(df, last, month)
+    last_cost = _sum(last_month[_VALUE])
+    prev_cost = _sum(_between(df, previous, last)[_VALUE])
+    change = _diff(last_cost, prev_cost)
+
+    savings = _savings(last_month)
+    return Headline(
+        currency=currency,
+        as_of=day,
+        complete_through=complete,
+        month=month,
+        month_days_elapsed=elapsed,
+        month_days=month_days,
+        month_is_partial=elapsed < month_days,
+        month_to_date=mtd,
+        month_forecast=None if mtd is None else mtd / elapsed * month_days,
+        last_month=last,
+        last_month_cost=last_cost,
+        previous_month_cost=prev_cost,
+        last_month_change=change,
+        last_month_change_pct=_ratio(change, prev_cost),
+        list_cost=savings.get("list_cost"),
+        contracted_cost=savings.get("contracted_cost"),
+        usage_effective_cost=savings.get("effective_cost"),
+        negotiated_savings=savings.get("negotiated_savings"),
+        commitment_savings=savings.get("commitment_savings"),
+        total_savings=savings.get("total_savings"),
+        esr_over_list=savings.get("esr_over_list"),
+        esr_over_contract=savings.get("esr_over_contract"),
+        savings_coverage=savings.get("savings_coverage"),
+        rows_without_cost=int(df[_VALUE].isna().sum()),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------
+
+_WIDE = (11.0, 3.7)
+
+
+def _figure(size: tuple[float, float] = _WIDE) -> tuple[Figure, Any]:
+    fig = Figure(figsize=size, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _month_label(month: dt.date, partial_days: int | None = None) -> str:
+    label = f"{month:%b %Y}"
+    return f"{label} (to {partial_days})" if partial_days else label
+
+
+def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
+    """Cost over time by ``by`` (chart) and a month-by-month table of the top series."""
+
+    def step(df: pd.DataFrame, report: Report) -> None:
+        head = report.headline
+        fig, ax = _figure()
+        recent = _between(df, _add_months(head.month, -2), head.as_of + dt.timedelta(days=1))
+        plots.cost(recent, by=by, freq="D", top=6, ax=ax, currency=head.currency)
+        report.figures[name.replace("_", "-")] = fig
+
+        from ._grouping import DIMENSIONS
+
+        column = DIMENSIONS[by]
+        require(df, [column], f"cost by {by}")
+        labels = df[column].astype("str").fillna("(not set)")
+        months = [
+            (_add_months(head.month, -2), _add_months(head.month, -1), None),
+            (head.last_month, head.month, None),
+            (head.month, head.as_of + dt.timedelta(days=1), head.month_days_elapsed),
+        ]
+        cols: dict[str, pd.Series] = {}
+        for start, end, partial in months:
+            part = _between(df, start, end)
+            amounts = part[_VALUE].groupby(labels.loc[part.index], sort=False).sum(min_count=1)
+            label = _month_label(start, partial if head.month_is_partial else None)
+            cols[label] = amounts
+        table = pd.DataFrame(cols).astype("Float64")
+        prev_label, last_label = list(cols)[:2]
+        table = table.sort_values(last_label, ascending=False, na_position="last")
+        top = 8
+        if len(table) > top + 1:
+            rest = table.iloc[top:].sum(min_count=1).to_frame("Other").T
+            table = pd.concat([table.iloc[:top], rest])
+        total = table.sum(min_count=1).to_frame("Total").T
+        table = pd.concat([table, total]).astype("Float64")
+        table["change"] = table[last_label] - table[prev_label]
+        table["change_pct"] = table["change"] / table[prev_label].where(table[prev_label] != 0)
+        table.index.name = by
+        report.tables[name] = table.reset_index()
+
+    return step
+
+
+def _last_two_months(report: Report) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
+    """(base, current) windows: the month before the last full month, and the last full month."""
+    h = report.headline
+    return (_add_months(h.last_month, -1), h.last_month), (h.last_month, h.month)
+
+
+def _require_rows(df: pd.DataFrame, window: tuple[dt.date, dt.date], what: str) -> None:
+    if not len(_between(df, *window)):
+        raise DataError(
+            f"{what} needs data for {window[0]:%B %Y}, and the frame has none "
+            f"(it starts on {df['charge_period_start'].min():%Y-%m-%d})"
+        )
+
+
+def _section_variance(df: pd.DataFrame, report: Report) -> None:
+    from .variance import price_volume_mix
+
+    base, current = _last_two_months(report)
+    _require_rows(df, base, "the variance bridge")
+    _require_rows(df, current, "the variance bridge")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pvm = price_volume_mix(df, tuple(map(_ts, base)), tuple(map(_ts, current)), by="product")
+    fig, ax = _figure((11.0, 3.6))
+    plots.variance_bridge(pvm, ax=ax)
+    report.figures["variance"] = fig
+    order = pvm["change"].abs().sort_values(ascending=False, kind="stable").index
+    report.tables["variance"] = pvm.loc[order].reset_index(drop=True)
+
+
+def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
+    from .variance import top_movers
+
+    base, current = _last_two_months(report)
+    _require_rows(df, base, "top movers")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        movers = top_movers(
+            df, tuple(map(_ts, base)), tuple(map(_ts, current)), by=["metric", "account"], n=10
+        )
+    fig, ax = _figure((11.0, 0.9 + 0.32 * max(len(movers), 1)))
+    plots.top_movers(movers, ax=ax)
+    report.figures["top-movers"] = fig
+    report.tables["top_movers"] = movers
+
+
+def _section_anomalies(df: pd.DataFrame, report: Report) -> None:
+    from .anomalies import anomalies, describe_anomalies
+
+    h = report.headline
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        scored = anomalies(df, by=["metric", "account"], min_cost=_material(h))
+    recent = scored.loc[scored["period"] >= _ts(h.last_month)]
+    report.sentences["anomalies"] = describe_anomalies(recent, n=5)
+    flagged = recent.loc[recent["is_anomaly"].to_numpy(dtype=bool, na_value=False)]
+    report.tables["anomalies"] = flagged.reset_index(drop=True)
+    if len(flagged):
+        fig, ax = _figure((11.0, 3.2))
+        since = _add_months(h.last_month, -3)
+        plots.anomaly_timeline(scored, group=_top_group(flagged, scored), ax=ax, since=since)
+        report.figures["anomalies"] = fig
+
+
+def _material(h: Headline) -> float:
+    """Smallest departure the report calls an anomaly: 0.5 % of an average day's spend last
+    month (at least 1 in the billing currency), so that cents-sized blips of small metrics do not
+    crowd out what matters to the bill."""
+    if h.last_month_cost is None:
+        return 1.0
+    days = calendar.monthrange(h.last_month.year, h.last_month.month)[1]
+    return max(1.0, round(0.005 * h.last_month_cost / days, 2))
+
+
+def _top_group(flagged: pd.DataFrame, scored: pd.DataFrame) -> tuple:
+    """The by-values of the strongest flagged period (the first sentence's anomaly)."""
+    cols = (scored.attrs.get("cfusage") or {}).get("by", [])
+    size = flagged["score"].abs().to_numpy(dtype=float, na_value=0.0)
+    row = flagged.iloc[int(np.argmax(size))]
+    return tuple(row[c] for c in cols)
+
+
+def _section_discounts(df: pd.DataFrame, report: Report) -> None:
+    from .discounts import discounts
+
+    h = report.headline
+    last = _between(df, h.last_month, h.month)
+    if not len(last):
+        raise DataError(f"no usage in {h.last_month:%B %Y}, the last full month")
+    by_product = discounts(last, by="product", freq=None)
+    total = discounts(last, by=None, freq=None)
+    by_product = by_product.sort_values("list_cost", ascending=False, na_position="last")
+    table = pd.concat([by_product, total.assign(x_product_family_name="Total")], ignore_index=True)
+    report.tables["discounts"] = table
+    fig, ax = _figure((11.0, 3.4))
+    plots.discount_waterfall(total, ax=ax)
+    report.figures["discounts"] = fig
+    try:
+        from .amortization import reconcile
+
+        monthly = reconcile(_between(df, _add_months(h.month, -12), h.month), freq="MS")
+    except MissingColumnsError:
+        return  # no billed cost: the waterfall stops at effective cost, and so does the report
+    fig, ax = _figure((11.0, 3.0))
+    plots.amortized_vs_billed(monthly, ax=ax)
+    report.figures["billed-vs-effective"] = fig
+    report.tables["billed_vs_effective"] = monthly
+
+
+def _section_budget(budget: pd.DataFrame) -> Callable[[pd.DataFrame, Report], None]:
+    def step(df: pd.DataFrame, report: Report) -> None:
+        from .variance import budget_variance
+
+        if not isinstance(budget, pd.DataFrame) or not {"period", "budget"} <= set(budget):
+            raise DataError(
+                "budget= needs a DataFrame with columns 'period' (first day of each month) "
+                f"and 'budget'; got {type(budget).__name__}"
+                + (
+                    f" with columns {list(budget.columns)}"
+                    if isinstance(budget, pd.DataFrame)
+                    else ""
+                )
+            )
+        h = report.headline
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            daily = budget_variance(df, budget[["period", "budget"]], freq="MS", as_of=h.as_of)
+        months = daily.loc[daily["budget"].notna()]
+        if not len(months):
+            raise DataError(
+                "the budget covers none of the months in the data "
+                f"({df['charge_period_start'].min():%b %Y} to {h.as_of:%b %Y})"
+            )
+        status = months.groupby("period", sort=True).tail(1).reset_index(drop=True)
+        status["complete"] = status["days_elapsed"] == status["days_in_period"]
+        report.tables["budget"] = status
+        current = months.loc[months["period"] == months["period"].max()]
+        fig, ax = _figure((11.0, 3.4))
+        plots.budget(current, ax=ax)
+        report.figures["budget"] = fig
+
+    return step
+
+
+# --------------------------------------------------------------------------------------------
+# Rendering
+# --------------------------------------------------------------------------------------------
+
+_CSS = """
+.cfr{--ink:#1f2933;--muted:#616e7c;--line:#e4e7eb;--soft:#f5f7fa;--accent:#f38020;
+--up:#c0392b;--down:#2e7d4f;font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,
+"Helvetica Neue",Arial,sans-serif;color:var(--ink);max-width:1120px;margin:0 auto;padding:0 24px 40px}
+.cfr *{box-sizing:border-box}
+.cfr header.top{border-top:4px solid var(--accent);padding:22px 0 10px}
+.cfr .eyebrow{font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:var(--muted)}
+.cfr h1{font-size:28px;line-height:1.2;margin:4px 0 6px;font-weight:650}
+.cfr h2{font-size:18px;margin:0 0 4px;font-weight:620}
+.cfr h3{font-size:14px;margin:14px 0 6px;font-weight:620}
+.cfr .sub{color:var(--muted);margin:0}
+.cfr .banner{border-radius:8px;padding:10px 14px;margin:14px 0 4px;background:#eef6ee;
+border:1px solid #cfe6d2}
+.cfr .banner.partial{background:#fff7e6;border-color:#f6d9a8}
+.cfr .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:14px;margin:18px 0 6px}
+.cfr .card{border:1px solid var(--line);border-radius:10px;padding:14px 16px;background:#fff}
+.cfr .card .label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
+.cfr .card .value{font-size:28px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}
+.cfr .card .detail{font-size:13px;color:var(--muted)}
+.cfr section{margin:26px 0 0;padding-top:18px;border-top:1px solid var(--line)}
+.cfr section#headline{border-top:0;margin-top:0;padding-top:0}
+.cfr .lede{color:var(--muted);margin:0 0 10px;max-width:860px}
+.cfr figure{margin:8px 0 12px}
+.cfr figure img{width:100%;height:auto;display:block}
+.cfr figure.half{display:inline-block;width:49%;vertical-align:top}
+.cfr table.data{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
+.cfr table.data th{text-align:right;font-weight:600;color:var(--muted);font-size:12px;
+border-bottom:2px solid var(--line);padding:6px 10px;white-space:nowrap}
+.cfr table.data td{text-align:right;padding:5px 10px;border-bottom:1px solid var(--line);
+white-space:nowrap}
+.cfr table.data th:first-child,.cfr table.data td:first-child{text-align:left;white-space:normal}
+.cfr table.data tbody tr:nth-child(even){background:var(--soft)}
+.cfr table.data.total tbody tr:last-child td{font-weight:650;border-top:2px solid var(--line)}
+.cfr .up{color:var(--up)}.cfr .down{color:var(--down)}.cfr .na,.cfr .zero{color:#9aa5b1}
+.cfr .pill{display:inline-block;border-radius:999px;padding:1px 8px;font-size:12px;
+background:var(--soft);border:1px solid var(--line)}
+.cfr .pill.bad{background:#fdecea;border-color:#f5c6c1;color:var(--up)}
+.cfr .pill.good{background:#eaf6ee;border-color:#c8e6d0;color:var(--down)}
+.cfr ul.sentences{margin:6px 0 12px;padding-left:20px}
+.cfr ul.sentences li{margin:3px 0}
+.cfr .unavailable{color:var(--muted);font-style:italic;background:var(--soft);
+border-radius:8px;padding:10px 14px}
+.cfr footer{margin-top:30px;padding-top:14px;border-top:1px solid var(--line);color:var(--muted);
+font-size:12px}
+.cfr footer dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:6px 0}
+.cfr footer dt{font-weight:600}.cfr footer dd{margin:0}
+@media (max-width:820px){.cfr .cards{grid-template-columns:repeat(2,1fr)}
+.cfr figure.half{width:100%}}
+@media print{.cfr section{break-inside:avoid}}
+"""
+
+_SECTIONS: dict[str, tuple[str, str]] = {
+    "cost-by-product": (
+        "Cost by product",
+        "Daily effective cost (amortized, after discounts) by product family over the last "
+        "three months; the largest six are drawn, the rest are grouped as Other.",
+    ),
+    "cost-by-account": (
+        "Cost by account",
+        "Daily effective cost by Cloudflare account over the last three months.",
+    ),
+    "variance": (
+        "What changed last month",
+        "The change in effective cost from the month before to the last full month, split into "
+        "price, volume, mix, new and retired metrics.",
+    ),
+    "top-movers": (
+        "Top movers",
+        "The billable metrics (per account) whose cost changed most between the two last "
+        "full months.",
+    ),
+    "anomalies": (
+        "Anomalies",
+        "Days whose cost left the expected band (a robust score against the trailing median).",
+    ),
+    "discounts": (
+        "Discounts and savings",
+        "Last full month's usage at list price, after negotiated discounts (contracted) and "
+        "after commitments (effective), by product.",
+    ),
+    "budget": ("Budget", "Cumulative spend against the monthly budget, with a run-rate forecast."),
+}
+
+
+def _esc(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _money(value: object, currency: str | None, *, compact: bool = False) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return '<span class="na">—</span>'
+    x = round(float(value), 2) + 0.0
+    text = _esc(plots.format_money(x, currency, compact=compact))
+    return f'<span class="zero">{text}</span>' if x == 0 else text
+
+
+def _pct(value: object, *, signed: bool = True, colour: bool = True) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return '<span class="na">—</span>'
+    x = float(value)
+    text = f"{x:+.1%}" if signed else f"{x:.1%}"
+    text = text.replace("-", "−")
+    if not colour or x == 0:
+        return _esc(text)
+    return f'<span class="{"up" if x > 0 else "down"}">{_esc(text)}</span>'
+
+
+def _signed_money(value: object, currency: str | None) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return '<span class="na">—</span>'
+    x = round(float(value), 2) + 0.0  # float noise is not a change: no "−$0.00"
+    if x == 0:
+        return f'<span class="zero">{_esc(plots.format_money(0.0, currency, compact=False))}</span>'
+    text = plots.format_money(x, currency, compact=False)
+    if x > 0:
+        return f'<span class="up">+{_esc(text)}</span>'
+    if x < 0:
+        return f'<span class="down">{_esc(text)}</span>'
+    return _esc(text)
+
+
+def _table_html(
+    df: pd.DataFrame,
+    formats: dict[str, Callable[[object], str]],
+    *,
+    headers: dict[str, str] | None = None,
+    total: bool = False,
+) -> str:
+    """An HTML table via ``DataFrame.to_html``, every cell formatted (and escaped) by ``formats``."""
+    headers = headers or {}
+    shown = df.rename(columns={c: _esc(headers.get(c, c)) for c in df.columns})
+    formatters = {_esc(headers.get(c, c)): formats.get(c, _esc) for c in df.columns}
+    classes = ["data", "total"] if total else ["data"]
+    return shown.to_html(
+        index=False, escape=False, formatters=formatters, border=0, classes=classes, na_rep="—"
+    )
+
+
+def _img(report: Report, name: str, alt: str, css: str = "") -> str:
+    if name not in report.figures:
+        return ""
+    data = base64.b64encode(report.png(name)).decode("ascii")
+    cls = f' class="{css}"' if css else ""
+    return f'<figure{cls}><img alt="{_esc(alt)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def _card(label: str, value: str, detail: str) -> str:
+    return (
+        f'<div class="card"><div class="label">{label}</div><div class="value">{value}</div>'
+        f'<div class="detail">{detail}</div></div>'
+    )
+
+
+def _render_headline(report: Report) -> str:
+    h = report.headline
+    cur = h.currency
+    cards = []
+    if h.month_is_partial:
+        detail = (
+            f"{h.month_days_elapsed} of {h.month_days} days · run-rate forecast "
+            f"{_money(h.month_forecast, cur, compact=True)}"
+        )
+        label = f"{h.month:%B} to date"
+    else:
+        detail = f"all {h.month_days} days"
+        label = f"{h.month:%B %Y}"
+    cards.append(_card(_esc(label), _money(h.month_to_date, cur, compact=True), detail))
+    change = (
+        f"{_pct(h.last_month_change_pct)} ({_signed_money(h.last_month_change, cur)}) "
+        f"vs {_add_months(h.last_month, -1):%B}"
+        if h.last_month_change is not None
+        else f"no data for {_add_months(h.last_month, -1):%B} to compare"
+    )
+    cards.append(
+        _card(f"{h.last_month:%B %Y}", _money(h.last_month_cost, cur, compact=True), change)
+    )
+    cards.append(
+        _card(
+            f"Savings, {h.last_month:%B}",
+            _money(h.total_savings, cur, compact=True),
+            f"of {_money(h.list_cost, cur, compact=True)} at list price",
+        )
+    )
+    cards.append(
+        _card(
+            "Effective savings rate",
+            _pct(h.esr_over_list, signed=False, colour=False),
+            f"over list · {_pct(h.esr_over_contract, signed=False, colour=False)} over contract "
+            f"(commitments alone)",
+        )
+    )
+    if "budget" in report.tables:
+        last = report.tables["budget"].iloc[-1]
+        share = _ratio(_float(last["forecast"]), _float(last["budget"]))
+        over = share is not None and share > 1
+        pill = "bad" if over else "good"
+        value = f'<span class="pill {pill}">{"over" if over else "within"} budget</span>'
+        cards.append(
+            _card(
+                f"Budget, {last['period']:%B}",
+                _money(last["forecast"], cur, compact=True),
+                f"forecast · {_pct(share, signed=False, colour=False)} of "
+                f"{_money(last['budget'], cur, compact=True)} {value}",
+            )
+        )
+    return f'<section id="headline"><div class="cards">{"".join(cards)}</div></section>'
+
+
+def _render_banner(report: Report) -> str:
+    h = report.headline
+    if h.complete_through is not None:
+        through = f"Data complete through <b>{h.complete_through:%d %B %Y}</b>."
+    else:
+        through = (
+            f"Data through <b>{h.as_of:%d %B %Y}</b> (the source did not say through which day "
+            "it is complete)."
+        )
+    if h.month_is_partial:
+        return (
+            f'<div class="banner partial" id="completeness">{through} '
+            f"<b>{h.month:%B %Y} is a partial month</b>: {h.month_days_elapsed} of "
+            f"{h.month_days} days; its figures are month to date.</div>"
+        )
+    return f'<div class="banner" id="completeness">{through}</div>'
+
+
+def _render_cost(report: Report, section_id: str, table: str) -> str:
+    cur = report.headline.currency
+    parts = [_img(report, section_id, _SECTIONS[section_id][0])]
+    if table in report.tables:
+        df = report.tables[table]
+        months = [c for c in df.columns[1:] if c not in ("change", "change_pct")]
+        formats: dict[str, Callable[[object], str]] = {
+            m: (lambda v: _money(v, cur)) for m in months
+        }
+        h = report.headline
+        vs = f"{h.last_month:%b} vs {_add_months(h.last_month, -1):%b}"
+        formats["change"] = lambda v: _signed_money(v, cur)
+        formats["change_pct"] = _pct
+        parts.append(
+            _table_html(
+                df,
+                formats,
+                headers={"change": vs, "change_pct": f"{vs} %", df.columns[0]: ""},
+                total=True,
+            )
+        )
+    return "".join(parts)
+
+
+def _money_formats(
+    columns: list[str], currency: str | None, *, signed: tuple[str, ...] = ()
+) -> dict[str, Callable[[object], str]]:
+    formats: dict[str, Callable[[object], str]] = {}
+    for c in columns:
+        if c in signed:
+            formats[c] = lambda v: _signed_money(v, currency)
+        else:
+            formats[c] = lambda v: _money(v, currency)
+    return formats
+
+
+def _with_total(df: pd.DataFrame, label_col: str, money: list[str]) -> pd.DataFrame:
+    total = {c: df[c].astype("Float64").sum(min_count=1) for c in money}
+    row = pd.DataFrame([{label_col: "Total", **total}])
+    return pd.concat([df.astype({label_col: "object"}), row], ignore_index=True)
+
+
+def _render_variance(report: Report) -> str:
+    h = report.headline
+    cur = h.currency
+    pvm = report.tables["variance"]
+    effects = ["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]
+    money = ["previous_cost", "current_cost", "change", *effects]
+    label = "x_product_family_name"
+    shown = _with_total(pvm[[label, *money]], label, money)
+    base, current = _last_two_months(report)
+    formats = _money_formats(money, cur, signed=("change", *effects))
+    headers = {
+        label: "Product",
+        "previous_cost": f"{base[0]:%b %Y}",
+        "current_cost": f"{current[0]:%b %Y}",
+        "change": "Change",
+        **{e: e.removesuffix("_effect").capitalize() for e in effects},
+    }
+    return _img(report, "variance", "Variance bridge") + _table_html(
+        shown, formats, headers=headers, total=True
+    )
+
+
+def _render_top_movers(report: Report) -> str:
+    cur = report.headline.currency
+    movers = report.tables["top_movers"]
+    cols = [c for c in movers.columns if c not in ("billing_currency", "missing_value_rows")]
+    labels = {
+        "x_billable_metric_name": "Metric",
+        "billing_account_name": "Account",
+        "previous": "Before",
+        "current": "After",
+        "change": "Change",
+        "relative_change": "Change %",
+        "status": "Status",
+    }
+    base, current = _last_two_months(report)
+    labels["previous"], labels["current"] = f"{base[0]:%b %Y}", f"{current[0]:%b %Y}"
+    formats = _money_formats(["previous", "current", "change"], cur, signed=("change",))
+    formats["relative_change"] = _pct
+    return _img(report, "top-movers", "Top movers") + _table_html(
+        movers[cols], formats, headers=labels
+    )
+
+
+def _render_anomalies(report: Report) -> str:
+    h = report.headline
+    sentences = report.sentences.get("anomalies", [])
+    flagged = report.tables.get("anomalies")
+    since = f"{h.last_month:%d %B %Y}"
+    if not sentences:
+        floor = plots.format_money(_material(h), h.currency, compact=False)
+        return (
+            f"<p>No anomaly since {_esc(since)}: every metric of every account stayed within "
+            f"its expected band, or left it by less than {_esc(floor)} a day.</p>"
+        )
+    n = len(flagged) if flagged is not None else len(sentences)
+    groups = (
+        len(flagged.drop_duplicates(["x_billable_metric_name", "billing_account_name"]))
+        if flagged is not None and len(flagged)
+        else 0
+    )
+    floor = plots.format_money(_material(h), h.currency, compact=False)
+    intro = (
+        f"<p>{n} day(s) flagged since {_esc(since)}, across {groups} metric and account "
+        f"pair(s) (departures of at least {_esc(floor)} a day). The strongest:</p>"
+    )
+    items = "".join(f"<li>{_esc(t)}</li>" for t in sentences)
+    return (
+        intro
+        + f'<ul class="sentences">{items}</ul>'
+        + _img(report, "anomalies", "Timeline of the largest anomaly")
+    )
+
+
+def _render_discounts(report: Report) -> str:
+    cur = report.headline.currency
+    table = report.tables["discounts"]
+    money = [
+        "list_cost",
+        "contracted_cost",
+        "effective_cost",
+        "billed_cost",
+        "negotiated_savings",
+        "commitment_savings",
+        "total_savings",
+    ]
+    rates = ["esr_over_list", "esr_over_contract"]
+    label = "x_product_family_name"
+    formats = _money_formats(money, cur)
+    for r in rates:
+        formats[r] = lambda v: _pct(v, signed=False, colour=False)
+    headers = {
+        label: "Product",
+        "list_cost": "List",
+        "contracted_cost": "Contracted",
+        "effective_cost": "Effective",
+        "billed_cost": "Billed",
+        "negotiated_savings": "Negotiated savings",
+        "commitment_savings": "Commitment savings",
+        "total_savings": "Total savings",
+        "esr_over_list": "ESR (list)",
+        "esr_over_contract": "ESR (contract)",
+    }
+    note = ""
+    coverage = report.headline.savings_coverage
+    if coverage is not None and coverage < 0.9995:
+        note = (
+            f'<p class="lede">Savings are computed on the rows that carry every price: '
+            f"{coverage:.1%} of list cost.</p>"
+        )
+    timing = ""
+    if "billed-vs-effective" in report.figures:
+        timing = (
+            "<h3>Billed and amortized, month by month</h3>"
+            '<p class="lede">Billed cost is the invoice (a prepaid fee counts in the month it is '
+            "invoiced, usage it covers is billed at 0); effective cost spreads the fee over the "
+            "usage it pays for. The last twelve full months.</p>"
+            + _img(report, "billed-vs-effective", "Billed against effective cost per month")
+        )
+    return (
+        _img(report, "discounts", "From list price to what was paid")
+        + _table_html(table[[label, *money, *rates]], formats, headers=headers, total=True)
+        + note
+        + timing
+    )
+
+
+def _render_budget(report: Report) -> str:
+    cur = report.headline.currency
+    table = report.tables["budget"].copy()
+    table["month"] = [f"{p:%b %Y}" for p in table["period"]]
+    table["state"] = np.where(table["complete"], "complete", "in progress")
+    money = ["budget", "cumulative_actual", "variance_to_date", "forecast", "projected_variance"]
+    formats = _money_formats(money, cur, signed=("variance_to_date", "projected_variance"))
+    formats["threshold_crossed"] = lambda v: (
+        '<span class="na">—</span>' if v is None or pd.isna(v) else f"{float(v):.0%}"
+    )
+    headers = {
+        "month": "Month",
+        "budget": "Budget",
+        "cumulative_actual": "Actual",
+        "variance_to_date": "Variance to date",
+        "forecast": "Forecast",
+        "projected_variance": "Projected variance",
+        "threshold_crossed": "Threshold crossed",
+        "state": "",
+    }
+    cols = ["month", *money, "threshold_crossed", "state"]
+    return _img(report, "budget", "Budget") + _table_html(table[cols], formats, headers=headers)
+
+
+def _render_section(report: Report, section_id: str, body: Callable[[], str]) -> str:
+    title, lede = _SECTIONS[section_id]
+    if section_id in report.unavailable:
+        content = (
+            f'<p class="unavailable">Not available for this data: '
+            f"{_esc(report.unavailable[section_id])}</p>"
+        )
+    else:
+        content = body()
+    return (
+        f'<section id="{section_id}"><h2>{_esc(title)}</h2><p class="lede">{_esc(lede)}</p>'
+        f"{content}</section>"
+    )
+
+
+def _render_about(report: Report) -> str:
+    h = report.headline
+    m = report.meta
+    rows = [
+        (
+            "Data",
+            f"{m['rows']:,} usage rows, {m['first_day']:%d %b %Y} to {m['last_day']:%d %b %Y}",
+        ),
+        (
+            "Scope",
+            f"{m['accounts']} accounts, {m['products']} product families, "
+            f"{m['metrics']} billable metrics",
+        ),
+        ("Currency", h.currency or "not stated"),
+        ("Spend", "effective cost: amortized, after negotiated and commitment discounts"),
+        (
+            "Savings",
+            "over usage rows (purchases left out): list − contracted (negotiated), "
+            "contracted − effective (commitments)",
+        ),
+        ("Forecast", "run rate: month to date ÷ days elapsed × days in month"),
+        ("Generated", f"{report.generated_at:%Y-%m-%d %H:%M} UTC by cfusage"),
+    ]
+    if h.rows_without_cost:
+        rows.insert(
+            3,
+            (
+                "Coverage",
+                f"{h.rows_without_cost:,} rows have no effective cost and "
+                "are left out of every figure",
+            ),
+        )
+    if m.get("other_currencies"):
+        rows.insert(3, ("Left out", f"rows billed in {', '.join(m['other_currencies'])}"))
+    items = "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in rows)
+    return f'<footer id="about"><dl>{items}</dl></footer>'
+
+
+def _render(report: Report, *, standalone: bool) -> str:
+    h = report.headline
+    m = report.meta
+    sub = (
+        f"{m['first_day']:%d %b %Y} – {m['last_day']:%d %b %Y} · "
+        f"{m['accounts']} accounts · {m['products']} products"
+        + (f" · {h.currency}" if h.currency else "")
+    )
+    body = [
+        '<div class="cfr">',
+        '<header class="top"><div class="eyebrow">Cloudflare billable usage · spend report</div>',
+        f'<h1>{_esc(report.title)}</h1><p class="sub">{_esc(sub)}</p></header>',
+        _render_banner(report),
+        _render_headline(report),
+        _render_section(
+            report,
+            "cost-by-product",
+            lambda: _render_cost(report, "cost-by-product", "cost_by_product"),
+        ),
+        _render_section(
+            report,
+            "cost-by-account",
+            lambda: _render_cost(report, "cost-by-account", "cost_by_account"),
+        ),
+        _render_section(report, "variance", lambda: _render_variance(report)),
+        _render_section(report, "top-movers", lambda: _render_top_movers(report)),
+        _render_section(report, "anomalies", lambda: _render_anomalies(report)),
+        _render_section(report, "discounts", lambda: _render_discounts(report)),
+    ]
+    if "budget" in report.unavailable or "budget" in report.tables:
+        body.append(_render_section(report, "budget", lambda: _render_budget(report)))
+    body += [_render_about(report), "</div>"]
+    content = "\n".join(body)
+    style = f"<style>{_CSS}</style>"
+    if not standalone:
+        return style + content
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_esc(report.title)}</title>{style}</head>"
+        f'<body style="margin:0;background:#fff">{content}</body></html>\n'
+    )

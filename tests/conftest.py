@@ -1,0 +1,42 @@
+"""Shared fixtures: the local sample API server on a free port.
+
+``sample_server``
+    One :class:`cfusage.server.SampleServer` per test module, on port 0, with the default knobs
+    (revision B, costs, no faults, any bearer token). Do not change its knobs; use
+    ``make_server`` for a server with faults.
+``make_server``
+    A factory: ``make_server(revision="C", error_rate=0.3)`` returns a started server with those
+    knobs; every server it made is stopped at teardown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from cfusage.server import SampleServer
+
+
+@pytest.fixture(scope="module")
+def sample_server() -> Iterator[SampleServer]:
+    """A started sample API server with default knobs, shared by the tests of one module."""
+    with SampleServer(port=0) as srv:
+        yield srv
+
+
+@pytest.fixture
+def make_server() -> Iterator[Callable[..., SampleServer]]:
+    """Factory of started sample API servers with the given knobs, stopped at teardown."""
+    servers: list[SampleServer] = []
+
+    def factory(**knobs: Any) -> SampleServer:
+        knobs.setdefault("port", 0)
+        srv = SampleServer(**knobs).start()
+        servers.append(srv)
+        return srv
+
+    yield factory
+    for srv in servers:
+        srv.stop()

@@ -1,0 +1,286 @@
+"""Charts: what is drawn (bars, heights, colours, legends, tick labels), not only that they draw."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.colors import to_hex
+from matplotlib.figure import Figure
+
+from cfusage import plots
+from cfusage.errors import CurrencyError, MissingColumnsError
+from cfusage.schema import dtypes
+
+DTYPES = dtypes()
+
+
+def typed(**columns: list) -> pd.DataFrame:
+    """A small typed frame: each column gets its schema dtype (the expected values stay visible)."""
+    df = pd.DataFrame(columns)
+    for name in df.columns:
+        if name in DTYPES:
+            if DTYPES[name].startswith("datetime"):
+                df[name] = pd.to_datetime(df[name], utc=True).astype(DTYPES[name])
+            else:
+                df[name] = df[name].astype(DTYPES[name])
+    return df
+
+
+def new_ax() -> plt.Axes:
+    return Figure(figsize=(8, 4)).add_subplot()
+
+
+def png_bytes(ax: plt.Axes) -> bytes:
+    buf = io.BytesIO()
+    ax.figure.savefig(buf, format="png")
+    data = buf.getvalue()
+    assert data.startswith(b"\x89PNG")
+    return data
+
+
+def bars(ax: plt.Axes, prefix: str) -> list:
+    return [p for p in ax.patches if (p.get_gid() or "").startswith(prefix)]
+
+
+def stacked(ax: plt.Axes, name: str = "") -> list[tuple[float, float, float]]:
+    """(left, bottom, height) of every stacked bar of series ``name`` (all series if empty)."""
+    out = []
+    for coll in ax.collections:
+        gid = coll.get_gid() or ""
+        if gid.startswith(f"series:{name}") and (not name or gid == f"series:{name}"):
+            for path in coll.get_paths():
+                v = path.vertices
+                out.append((float(v[0, 0]), float(v[0, 1]), float(v[1, 1] - v[0, 1])))
+    return out
+
+
+def series_colours(ax: plt.Axes, name: str) -> set[str]:
+    return {to_hex(c.get_facecolor()[0]) for c in ax.collections if c.get_gid() == f"series:{name}"}
+
+
+@pytest.fixture
+def daily() -> pd.DataFrame:
+    """Three days, four products (one with a missing cost), one currency."""
+    return typed(
+        charge_period_start=["2026-03-01"] * 4 + ["2026-03-02"] * 4 + ["2026-03-03"] * 4,
+        x_product_family_name=["Workers", "R2", "Stream", "Images"] * 3,
+        billing_account_name=["acme", "acme", "beta", "beta"] * 3,
+        effective_cost=[10.0, 6.0, 3.0, 1.0, 12.0, 6.0, 2.0, None, 8.0, 7.0, 4.0, 1.0],
+        billing_currency=["USD"] * 12,
+    )
+
+
+# ------------------------------------------------------------------------------------------------
+# money and palette
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "expected"),
+    [
+        (0, "USD", "$0"),
+        (950, "USD", "$950"),
+        (1000, "USD", "$1k"),
+        (1234.5, "USD", "$1.2k"),
+        (3_400_000, "USD", "$3.4M"),
+        (2_500_000_000, "USD", "$2.5B"),
+        (-12.5, "USD", "−$12.50"),
+        (999_960, "USD", "$1M"),
+        (150_000, "EUR", "€150k"),
+        (1200, "CHF", "CHF 1.2k"),
+        (0.004, "USD", "$0.004"),
+        (None, "USD", "—"),
+        (float("nan"), "USD", "—"),
+    ],
+)
+def test_format_money_compact(value: float | None, currency: str, expected: str) -> None:
+    assert plots.format_money(value, currency) == expected
+
+
+def test_format_money_full_has_cents_and_separators() -> None:
+    assert plots.format_money(1234567.891, "USD", compact=False) == "$1,234,567.89"
+    assert plots.format_money(-5, "GBP", compact=False) == "−£5.00"
+
+
+def test_money_formatter_formats_ticks() -> None:
+    fmt = plots.money_formatter("USD")
+    assert [fmt(v, 0) for v in (0, 500, 1500, 2_000_000)] == ["$0", "$500", "$1.5k", "$2M"]
+
+
+def test_known_family_has_its_fixed_colour() -> None:
+    assert plots.color_for("Workers") == plots.FAMILY_COLORS["Workers"]
+    assert plots.color_for("Other") == plots.OTHER_COLOR
+    assert plots.color_for(pd.NA) == plots.OTHER_COLOR
+
+
+def test_unknown_name_colour_is_stable_across_processes() -> None:
+    code = "from cfusage.plots import color_for; print(color_for('Brand New Product'))"
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={"PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert seen == {plots.color_for("Brand New Product")}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(min_size=1, max_size=12), min_size=1, max_size=20, unique=True))
+def test_colors_for_gives_distinct_colours_whatever_the_order(names: list[str]) -> None:
+    names = [n for n in names if n not in ("Other", "(not set)")] or ["x"]
+    forward = plots.colors_for(names)
+    backward = plots.colors_for(names[::-1])
+    assert forward == backward
+    unknown = [n for n in names if n not in plots.FAMILY_COLORS]
+    if len(unknown) <= len(plots._HASH_PALETTE):
+        assert len({forward[n] for n in unknown}) == len(unknown)
+    for n in names:
+        if n in plots.FAMILY_COLORS:
+            assert forward[n] == plots.FAMILY_COLORS[n]
+
+
+# ------------------------------------------------------------------------------------------------
+# cost over time
+
+
+def test_cost_stacks_top_n_plus_other(daily: pd.DataFrame) -> None:
+    ax = plots.cost(daily, by="product", top=2, ax=new_ax())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    # Workers 30, R2 19, Stream 9, Images 2 (one NA): top 2 + Other, listed as stacked (top first)
+    assert legend == ["Other", "R2", "Workers"]
+    # per day, the stacked bars add up to the day's total of the non-missing costs
+    by_day: dict[float, float] = {}
+    for left, _bottom, height in stacked(ax):
+        by_day[round(left, 6)] = by_day.get(round(left, 6), 0.0) + height
+    assert sorted(round(v, 9) for v in by_day.values()) == [20.0, 20.0, 20.0]
+    other = stacked(ax, "Other")
+    assert sorted(round(h, 9) for _x, _y, h in other) == [2.0, 4.0, 5.0]
+    # Other sits on top of the two named series
+    assert sorted(round(y, 9) for _x, y, _h in other) == [15.0, 16.0, 18.0]
+    png_bytes(ax)
+
+
+def test_cost_says_how_many_rows_have_no_cost(daily: pd.DataFrame) -> None:
+    ax = plots.cost(daily, ax=new_ax())
+    notes = [t.get_text() for t in ax.texts if t.get_gid() == "coverage-note"]
+    assert notes == ["1 of 12 rows have no effective_cost and are not included"]
+
+
+def test_cost_axis_is_labelled_with_currency_and_money_ticks(daily: pd.DataFrame) -> None:
+    ax = plots.cost(daily, by="account", ax=new_ax())
+    ax.figure.canvas.draw()
+    assert ax.get_ylabel() == "Effective cost (USD)"
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.startswith("$") for t in ticks)
+
+
+def test_cost_keeps_family_colour_across_charts(daily: pd.DataFrame) -> None:
+    one = plots.cost(daily, by="product", top=2, ax=new_ax())
+    two = plots.cost(daily, by="product", top=None, freq="W", ax=new_ax())
+    for family in ("Workers", "R2"):
+        c1, c2 = series_colours(one, family), series_colours(two, family)
+        assert c1 == c2 == {plots.FAMILY_COLORS[family].lower()}
+
+
+def test_cost_stacks_negative_corrections_below_zero() -> None:
+    df = typed(
+        charge_period_start=["2026-03-01", "2026-03-01", "2026-03-01"],
+        x_product_family_name=["Workers", "R2", "Stream"],
+        effective_cost=[10.0, -4.0, 3.0],
+        billing_currency=["USD"] * 3,
+    )
+    ax = plots.cost(df, ax=new_ax())
+    assert [(y, h) for _x, y, h in stacked(ax, "R2")] == [(0.0, -4.0)]
+    tops = [y + h for _x, y, h in stacked(ax) if h > 0]
+    assert max(tops) == 13.0
+
+
+def test_cost_refuses_to_add_currencies(daily: pd.DataFrame) -> None:
+    df = daily.assign(billing_currency=pd.Categorical(["USD"] * 6 + ["EUR"] * 6))
+    with pytest.raises(CurrencyError, match="EUR"):
+        plots.cost(df, ax=new_ax())
+
+
+def test_cost_without_costs_names_the_column(daily: pd.DataFrame) -> None:
+    df = daily.assign(effective_cost=pd.array([None] * 12, dtype="Float64"))
+    with pytest.raises(MissingColumnsError, match="effective_cost"):
+        plots.cost(df, ax=new_ax())
+
+
+def test_cost_uses_current_axes_when_none_given(daily: pd.DataFrame) -> None:
+    fig = plt.figure()
+    try:
+        ax = plots.cost(daily)
+        assert ax is fig.axes[0]
+    finally:
+        plt.close(fig)
+
+
+def test_cost_does_not_mutate_the_frame(daily: pd.DataFrame) -> None:
+    before = daily.copy()
+    plots.cost(daily, by="product", freq="W", ax=new_ax())
+    pd.testing.assert_frame_equal(daily, before)
+
+
+# ------------------------------------------------------------------------------------------------
+# discount waterfall
+
+
+def heights(ax: plt.Axes) -> dict[str, tuple[float, float]]:
+    """Label -> (bottom, height) of the waterfall's bars."""
+    return {p.get_gid()[4:]: (p.get_y(), p.get_height()) for p in bars(ax, "bar:")}
+
+
+def test_discount_waterfall_from_a_frame_closes() -> None:
+    df = typed(
+        charge_period_start=["2026-03-01", "2026-03-02", "2026-03-02"],
+        charge_category=["Usage", "Usage", "Purchase"],
+        list_cost=[100.0, 50.0, 0.0],
+        contracted_cost=[80.0, 45.0, 0.0],
+        effective_cost=[60.0, 45.0, 0.0],
+        billed_cost=[0.0, 45.0, 500.0],
+        billing_currency=["USD"] * 3,
+    )
+    ax = plots.discount_waterfall(df, ax=new_ax())
+    h = heights(ax)
+    assert h["List"] == (0.0, 150.0)
+    assert h["Negotiated\nsavings"] == (150.0, -25.0)
+    assert h["Contracted"] == (0.0, 125.0)
+    assert h["Commitment\nsavings"] == (125.0, -20.0)
+    assert h["Effective"] == (0.0, 105.0)
+    # billed over usage rows only: the purchase is not usage
+    assert h["Prepaid &\ntiming"] == (105.0, -60.0)
+    assert h["Billed"] == (0.0, 45.0)
+    savings = [p for p in bars(ax, "bar:") if "savings" in p.get_gid()]
+    assert {to_hex(p.get_facecolor()) for p in savings} == {plots.NEGATIVE.lower()}
+
+
+def test_discount_waterfall_notes_partial_savings_coverage() -> None:
+    result = pd.DataFrame(
+        {
+            "billing_currency": pd.Categorical(["USD"]),
+            "list_cost": [100.0],
+            "contracted_cost": [90.0],
+            "effective_cost": [85.0],
+            "billed_cost": [85.0],
+            "total_savings": [10.0],
+            "savings_coverage": [0.8],
+        }
+    )
+    ax = plots.discount_waterfall(result, ax=new_ax())
+    notes = [t.get_text() for t in ax.texts if t.get_gid() == "coverage-note"]
+    assert notes == ["Savings are computed on the rows with every price: 80.0% of list cost"]

@@ -1,0 +1,302 @@
+"""The HTML report: every section is there, its figures are right, the file stands alone."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import io
+import re
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.image as mpimg
+import pandas as pd
+import pytest
+
+import cfusage.sample
+from cfusage.anomalies import anomalies, describe_anomalies
+from cfusage.errors import CurrencyError, MissingColumnsError
+from cfusage.report import Report, build_report, write_report
+from cfusage.variance import price_volume_mix
+
+SECTIONS = (
+    "headline",
+    "completeness",
+    "cost-by-product",
+    "cost-by-account",
+    "variance",
+    "top-movers",
+    "anomalies",
+    "discounts",
+    "about",
+)
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    return cfusage.sample.load()
+
+
+@pytest.fixture(scope="module")
+def budget() -> pd.DataFrame:
+    months = pd.date_range("2026-06-01", "2026-11-01", freq="MS")
+    return pd.DataFrame({"period": months.date, "budget": [40_000.0] * len(months)})
+
+
+@pytest.fixture(scope="module")
+def report(sample: pd.DataFrame, budget: pd.DataFrame) -> Report:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the report itself must not spray warnings
+        return build_report(sample, budget=budget)
+
+
+@pytest.fixture(scope="module")
+def html(report: Report) -> str:
+    return report.to_html()
+
+
+def naive_sum(df: pd.DataFrame, column: str, start: str, end: str) -> float:
+    """A second, row-by-row implementation of "sum of column for charge days in [start, end)"."""
+    total = 0.0
+    lo, hi = pd.Timestamp(start, tz="UTC"), pd.Timestamp(end, tz="UTC")
+    for when, amount in zip(df["charge_period_start"], df[column], strict=True):
+        if lo <= when < hi and not pd.isna(amount):
+            total += float(amount)
+    return total
+
+
+# ------------------------------------------------------------------------------------------------
+# structure
+
+
+def test_report_has_every_section(html: str) -> None:
+    for section in (*SECTIONS, "budget"):
+        assert f'id="{section}"' in html, section
+    assert "Not available for this data" not in html
+
+
+def test_report_without_budget_has_no_budget_section(sample: pd.DataFrame) -> None:
+    rep = build_report(sample, as_of="2026-10-31")
+    page = rep.to_html()
+    assert 'id="budget"' not in page
+    assert "budget" not in rep.tables
+
+
+def test_report_is_self_contained(html: str) -> None:
+    assert html.startswith("<!DOCTYPE html>")
+    refs = re.findall(r"""(?:src|href|action|srcset)\s*=\s*["']?([^"'\s>]+)""", html, re.I)
+    assert refs, "the report should hold inline images"
+    assert all(r.startswith("data:image/png;base64,") for r in refs), refs[:3]
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", html, re.I)
+    assert not re.search(r"@import|<script|<link|<iframe", html, re.I)
+
+
+def test_report_images_decode(report: Report, html: str) -> None:
+    images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
+    assert len(images) == len(report.figures) == 8
+    for data in images:
+        raw = base64.b64decode(data, validate=True)
+        assert raw.startswith(b"\x89PNG\r\n\x1a\n")
+        pixels = mpimg.imread(io.BytesIO(raw), format="png")
+        assert pixels.shape[0] > 200 and pixels.shape[1] > 1000
+
+
+def test_repr_html_is_a_fragment_with_the_sections(report: Report) -> None:
+    fragment = report._repr_html_()
+    assert "<html" not in fragment and "<style>" in fragment
+    assert all(f'id="{s}"' in fragment for s in SECTIONS)
+
+
+def test_write_report_writes_one_file(sample: pd.DataFrame, tmp_path) -> None:
+    target = tmp_path / "out" / "report.html"
+    written = write_report(sample, target, title="Acme <Cloud> spend", as_of="2026-06-30")
+    assert written == target and target.is_file()
+    text = target.read_text(encoding="utf-8")
+    assert "<title>Acme &lt;Cloud&gt; spend</title>" in text
+    assert "Acme <Cloud>" not in text
+
+
+# ------------------------------------------------------------------------------------------------
+# figures
+
+
+def test_headline_matches_an_independent_computation(report: Report, sample: pd.DataFrame) -> None:
+    h = report.headline
+    # the sample's last day is 2026-11-23 and attrs give no complete_through
+    assert h.as_of == dt.date(2026, 11, 23) and h.complete_through is None
+    assert (h.month, h.last_month) == (dt.date(2026, 11, 1), dt.date(2026, 10, 1))
+    mtd = naive_sum(sample, "effective_cost", "2026-11-01", "2026-11-24")
+    october = naive_sum(sample, "effective_cost", "2026-10-01", "2026-11-01")
+    september = naive_sum(sample, "effective_cost", "2026-09-01", "2026-10-01")
+    assert h.month_to_date == pytest.approx(mtd, rel=1e-12)
+    assert h.month_forecast == pytest.approx(mtd / 23 * 30, rel=1e-12)
+    assert h.last_month_cost == pytest.approx(october, rel=1e-12)
+    assert h.previous_month_cost == pytest.approx(september, rel=1e-12)
+    assert h.last_month_change_pct == pytest.approx((october - september) / september)
+    assert (h.month_days_elapsed, h.month_days, h.month_is_partial) == (23, 30, True)
+
+
+def test_headline_savings_follow_the_finops_definitions(
+    report: Report, sample: pd.DataFrame
+) -> None:
+    october = sample.loc[
+        (sample["charge_period_start"] >= pd.Timestamp("2026-10-01", tz="UTC"))
+        & (sample["charge_period_start"] < pd.Timestamp("2026-11-01", tz="UTC"))
+        & (sample["charge_category"].astype("str") == "Usage")
+    ]
+    lst = float(october["list_cost"].sum())
+    con = float(october["contracted_cost"].sum())
+    eff = float(october["effective_cost"].sum())
+    h = report.headline
+    assert h.total_savings == pytest.approx(lst - eff)
+    assert h.negotiated_savings == pytest.approx(lst - con)
+    assert h.commitment_savings == pytest.approx(con - eff, abs=1e-6)
+    assert h.esr_over_list == pytest.approx((lst - eff) / lst)
+    assert h.esr_over_contract == pytest.approx((con - eff) / con, abs=1e-12)
+    # the sample's negotiated discounts: Workers 20 %, R2 15 %, the rest 0
+    table = report.tables["discounts"].set_index("x_product_family_name")
+    assert table.loc["Workers", "esr_over_list"] == pytest.approx(0.20, abs=1e-9)
+    assert table.loc["R2", "esr_over_list"] == pytest.approx(0.15, abs=1e-9)
+    assert table.loc["Total", "total_savings"] == pytest.approx(lst - eff)
+
+
+def test_headline_figures_are_printed(report: Report, html: str) -> None:
+    cards = html[html.index('id="headline"') : html.index('id="cost-by-product"')]
+    assert "$33.9k" in cards  # November to date
+    assert "$43.3k" in cards  # October
+    assert "+9.9%" in cards
+    assert "5.1%" in cards  # ESR over list
+    assert "over budget" in cards  # forecast $44.3k against $40k
+
+
+def test_partial_month_is_flagged(html: str) -> None:
+    banner = html[html.index('id="completeness"') :][:400]
+    assert "November 2026 is a partial month" in banner
+    assert "23 of 30 days" in banner
+
+
+def test_complete_through_comes_from_attrs(sample: pd.DataFrame) -> None:
+    df = sample.copy()
+    df.attrs = {"cfusage": {"complete_through": dt.date(2026, 10, 31)}}
+    rep = build_report(df)
+    assert rep.headline.as_of == dt.date(2026, 10, 31)
+    assert rep.headline.month_is_partial is False
+    page = rep.to_html()
+    assert "Data complete through <b>31 October 2026</b>" in page
+    assert "partial month" not in page
+    assert rep.headline.month_to_date == pytest.approx(
+        naive_sum(sample, "effective_cost", "2026-10-01", "2026-11-01")
+    )
+
+
+def test_variance_section_equals_price_volume_mix(report: Report, sample: pd.DataFrame) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = price_volume_mix(sample, "2026-09", "2026-10", by="product")
+    got = report.tables["variance"].set_index("x_product_family_name").sort_index()
+    expected = expected.set_index("x_product_family_name").sort_index()
+    pd.testing.assert_series_equal(got["change"], expected["change"], check_names=False)
+    assert float(got["change"].sum()) == pytest.approx(report.headline.last_month_change, rel=1e-9)
+
+
+def test_anomaly_sentences_are_the_helpers(sample: pd.DataFrame) -> None:
+    # as of the end of March the planted spike (R2 Class A, Team Data, 2026-03-14) is recent
+    rep = build_report(sample, as_of="2026-03-31")
+    sentences = rep.sentences["anomalies"]
+    assert sentences
+    february = naive_sum(sample, "effective_cost", "2026-02-01", "2026-03-01")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scored = anomalies(
+            sample.loc[sample["charge_period_start"] < pd.Timestamp("2026-04-01", tz="UTC")],
+            by=["metric", "account"],
+            min_cost=max(1.0, round(0.005 * february / 28, 2)),
+        )
+    recent = scored.loc[scored["period"] >= pd.Timestamp("2026-02-01", tz="UTC")]
+    assert sentences == describe_anomalies(recent, n=5)
+    assert any(
+        "R2 Class A Operations in account Team Data" in s and "2026-03-14" in s for s in sentences
+    )
+    page = rep.to_html()
+    assert "R2 Class A Operations in account Team Data" in page
+
+
+def test_budget_table_matches_month_to_date(report: Report, sample: pd.DataFrame) -> None:
+    table = report.tables["budget"]
+    november = table.loc[table["period"] == pd.Timestamp("2026-11-01", tz="UTC")].iloc[0]
+    mtd = naive_sum(sample, "effective_cost", "2026-11-01", "2026-11-24")
+    assert float(november["cumulative_actual"]) == pytest.approx(mtd)
+    assert float(november["forecast"]) == pytest.approx(mtd / 23 * 30)
+    assert list(table["period"].dt.strftime("%Y-%m")) == [
+        "2026-06",
+        "2026-07",
+        "2026-08",
+        "2026-09",
+        "2026-10",
+        "2026-11",
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# bad and awkward input
+
+
+def test_report_refuses_mixed_currencies(sample: pd.DataFrame) -> None:
+    eur = sample.head(50).assign(billing_currency=pd.Categorical(["EUR"] * 50))
+    mixed = pd.concat([sample, eur], ignore_index=True)
+    with pytest.raises(CurrencyError, match="EUR"):
+        build_report(mixed)
+    rep = build_report(mixed, currency="USD")
+    assert rep.headline.currency == "USD"
+    assert "rows billed in EUR" in rep.to_html()
+
+
+def test_usage_only_frame_is_refused(sample: pd.DataFrame) -> None:
+    no_costs = sample.assign(effective_cost=pd.array([None] * len(sample), dtype="Float64"))
+    with pytest.raises(MissingColumnsError, match="effective_cost"):
+        build_report(no_costs)
+
+
+def test_missing_list_prices_make_discounts_unavailable_not_fatal(sample: pd.DataFrame) -> None:
+    df = sample.assign(list_cost=pd.array([None] * len(sample), dtype="Float64"))
+    rep = build_report(df, as_of="2026-10-31")
+    assert "discounts" in rep.unavailable and "list_cost" in rep.unavailable["discounts"]
+    page = rep.to_html()
+    section = page[page.index('id="discounts"') :]
+    assert "Not available for this data" in section[:2000]
+    assert rep.headline.total_savings is None
+    assert rep.headline.last_month_cost is not None
+
+
+def test_rows_without_cost_are_counted_not_zeroed(sample: pd.DataFrame) -> None:
+    df = sample.copy()
+    holes = df.index[(df["charge_period_start"] >= pd.Timestamp("2026-10-01", tz="UTC"))][:7]
+    df.loc[holes, "effective_cost"] = pd.NA
+    rep = build_report(df, as_of="2026-10-31")
+    assert rep.headline.rows_without_cost == 7
+    assert rep.headline.month_to_date == pytest.approx(
+        naive_sum(df, "effective_cost", "2026-10-01", "2026-11-01")
+    )
+    assert "7 rows have no effective cost" in rep.to_html()
+
+
+def test_data_is_escaped_and_no_secret_leaks(sample: pd.DataFrame) -> None:
+    df = sample.copy()
+    df["billing_account_name"] = df["billing_account_name"].cat.rename_categories(
+        {"Acme Prod": "<script>alert(1)</script>"}
+    )
+    df.attrs = {"cfusage": {"token": "cf-secret-token-123", "complete_through": None}}
+    page = build_report(df, as_of="2026-10-31").to_html()
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "cf-secret-token-123" not in page
+
+
+def test_report_does_not_mutate_the_frame(sample: pd.DataFrame) -> None:
+    df = sample.head(3000).copy()
+    before = df.copy()
+    build_report(df)
+    pd.testing.assert_frame_equal(df, before)
