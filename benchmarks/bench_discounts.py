@@ -39,7 +39,7 @@ def with_subscriptions(df: pd.DataFrame) -> pd.DataFrame:
     fees["charge_frequency"] = fees["charge_frequency"].cat.add_categories(["Recurring"])
     fees["charge_frequency"] = "Recurring"
     for c in ["consumed_quantity", "pricing_quantity"]:
-        fees[c] = pd.NA
+        fees[c] = pd.array([pd.NA] * len(fees), dtype="Float64")
     for c in ["list_cost", "contracted_cost", "effective_cost", "billed_cost"]:
         fees[c] = fees[c] * 31
     out = pd.concat([df, fees], ignore_index=True)

@@ -207,7 +207,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     >>> out[["commitment_status", "amortized_commitment_cost", "on_demand_cost"]].values.tolist()
     [['Used', 10.0, 5.0], ['Used', 4.0, 0.0], ['Unused', 6.0, <NA>]]
     """
-    from .discounts import _usage_rows  # shared definition of a usage row
+    from .discounts import _text_is, _usage_mask  # shared definition of a usage row
 
     g.require(
         df,
@@ -219,10 +219,9 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     book = _check_commitments(commitments)
 
     n = len(df)
-    usage = np.zeros(n, dtype=bool)
-    usage[df.index.get_indexer(_usage_rows(df).index)] = True
+    usage = _usage_mask(df)
     if "charge_class" in df.columns:
-        usage &= df["charge_class"].isna().to_numpy()
+        usage &= ~_text_is(df["charge_class"], "correction")
     contracted = df["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
     usage &= np.nan_to_num(contracted, nan=0.0) > 0
     day = _period_index(_us(df["charge_period_start"]), "D")
@@ -679,7 +678,7 @@ def _to_timestamps(us: np.ndarray) -> pd.Series:
 
 def _aligned(value: object, index: pd.Index) -> object:
     if isinstance(value, pd.Series):
-        return pd.Series(value.to_numpy(), index=index, dtype=value.dtype)
+        return value.set_axis(index)
     if isinstance(value, (pd.api.extensions.ExtensionArray, np.ndarray)):
         return pd.Series(value, index=index)
     return value

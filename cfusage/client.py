@@ -78,6 +78,7 @@ import hashlib
 import inspect
 import json
 import logging
+import math
 import os
 import random
 import tempfile
@@ -300,9 +301,11 @@ def _retry_after(value: str | None) -> float | None:
     if value is None or not value.strip():
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -323,14 +326,16 @@ def _today() -> dt.date:
 
 def _day(value: _DateLike, name: str) -> dt.date:
     """A user's day (str, date, datetime, Timestamp) as a ``datetime.date`` (UTC day)."""
-    if isinstance(value, pd.Timestamp | dt.datetime):
+    if value is pd.NaT:
+        pass  # NaT passes for a date and a datetime; it is neither a day
+    elif isinstance(value, pd.Timestamp | dt.datetime):
         ts = pd.Timestamp(value)
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC")
         return ts.date()
-    if isinstance(value, dt.date):
+    elif isinstance(value, dt.date):
         return value
-    if isinstance(value, str):
+    elif isinstance(value, str):
         try:
             return _day(pd.Timestamp(value.strip()), name)
         except ValueError:

@@ -39,6 +39,14 @@ from . import _grouping as g
 __all__ = ["discounts", "savings_summary", "unit_price_discounts"]
 
 _COSTS = ("list_cost", "contracted_cost", "effective_cost", "billed_cost")
+#: Columns every summary keeps from the frame (periods, currency, metric, costs).
+_CONTEXT = (
+    "charge_period_start",
+    "billing_period_start",
+    "billing_currency",
+    "x_billable_metric_id",
+    *_COSTS,
+)
 
 
 def discounts(
@@ -133,11 +141,10 @@ def discounts(
     [60.0, 0.3, 0.125]
     """
     g.require(df, list(_COSTS), "discounts()")
-    work = _usage_rows(df)
+    work, dims = _usage_rows(df, by, ("consumed_quantity", "pricing_quantity"))
     free = _free_tier_value(work, price_book)
     work = work.assign(_free_tier_value=free)
     work = g.convert_currency(work, currency_rates, [*_COSTS, "_free_tier_value"])
-    work, dims = g.resolve_by(work, by)
     if freq is not None:
         work = g.add_period(work, freq)
     keys = ([g.PERIOD] if freq is not None else []) + g.group_keys(work, dims)
@@ -250,8 +257,8 @@ def unit_price_discounts(
     """
     need = ["list_cost", "contracted_cost", "list_unit_price", "contracted_unit_price"]
     g.require(df, need, "unit_price_discounts()")
-    work = g.convert_currency(_usage_rows(df), currency_rates, ["list_cost", "contracted_cost"])
-    work, dims = g.resolve_by(work, by)
+    work, dims = _usage_rows(df, by, ("list_unit_price", "contracted_unit_price"))
+    work = g.convert_currency(work, currency_rates, ["list_cost", "contracted_cost"])
     if freq is not None:
         work = g.add_period(work, freq)
     keys = ([g.PERIOD] if freq is not None else []) + g.group_keys(work, dims)
@@ -352,13 +359,30 @@ def savings_summary(
     return full[cols]
 
 
-def _usage_rows(df: pd.DataFrame) -> pd.DataFrame:
+def _usage_mask(df: pd.DataFrame) -> np.ndarray:
     """Rows whose ``charge_category`` is Usage or missing (Cloudflare sends only Usage)."""
     if "charge_category" not in df.columns:
-        return df
-    cat = df["charge_category"].astype("str")
-    keep = (cat.str.casefold() == "usage").fillna(False) | df["charge_category"].isna()
-    return df.loc[keep.to_numpy(dtype=bool)]
+        return np.ones(len(df), dtype=bool)
+    return _text_is(df["charge_category"], "usage") | df["charge_category"].isna().to_numpy()
+
+
+def _text_is(s: pd.Series, value: str) -> np.ndarray:
+    """``s == value`` ignoring case, without converting every row of a categorical to text."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        hits = [c for c in s.cat.categories if str(c).casefold() == value]
+        return s.isin(hits).to_numpy(dtype=bool)
+    return (s.astype("str").str.casefold() == value).to_numpy(dtype=bool, na_value=False)
+
+
+def _usage_rows(
+    df: pd.DataFrame, by: g.By, extra: tuple[str, ...] = ()
+) -> tuple[pd.DataFrame, list[str]]:
+    """The usage rows of ``df`` with only the columns a summary needs, and the ``by`` columns."""
+    work, dims = g.resolve_by(df, by)
+    needed = [*dims, *_CONTEXT, *extra]
+    cols = [c for c in dict.fromkeys(needed) if c in work.columns]
+    mask = _usage_mask(work)
+    return (work[cols] if mask.all() else work.loc[mask, cols]), dims
 
 
 def _free_tier_value(

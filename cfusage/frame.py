@@ -437,14 +437,12 @@ def _arrow_type(col: schema.Column) -> pa.DataType:
     return pa.string()
 
 
-_OPEN_BRACE = ord("{")
 _FAST_COLUMNS = tuple(c for c in schema.COLUMNS if c.kind != "tags")
 
 
 def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
     """Typed columns straight from the records' JSON with pyarrow; None if it cannot type them."""
-    # Only objects go to pyarrow: it reads `null` as an empty row and crashes on a bare `null` body.
-    if not raws or not all(memoryview(r)[0] == _OPEN_BRACE for r in raws):
+    if not raws:
         return None
     first = bytes(raws[0])
     if b'"Tags"' in first or b'"tags"' in first:
@@ -462,65 +460,70 @@ def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
             read_options=pa_json.ReadOptions(block_size=8 << 20),
             parse_options=options,
         )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, _NotAnObject):
         return None
     if any(pa.types.is_nested(t.type) for t in table.schema):
         return None
-    columns: dict[str, pd.Series | pd.api.extensions.ExtensionArray | np.ndarray] = {}
-    for name, chunked in zip(table.column_names, table.columns, strict=True):
-        py = schema.python_name(name)
-        spec = _KNOWN.get(py)
-        columns[py] = _arrow_to_pandas(chunked, spec)
-    typed = pd.DataFrame(columns, copy=False)
+    for index, name in enumerate(table.column_names):
+        spec = _KNOWN.get(schema.python_name(name))
+        if spec is not None and spec.dtype == "category":
+            table = table.set_column(index, name, table.column(index).dictionary_encode())
+    typed = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+    typed.columns = [schema.python_name(c) for c in table.column_names]
     typed = _normalise_enums(typed)
     if _infinite_or_unknown(typed):
         return None
     return _complete(typed)
 
 
-class _LinesReader(io.RawIOBase):
-    """The records as newline-delimited JSON, joined a block at a time (never the whole body)."""
+_ARROW_TO_PANDAS = {pa.float64(): pd.Float64Dtype(), pa.string(): pd.StringDtype(na_value=np.nan)}
 
-    def __init__(self, raws: list[msgspec.Raw], block: int = 4 << 20) -> None:
+
+class _NotAnObject(Exception):
+    """A record that is not a JSON object: the careful path must name it."""
+
+
+class _LinesReader(io.RawIOBase):
+    """The records as newline-delimited JSON, joined a block at a time (never the whole body).
+
+    pyarrow reads ``null`` as an empty row and crashes on a body of only ``null``, so every line
+    handed over is checked to be an object first.
+    """
+
+    def __init__(self, raws: list[msgspec.Raw]) -> None:
         self._raws = raws
         self._next = 0
-        self._block = block
         self._buffer = b""
+        self._average = max(1, len(raws[0]) + 1) if raws else 1
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int = -1) -> bytes:
-        want = self._block if size is None or size < 0 else size
-        parts = [self._buffer] if self._buffer else []
+        want = (8 << 20) if size is None or size < 0 else size
+        parts = [self._buffer]
         have = len(self._buffer)
-        raws, i = self._raws, self._next
-        while have < want and i < len(raws):
-            chunk = bytes(raws[i]) + b"\n"
-            parts.append(chunk)
-            have += len(chunk)
-            i += 1
-        self._next = i
+        raws = self._raws
+        while have < want and self._next < len(raws):
+            start = self._next
+            stop = min(len(raws), start + max(1, (want - have) // self._average + 1))
+            block = b"\n".join(raws[start:stop]) + b"\n"
+            count = stop - start
+            looks_compact = block[:1] == b"{" and block.count(b"\n{") == count
+            if not looks_compact and not all(memoryview(r)[:1] == b"{" for r in raws[start:stop]):
+                raise _NotAnObject
+            parts.append(block)
+            have += len(block)
+            self._average = max(1, len(block) // count)
+            self._next = stop
         data = b"".join(parts)
         self._buffer = data[want:]
         return data[:want]
 
-    def readinto(self, buffer) -> int:  # type: ignore[override]
+    def readinto(self, buffer: Any) -> int:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
-
-
-def _arrow_to_pandas(chunked: pa.ChunkedArray, spec: schema.Column | None) -> pd.Series:
-    if spec is None:
-        return chunked.to_pandas()
-    if spec.dtype == "category":
-        return chunked.dictionary_encode().to_pandas().astype("category")
-    if spec.dtype == "Float64":
-        return pd.Series(pd.arrays.FloatingArray._from_sequence(chunked, dtype="Float64"))
-    if spec.kind == "datetime":
-        return chunked.to_pandas()
-    return pd.Series(chunked.to_pandas(), dtype="str")
 
 
 def _infinite_or_unknown(typed: pd.DataFrame) -> bool:

@@ -528,9 +528,10 @@ def cost(
     ...     "effective_cost": pd.array([10.0, 5.0], dtype="Float64"),
     ...     "billing_currency": pd.Categorical(["USD", "USD"]),
     ... })
-    >>> ax = cost(df)
-    >>> [t.get_text() for t in ax.get_legend().get_texts()]
-    ['Workers', 'R2']
+    >>> from matplotlib.figure import Figure
+    >>> ax = cost(df, ax=Figure().add_subplot())
+    >>> [t.get_text() for t in ax.get_legend().get_texts()]  # top to bottom, as stacked
+    ['R2', 'Workers']
     """
     require(df, [value, "charge_period_start"], f"cost(value={value!r})")
     if not pd.api.types.is_numeric_dtype(df[value].dtype):
@@ -742,7 +743,8 @@ def discount_waterfall(
     >>> from cfusage.plots import discount_waterfall
     >>> result = pd.DataFrame({"list_cost": [100.0], "contracted_cost": [80.0],
     ...                        "effective_cost": [70.0], "billed_cost": [70.0]})
-    >>> ax = discount_waterfall(result)
+    >>> from matplotlib.figure import Figure
+    >>> ax = discount_waterfall(result, ax=Figure().add_subplot())
     >>> [t.get_text() for t in ax.get_xticklabels()][:3]
     ['List', 'Negotiated\\nsavings', 'Contracted']
     """
@@ -852,9 +854,10 @@ def variance_bridge(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     >>> pvm = pd.DataFrame({"previous_cost": [100.0], "current_cost": [130.0],
     ...     "price_effect": [10.0], "volume_effect": [15.0], "mix_effect": [0.0],
     ...     "new_effect": [8.0], "retired_effect": [-3.0]})
-    >>> ax = variance_bridge(pvm)
-    >>> round(sum(p.get_height() for p in ax.patches if p.get_gid() not in
-    ...     ("bar:Previous", "bar:Current")), 6)
+    >>> from matplotlib.figure import Figure
+    >>> ax = variance_bridge(pvm, ax=Figure().add_subplot())
+    >>> steps = [p for p in ax.patches if p.get_gid() not in ("bar:Previous", "bar:Current")]
+    >>> round(float(sum(p.get_height() for p in steps)), 6)
     30.0
     """
     effects = ["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]
@@ -924,8 +927,10 @@ def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     >>> from cfusage.plots import top_movers
     >>> movers = pd.DataFrame({"x_product_family_name": ["R2", "Workers"],
     ...     "change": [50.0, -20.0], "relative_change": [0.5, -0.1]})
-    >>> [t.get_text() for t in top_movers(movers).get_yticklabels()]
-    ['Workers', 'R2']
+    >>> from matplotlib.figure import Figure
+    >>> ax = top_movers(movers, ax=Figure().add_subplot())
+    >>> [t.get_text() for t in ax.get_yticklabels()]  # R2, the largest change, on top
+    ['R2', 'Workers']
     """
     if "change" not in result.columns:
         raise MissingColumnsError(["change"], "top_movers needs a cfusage.top_movers() result")
@@ -983,14 +988,17 @@ def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 
 def _pick_group(result: pd.DataFrame, cols: list[str], group: Any) -> pd.DataFrame:
-    """The rows of one group: ``group`` (a value, a tuple or a dict), else the biggest anomaly."""
+    """The rows of one group: ``group`` (a value, a tuple or a dict), else the strongest anomaly."""
     if not cols:
         return result
     if group is None:
         flagged = result.loc[result["is_anomaly"].to_numpy(dtype=bool, na_value=False)]
         source = flagged if len(flagged) else result
-        size = (source["actual"] - source["expected"]).abs()
-        if not len(flagged):
+        if len(flagged) and "score" in flagged.columns:
+            size = flagged["score"].abs()
+        elif len(flagged):
+            size = (flagged["actual"] - flagged["expected"]).abs()
+        else:
             size = source["actual"]
         best = source.loc[size.fillna(-1).idxmax()]
         mask = np.ones(len(result), dtype=bool)
@@ -1037,8 +1045,9 @@ def anomaly_timeline(
     group : object, tuple or dict, optional
         Which group to draw when the result has by-columns: a value (one by-column), a tuple
         (one value per by-column) or a dict (``{"metric": "R2 Storage", "account": "Acme"}``).
-        Default: the group of the largest anomaly (by ``|actual - expected|``), else the group
-        with the largest cost.
+        Default: the group of the strongest anomaly (largest ``|score|``, the one
+        :func:`cfusage.describe_anomalies` describes first), else the group with the largest
+        cost in one period.
     ax : matplotlib.axes.Axes, optional
         Where to draw; the current Axes by default.
     since : date-like, optional
@@ -1069,7 +1078,8 @@ def anomaly_timeline(
     ...     "charge_period_start": pd.date_range("2026-03-01", periods=15, tz="UTC"),
     ...     "effective_cost": pd.array([10.0] * 14 + [90.0], dtype="Float64"),
     ... })
-    >>> ax = anomaly_timeline(anomalies(df))
+    >>> from matplotlib.figure import Figure
+    >>> ax = anomaly_timeline(anomalies(df), ax=Figure().add_subplot())
     >>> len(ax.collections[-1].get_offsets())
     1
     """
@@ -1177,7 +1187,8 @@ def budget(
     ...     "charge_period_start": pd.date_range("2026-04-01", periods=10, tz="UTC"),
     ...     "effective_cost": pd.array([20.0] * 10, dtype="Float64"),
     ... })
-    >>> ax = budget(budget_variance(df, 600.0, as_of="2026-04-10"))
+    >>> from matplotlib.figure import Figure
+    >>> ax = budget(budget_variance(df, 600.0, as_of="2026-04-10"), ax=Figure().add_subplot())
     >>> [line.get_gid() for line in ax.lines][:3]
     ['budget', 'actual', 'forecast']
     """
@@ -1328,7 +1339,8 @@ def amortized_vs_billed(data: pd.DataFrame, freq: str = "MS", ax: Axes | None = 
     >>> from cfusage.plots import amortized_vs_billed
     >>> rec = pd.DataFrame({"period": pd.to_datetime(["2026-01-01", "2026-02-01"], utc=True),
     ...     "billed_cost": [100.0, 0.0], "effective_cost": [50.0, 50.0]})
-    >>> len(amortized_vs_billed(rec).patches)
+    >>> from matplotlib.figure import Figure
+    >>> len(amortized_vs_billed(rec, ax=Figure().add_subplot()).patches)
     4
     """
     if "charge_period_start" in data.columns and "difference" not in data.columns:

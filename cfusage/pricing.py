@@ -391,13 +391,6 @@ def _billing_period(df: pd.DataFrame) -> pd.Series:
     return df["billing_period_start"].where(df["billing_period_start"].notna(), month)
 
 
-def _usage_mask(df: pd.DataFrame) -> np.ndarray:
-    if "charge_category" not in df.columns:
-        return np.ones(len(df), dtype=bool)
-    cat = df["charge_category"].astype("str").str.casefold()
-    return (cat.isna() | (cat == "usage")).to_numpy(dtype=bool, na_value=True)
-
-
 def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
     """Version lookup and the allowance position of every row (vectorised cumulative sums)."""
     n = len(df)
@@ -409,6 +402,8 @@ def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
     for i, v in enumerate(versions.itertuples(index=False)):
         since = _NEVER if pd.isna(v.effective_from) else int(_us(pd.Series([v.effective_from]))[0])
         version[(metric == v.x_billable_metric_id) & (charge_us >= since)] = i
+    from .discounts import _usage_mask
+
     usage = _usage_mask(df)
     in_book = version >= 0
     known = usage & in_book

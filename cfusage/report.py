@@ -181,7 +181,7 @@ class Report:
         """
         if name not in self._png:
             buf = io.BytesIO()
-            self.figures[name].savefig(buf, format="png", dpi=144, facecolor="white")
+            self.figures[name].savefig(buf, format="png", dpi=120, facecolor="white")
             self._png[name] = buf.getvalue()
         return self._png[name]
 
@@ -534,6 +534,7 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
 
     def step(df: pd.DataFrame, report: Report) -> None:
         head = report.headline
+        _need(df, [by], f"cost by {by}")
         fig, ax = _figure()
         recent = _between(df, _add_months(head.month, -2), head.as_of + dt.timedelta(days=1))
         plots.cost(recent, by=by, freq="D", top=6, ax=ax, currency=head.currency)
@@ -572,6 +573,13 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
     return step
 
 
+def _need(df: pd.DataFrame, dimensions: list[str], what: str) -> None:
+    """Raise MissingColumnsError when a dimension the section groups by is not in the frame."""
+    from ._grouping import DIMENSIONS
+
+    require(df, [DIMENSIONS.get(d, d) for d in dimensions], what)
+
+
 def _last_two_months(report: Report) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
     """(base, current) windows: the month before the last full month, and the last full month."""
     h = report.headline
@@ -589,6 +597,7 @@ def _require_rows(df: pd.DataFrame, window: tuple[dt.date, dt.date], what: str) 
 def _section_variance(df: pd.DataFrame, report: Report) -> None:
     from .variance import price_volume_mix
 
+    _need(df, ["product", "metric_id"], "the variance bridge")
     base, current = _last_two_months(report)
     _require_rows(df, base, "the variance bridge")
     _require_rows(df, current, "the variance bridge")
@@ -605,6 +614,7 @@ def _section_variance(df: pd.DataFrame, report: Report) -> None:
 def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
     from .variance import top_movers
 
+    _need(df, ["metric", "account"], "top movers")
     base, current = _last_two_months(report)
     _require_rows(df, base, "top movers")
     with warnings.catch_warnings():
@@ -621,6 +631,7 @@ def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
 def _section_anomalies(df: pd.DataFrame, report: Report) -> None:
     from .anomalies import anomalies, describe_anomalies
 
+    _need(df, ["metric", "account"], "anomalies by metric and account")
     h = report.headline
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
@@ -661,6 +672,7 @@ def _section_discounts(df: pd.DataFrame, report: Report) -> None:
     last = _between(df, h.last_month, h.month)
     if not len(last):
         raise DataError(f"no usage in {h.last_month:%B %Y}, the last full month")
+    _need(df, ["product"], "discounts by product")
     by_product = discounts(last, by="product", freq=None)
     total = discounts(last, by=None, freq=None)
     by_product = by_product.sort_values("list_cost", ascending=False, na_position="last")

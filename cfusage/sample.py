@@ -6,8 +6,8 @@ value depends on today's date, so the same seed always gives the same bytes.
 
 The organization
 ----------------
-Five accounts (:data:`ACCOUNTS`; "Team Data" is created mid-period), six zones (:data:`ZONES`), 20
-billable metrics across 14 product families (:data:`METRICS`, with Cloudflare's published list
+Five accounts (:data:`ACCOUNTS`; "Team Data" is created mid-period), four zones (:data:`ZONES`), 20
+billable metrics across 13 product families (:data:`METRICS`, with Cloudflare's published list
 prices and monthly free allowances), one enterprise contract (:data:`CONTRACT`: the SubAccount of
 every row, with a negotiated discount per product family) and one prepaid commitment
 (:data:`COMMITMENTS`). Daily rows run from 2025-10-01 through 2026-11-23 inclusive (the data is
@@ -17,7 +17,7 @@ complete through :data:`COMPLETE_THROUGH`). Planted events, for helpers to find,
 The rules the generator follows
 -------------------------------
 - Free tier: each metric's monthly allowance per account is consumed in day order (within a day,
-  in zone and region order). ``PricingQuantity`` = billable (post-allowance) consumed quantity /
+  in zone, then region order). ``PricingQuantity`` = billable (post-allowance) consumed quantity /
   block size; a wholly covered row has ``PricingQuantity`` 0 and every cost 0.
 - ``ListCost = ListUnitPrice x PricingQuantity``; ``ContractedUnitPrice = ListUnitPrice x (1 - d)``
   with ``d`` the contract's discount for the product family; ``ContractedCost =
@@ -416,6 +416,9 @@ def _copy_zone(zone: str | None, copy: int) -> str | None:
     return f"{name}-{copy + 1:03d}.{tld}"
 
 
+_OPEN_END = _D(2100, 1, 1)  # series without a retirement date go on past the sample
+
+
 def _series_table(scale: int) -> pd.DataFrame:
     """One row per usage series (account x metric x zone x region), in a fixed order."""
     rows = []
@@ -435,7 +438,7 @@ def _series_table(scale: int) -> pd.DataFrame:
                         "zone": _copy_zone(zone, copy),
                         "region": region,
                         "first": first or created,
-                        "end": end or END,
+                        "end": end or _OPEN_END,
                     }
                 )
     table = pd.DataFrame(rows)
@@ -443,12 +446,38 @@ def _series_table(scale: int) -> pd.DataFrame:
     return table
 
 
-def _quantities(
-    series: pd.DataFrame, days: np.ndarray, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Consumed quantity per series x day (NaN where the series is inactive), and the mask."""
-    metrics = METRICS.set_index("x_billable_metric_id")
+def _shocks(series: pd.DataFrame, days: np.ndarray, seed: int) -> tuple[np.ndarray, ...]:
+    """Standard-normal shocks per series x day, their normalised random walk, and copy sizes.
+
+    Each copy of the base accounts draws from its own stream, day by day (days from
+    :data:`START` forward, earlier days backward from a second stream), so a day's values do not
+    depend on the range generated or on ``scale``.
+    """
     n, m = len(series), len(days)
+    forward = days >= np.datetime64(START, "D")
+    m_f = int(forward.sum())
+    shocks, walk, size = np.empty((n, m)), np.empty((n, m)), np.ones(n)
+    copies = series["copy"].to_numpy()
+    for copy in np.unique(copies):
+        rows = np.flatnonzero(copies == copy)
+        k = len(rows)
+        rng = np.random.default_rng(seed if copy == 0 else [seed, int(copy)])
+        if copy:
+            size[rows] = rng.lognormal(0.0, 0.6, k)
+        ahead = rng.standard_normal((m_f, k)).T
+        back = np.random.default_rng([seed, int(copy), 1]).standard_normal((m - m_f, k)).T
+        shocks[np.ix_(rows, forward)] = ahead
+        shocks[np.ix_(rows, ~forward)] = back[:, ::-1]
+        walk[np.ix_(rows, forward)] = np.cumsum(ahead, axis=1) / np.sqrt(np.arange(1, m_f + 1))
+        walk[np.ix_(rows, ~forward)] = (
+            np.cumsum(back, axis=1) / np.sqrt(np.arange(1, m - m_f + 1))
+        )[:, ::-1]
+    return shocks, walk, size
+
+
+def _quantities(series: pd.DataFrame, days: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Consumed quantity per series x day, and where each series is active."""
+    metrics = METRICS.set_index("x_billable_metric_id")
     t = (days - np.datetime64(START, "D")).astype(float) / 365.0
     dow = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 0 = Monday
     weekend = dow >= 5
@@ -461,17 +490,14 @@ def _quantities(
     integer_stock = np.isin(unit, _INTEGER_STOCKS)
     wk = series["metric"].map(_WEEKEND).fillna(0.75).to_numpy()
     wk = np.where(stock, 1.0, wk)
-    # copies of the base accounts (scale > 1) get their own size
-    size = np.where(series["copy"].to_numpy() == 0, 1.0, rng.lognormal(0.0, 0.6, n))
+    shocks, walk, size = _shocks(series, days, seed)
     level = series["level"].to_numpy() * size
     growth = series["growth"].to_numpy()
 
     trend = level[:, None] * np.exp(growth[:, None] * t[None, :])
     season = np.where(weekend[None, :], wk[:, None], 1.0)
     sigma = np.where(stock, 0.004, 0.09)[:, None]
-    shocks = rng.standard_normal((n, m))
     # stocks drift slowly (a random walk), flows are noisy day to day
-    walk = np.cumsum(shocks, axis=1) / np.sqrt(np.arange(1, m + 1))[None, :]
     noise = np.where(stock[:, None], np.exp(sigma * walk), np.exp(sigma * shocks - sigma**2 / 2))
     held_or_used = trend * season * noise
     held_or_used = np.where(
@@ -495,10 +521,9 @@ def _usage(seed: int, scale: int, first: dt.date, last: dt.date) -> dict[str, An
     Rows are ordered by account, metric, day and series (the order the free allowance is consumed
     in). Costs follow the rules of the module docstring; no commitment yet.
     """
-    rng = np.random.default_rng(seed)
     series = _series_table(scale)
     days = np.arange(np.datetime64(first, "D"), np.datetime64(last, "D"))
-    consumed, active = _quantities(series, days, rng)
+    consumed, active = _quantities(series, days, seed)
     account = series["account"].to_numpy(dtype=object)
     metric = series["metric"].to_numpy(dtype=object)
 
@@ -741,8 +766,8 @@ def generate_records(
     Parameters
     ----------
     start, end : str or date, default "2025-10-01", "2026-11-24"
-        Half-open range of charge days (``end`` exclusive). Days outside the sample period
-        2025-10-01..2026-11-23 are generated the same way (trends extend).
+        Half-open range of charge days (``end`` exclusive). Before 2025-10-01 there is no usage
+        (the accounts do not exist yet); after 2026-11-23 the trends go on.
     seed : int, default 7
         Seed of the :func:`numpy.random.default_rng` generator.
     scale : int, default 1
@@ -994,7 +1019,7 @@ def sample_paths() -> list[Path]:
     return paths
 
 
-def load(**to_frame_kwargs: Any) -> Any:
+def load(**to_frame_kwargs: Any) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
     """The whole committed sample as a typed frame (:func:`cfusage.frame.to_frame`).
 
     Parameters
@@ -1004,8 +1029,14 @@ def load(**to_frame_kwargs: Any) -> Any:
 
     Returns
     -------
-    pandas.DataFrame
-        Or whatever ``to_frame`` returns for those arguments.
+    pandas.DataFrame or (pandas.DataFrame, pandas.DataFrame)
+        The typed frame (19,621 rows); with ``errors="quarantine"`` the pair ``(frame,
+        rejected)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the sample files are missing (see :func:`sample_paths`).
 
     Examples
     --------
@@ -1199,23 +1230,36 @@ def large_response(n_records: int = 1_000_000, *, seed: int = 0) -> bytes:
         )[:-1]
         + "}"
     )
-    # every piece of every record in one object array, numbers formatted by msgspec in bulk
-    pieces = np.empty((n, 15), dtype=object)
-    pieces[:, 0] = np.array([",{" + h for h in head], dtype=object)[account]
-    pieces[:, 1] = np.array(days, dtype=object)[day]
-    pieces[:, 2] = np.array(seg1, dtype=object)[metric]
-    pieces[:, 3] = _numbers(consumed)
-    pieces[:, 4] = np.array(seg2, dtype=object)[metric]
-    pieces[:, 5] = _numbers(pq)
-    pieces[:, 6] = np.array(seg3, dtype=object)[metric]
-    pieces[:, 7] = _numbers(list_cost)
-    pieces[:, 8] = np.array(seg4, dtype=object)[metric]
-    pieces[:, 9] = pieces[:, 11] = pieces[:, 13] = _numbers(contracted)
-    pieces[:, 10] = ',"EffectiveCost":'
-    pieces[:, 12] = ',"BilledCost":'
-    pieces[:, 14] = tail
-    body = "".join(pieces.ravel().tolist())[1:]
-    return ('{"success":true,"errors":[],"messages":[],"result":[' + body + "]}").encode()
+    heads = np.array([",{" + h for h in head], dtype=object)
+    day_parts = np.array(days, dtype=object)
+    segs = [np.array(x, dtype=object) for x in (seg1, seg2, seg3, seg4)]
+    chunks = [b'{"success":true,"errors":[],"messages":[],"result":[']
+    # chunk by chunk (bounded memory): every piece of every record in one object array, the
+    # numbers formatted by msgspec in bulk, then one join per chunk
+    for lo in range(0, n, _CHUNK):
+        rows = slice(lo, min(lo + _CHUNK, n))
+        k = metric[rows]
+        pieces = np.empty((rows.stop - lo, 15), dtype=object)
+        pieces[:, 0] = heads[account[rows]]
+        pieces[:, 1] = day_parts[day[rows]]
+        pieces[:, 2] = segs[0][k]
+        pieces[:, 3] = _numbers(consumed[rows])
+        pieces[:, 4] = segs[1][k]
+        pieces[:, 5] = _numbers(pq[rows])
+        pieces[:, 6] = segs[2][k]
+        pieces[:, 7] = _numbers(list_cost[rows])
+        pieces[:, 8] = segs[3][k]
+        pieces[:, 9] = pieces[:, 11] = pieces[:, 13] = _numbers(contracted[rows])
+        pieces[:, 10] = ',"EffectiveCost":'
+        pieces[:, 12] = ',"BilledCost":'
+        pieces[:, 14] = tail
+        text = "".join(pieces.ravel().tolist())
+        chunks.append((text[1:] if lo == 0 else text).encode("ascii"))
+    chunks.append(b"]}")
+    return b"".join(chunks)
+
+
+_CHUNK = 100_000
 
 
 def _numbers(values: np.ndarray) -> np.ndarray:

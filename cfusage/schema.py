@@ -441,3 +441,23 @@ KEY = (
     "charge_period_start",
     "charge_period_end",
 )
+
+
+def markdown_table() -> str:
+    """The column table as Markdown: the README's column table is this text (a test checks it).
+
+    Examples
+    --------
+    >>> markdown_table().splitlines()[0]
+    '| wire name | python name | FOCUS | dtype | nullable | revisions | meaning |'
+    """
+    lines = [
+        "| wire name | python name | FOCUS | dtype | nullable | revisions | meaning |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for c in COLUMNS:
+        lines.append(
+            f"| `{c.wire}` | `{c.python}` | {c.focus or '-'} | `{c.dtype}` | "
+            f"{'yes' if c.nullable else 'no'} | {c.revisions} | {c.meaning} |"
+        )
+    return "\n".join(lines)

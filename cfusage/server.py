@@ -86,6 +86,7 @@ import math
 import random
 import re
 import socket
+import sys
 import threading
 import time
 from bisect import bisect_left
@@ -157,6 +158,13 @@ class _HTTPServer(ThreadingHTTPServer):
             self.connections.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, ConnectionError | TimeoutError):
+            logger.debug("sample server: client connection lost (%s)", type(exc).__name__)
+        else:
+            logger.exception("sample server: error while serving a request")
+
     def close_connections(self) -> None:
         with self._conn_lock:
             conns = list(self.connections)
@@ -174,11 +182,12 @@ class _RateBucket:
         self.blocked_until = 0.0
 
 
-@functools.lru_cache(maxsize=4)
-def _default_records(seed: int) -> tuple[dict[str, Any], ...]:
+@functools.lru_cache(maxsize=1)
+def _default_records() -> tuple[dict[str, Any], ...]:
+    """The committed sample organization (generated once per process)."""
     from . import sample
 
-    return tuple(sample.generate_records(seed=seed))
+    return tuple(sample.generate_records())
 
 
 class SampleServer:
@@ -206,7 +215,7 @@ class SampleServer:
         Fractions (0..1) of requests answered 500/502/503, dropped without a response, or sent a
         truncated body.
     seed : int
-        Seed of the fault draws (and of the sample generator when ``records`` is None).
+        Seed of the fault draws (the data is always the committed sample, or ``records``).
     to_inclusive : bool
         Serve ``[from, to]`` (True) or ``[from, to)`` (False) on GET.
     rate_limit : int
@@ -395,7 +404,7 @@ class SampleServer:
         self._check_rates()
         if not self._records:
             self.records = (
-                self._records_arg if self._records_arg is not None else _default_records(self.seed)
+                self._records_arg if self._records_arg is not None else _default_records()
             )
         _ = self.org_id
         self._httpd = _HTTPServer((self.host, self._port), _make_handler(self))
@@ -615,10 +624,20 @@ class SampleServer:
         return _Reply(200, _envelope_bytes(chunk), headers)
 
     # -- slicing and encoding ----------------------------------------------------------------
-    def _slice(self, start: dt.date, end: dt.date) -> tuple[Mapping[str, Any], ...]:
-        """Records whose charge day is in ``[start, end)``."""
+    def _snapshot(self) -> tuple[list[dt.date], list[int], tuple[Mapping[str, Any], ...], dict]:
+        """The index, records and chunk cache of one moment (records may be replaced live)."""
         with self._lock:
-            days, starts, records = self._days, self._starts, self._records
+            return self._days, self._starts, self._records, self._chunks
+
+    def _slice(
+        self,
+        start: dt.date,
+        end: dt.date,
+        snapshot: tuple[list[dt.date], list[int], tuple[Mapping[str, Any], ...], dict]
+        | None = None,
+    ) -> tuple[Mapping[str, Any], ...]:
+        """Records whose charge day is in ``[start, end)``."""
+        days, starts, records, _ = snapshot or self._snapshot()
         i = bisect_left(days, start)
         j = bisect_left(days, end)
         lo = starts[i] if i < len(starts) else len(records)
@@ -628,16 +647,16 @@ class SampleServer:
     def _range_chunk(self, start: dt.date, end: dt.date) -> bytes:
         """Comma-joined encoded records of ``[start, end)``, from a per-day cache."""
         revision, costs = self.revision, self.costs
-        with self._lock:
-            days = self._days
+        snapshot = self._snapshot()
+        days, chunks = snapshot[0], snapshot[3]
         i, j = bisect_left(days, start), bisect_left(days, end)
         parts = []
         for day in days[i:j]:
             key = (revision, costs, day)
-            chunk = self._chunks.get(key)
+            chunk = chunks.get(key)
             if chunk is None:
-                chunk = self._encode(self._slice(day, day + dt.timedelta(days=1)), revision, costs)
-                self._chunks[key] = chunk
+                rows = self._slice(day, day + dt.timedelta(days=1), snapshot)
+                chunk = chunks[key] = self._encode(rows, revision, costs)
             if chunk:
                 parts.append(chunk)
         return b",".join(parts)

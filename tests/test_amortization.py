@@ -261,6 +261,8 @@ def test_amortize_commitment_hand_worked() -> None:
     )
     c = _commitments(("c1", 20.0, "USD", "2026-01-01", "2026-01-03", "acc", "Workers|R2"))
     out = amortize_commitment(usage, c)
+    relabelled = amortize_commitment(usage.set_axis([9, 9, 9, 2, 2, 2]), c)
+    pd.testing.assert_frame_equal(relabelled, out)
     assert len(out) == len(usage) + 1
     assert out["commitment_status"].tolist()[:6] == ["Used", "Used", None, None, None, None] or (
         out["commitment_status"].iloc[:2].tolist() == ["Used", "Used"]

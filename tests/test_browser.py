@@ -11,6 +11,7 @@ Set ``CFUSAGE_DOCS_SCREENSHOT=1`` to also write the screenshot to ``docs/explore
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import secrets
 import shutil
@@ -53,6 +54,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if pytest itself is killed (Linux prctl)."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _children(pid: int) -> list[int]:
@@ -124,9 +131,20 @@ def lab(tmp_path: Path) -> Iterator[Lab]:
     ]
     if os.geteuid() == 0:
         cmd.append("--allow-root")
+    # no "Jupyter news?" toast over the explorer
+    notification = home / "settings" / "@jupyterlab" / "apputils-extension"
+    notification.mkdir(parents=True)
+    (notification / "notification.jupyterlab-settings").write_text(
+        '{"fetchNews": "false", "checkForUpdates": false}'
+    )
     log = (tmp_path / "lab.log").open("wb")
     proc = subprocess.Popen(
-        cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        cmd,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent if sys.platform == "linux" else None,
     )
     info = Lab(f"http://127.0.0.1:{port}", token, root)
     try:
@@ -189,10 +207,13 @@ def test_explorer_renders_and_reacts_in_jupyterlab(lab: Lab, tmp_path: Path) -> 
             page.set_default_timeout(90_000)
             page.goto(f"{lab.url}/lab/tree/explore.ipynb?token={lab.token}&reset")
             page.wait_for_selector(".jp-NotebookPanel .jp-Cell", state="visible")
+            # JupyterLab may ask which kernel to start: take the notebook's own (python3)
+            with contextlib.suppress(sync_api.TimeoutError):
+                page.click(".jp-Dialog .jp-mod-accept", timeout=5_000)
             # wait for the kernel, then run every cell through the menu, as a person would
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
-            page.click("text=Run", timeout=30_000)
-            page.click("text=Run All Cells")
+            page.click(".lm-MenuBar-itemLabel:text-is('Run')")
+            page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
 
             explorer = page.wait_for_selector(".cfusage-explorer", state="visible")
             total = page.locator(".cfusage-total-value")
@@ -223,5 +244,11 @@ def test_explorer_renders_and_reacts_in_jupyterlab(lab: Lab, tmp_path: Path) -> 
             if os.environ.get("CFUSAGE_DOCS_SCREENSHOT"):
                 (REPO / "docs").mkdir(exist_ok=True)
                 shutil.copyfile(shot, REPO / "docs" / "explorer.png")
+        except Exception:
+            # keep what the page looked like, for the failure report
+            with contextlib.suppress(Exception):
+                page.screenshot(path=str(tmp_path / "failure.png"))
+                print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
+            raise
         finally:
             browser.close()

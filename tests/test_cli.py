@@ -99,7 +99,7 @@ def test_fetch_into_a_store_then_again_fetches_nothing_final(sample_server, tmp_
 )
 def test_bad_dates_exit_2_with_a_hint(sample_server, tmp_path, capsys, change):
     argv = fetch_args(sample_server, "--out", str(tmp_path / "u.parquet"), **change)
-    code, out, err = run(argv, capsys)
+    code, _, err = run(argv, capsys)
     assert code == 2
     assert err.startswith("cfusage: error: --")
     assert "hint:" in err and "Traceback" not in err

@@ -208,6 +208,9 @@ def test_bad_day_names_the_argument_and_value() -> None:
         windows("yesterday-ish", "2026-01-01")
     with pytest.raises(ValueError, match=r"end=3\.5"):
         windows("2026-01-01", 3.5)  # type: ignore[arg-type]
+    for missing in (pd.NaT, "NaT", None):
+        with pytest.raises(ValueError, match="is not a day"):
+            windows(missing, "2026-01-01")  # type: ignore[arg-type]
 
 
 # ---- the boundary day and the happy path ------------------------------------------------------
@@ -726,7 +729,16 @@ def test_retry_after_zero_still_waits_the_backoff(
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [("120", 120.0), ("1.5", 1.5), ("-3", 0.0), ("", None), ("soon", None), (None, None)],
+    [
+        ("120", 120.0),
+        ("1.5", 1.5),
+        ("-3", 0.0),
+        ("", None),
+        ("soon", None),
+        (None, None),
+        ("inf", None),
+        ("nan", None),
+    ],
 )
 def test_retry_after_parsing(value: str | None, seconds: float | None) -> None:
     assert client_module._retry_after(value) == seconds
@@ -779,6 +791,25 @@ def test_a_failure_stops_windows_not_yet_started(make_client: Callable[..., Clie
     with pytest.raises(AuthenticationError):
         make_client(api, concurrency=1).usage("2025-01-01", "2025-12-31")
     assert len(api.requests) == 1
+
+
+def test_a_failure_wakes_windows_waiting_to_retry(tmp_path: Any) -> None:
+    def replies(request: httpx.Request) -> httpx.Response:
+        if request.url.params["from"] == "2026-01-01":
+            return httpx.Response(503, headers={"Retry-After": "120"})
+        return httpx.Response(401)
+
+    c = Client(
+        token=TOKEN, base_url=BASE, organization_id=ORG, transport=httpx.MockTransport(replies),
+        progress=False, cache=False, concurrency=2,
+    )  # fmt: skip
+    with pytest.raises(AuthenticationError):
+        c.usage("2026-01-01", "2026-02-15")
+    # the window told to wait 120 s for its retry gives up as soon as the other one failed
+    for thread in threading.enumerate():
+        if thread.name.startswith("cfusage"):
+            thread.join(timeout=10)
+            assert not thread.is_alive()
 
 
 def test_windows_are_fetched_concurrently_up_to_the_bound(

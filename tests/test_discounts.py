@@ -92,6 +92,11 @@ def test_discounts_column_order_and_types(small: pd.DataFrame) -> None:
     assert whole.columns[0] == "billing_currency" and len(whole) == 1
 
 
+def test_discounts_ignores_the_index(small: pd.DataFrame) -> None:
+    shuffled = small.set_axis([7, 7, 3, 3, 1])  # duplicate labels, not a RangeIndex
+    pd.testing.assert_frame_equal(discounts(shuffled, by="account"), discounts(small, by="account"))
+
+
 def test_discounts_does_not_mutate_input(small: pd.DataFrame) -> None:
     before = small.copy()
     discounts(small, by="tag:team")

@@ -284,3 +284,152 @@ def test_discount_waterfall_notes_partial_savings_coverage() -> None:
     ax = plots.discount_waterfall(result, ax=new_ax())
     notes = [t.get_text() for t in ax.texts if t.get_gid() == "coverage-note"]
     assert notes == ["Savings are computed on the rows with every price: 80.0% of list cost"]
+
+
+# ------------------------------------------------------------------------------------------------
+# the sample organization, through the helpers
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    import cfusage.sample
+
+    return cfusage.sample.load()
+
+
+def test_cost_on_sample_shows_top_six_plus_other(sample: pd.DataFrame) -> None:
+    ax = plots.cost(sample, by="product", freq="W", top=6, ax=new_ax())
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    usage = sample["effective_cost"].astype("float64")
+    totals = usage.groupby(sample["x_product_family_name"].astype("str")).sum()
+    top6 = totals.sort_values(ascending=False).index[:6].tolist()
+    assert legend[0] == "Other" and sorted(legend[1:]) == sorted(top6)
+    drawn = sum(h for _x, _y, h in stacked(ax))
+    assert drawn == pytest.approx(float(usage.sum()), rel=1e-9)
+    png_bytes(ax)
+
+
+def test_family_colour_is_the_same_in_cost_and_account_filtered_charts(
+    sample: pd.DataFrame,
+) -> None:
+    team_ai = sample.loc[sample["billing_account_name"].astype("str") == "Team AI"]
+    one = plots.cost(sample, by="product", ax=new_ax())
+    two = plots.cost(team_ai, by="product", freq="MS", ax=new_ax())
+    assert series_colours(one, "Workers AI") == series_colours(two, "Workers AI")
+    assert series_colours(one, "Workers AI") == {plots.FAMILY_COLORS["Workers AI"].lower()}
+
+
+def test_variance_bridge_bars_add_up_to_the_change(sample: pd.DataFrame) -> None:
+    from cfusage.variance import price_volume_mix
+
+    # July: the planted R2 Class A price change, Workers AI adoption in April, Stream retired
+    pvm = price_volume_mix(sample, "2026-06", "2026-07", by="product")
+    ax = plots.variance_bridge(pvm, ax=new_ax())
+    h = heights(ax)
+    previous, current = float(pvm["previous_cost"].sum()), float(pvm["current_cost"].sum())
+    assert h["Previous"] == (0.0, pytest.approx(previous))
+    assert h["Current"] == (0.0, pytest.approx(current))
+    steps = [h[k][1] for k in ("Price", "Volume", "Mix", "New", "Retired")]
+    assert sum(steps) == pytest.approx(current - previous, rel=1e-9)
+    assert h["Retired"][1] == pytest.approx(float(pvm["retired_effect"].sum()))
+    assert h["Retired"][1] < 0  # Stream stopped at the end of June
+    assert h["Price"][1] > 0  # R2 Class A list price 4.50 -> 5.00
+    # each step floats on the running total left by the one before
+    running = previous
+    for k in ("Price", "Volume", "Mix", "New", "Retired"):
+        assert h[k][0] == pytest.approx(running)
+        running += h[k][1]
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels[0] == "Jun 2026" and labels[-1] == "Jul 2026"
+    png_bytes(ax)
+
+
+def test_top_movers_draws_one_bar_per_row_largest_on_top(sample: pd.DataFrame) -> None:
+    from cfusage.variance import top_movers
+
+    movers = top_movers(sample, "2026-06", "2026-07", by="product", n=5)
+    ax = plots.top_movers(movers, ax=new_ax())
+    drawn = bars(ax, "bar:")
+    assert len(drawn) == 5
+    by_y = sorted(drawn, key=lambda p: -p.get_y())
+    assert [p.get_width() for p in by_y] == pytest.approx(movers["change"].astype(float).tolist())
+    colours = {to_hex(p.get_facecolor()) for p in drawn if p.get_width() < 0}
+    assert colours <= {plots.NEGATIVE.lower()}
+    ax.figure.canvas.draw()
+    assert all(t.get_text().startswith(("$", "−$")) for t in ax.get_xticklabels() if t.get_text())
+    assert any("(retired)" in t.get_text() for t in ax.texts)  # Stream
+
+
+def test_anomaly_timeline_marks_the_planted_spike(sample: pd.DataFrame) -> None:
+    from cfusage.anomalies import anomalies
+
+    scored = anomalies(sample, by=["metric", "account"], min_cost=20)
+    group = ("R2 Class A Operations", "Team Data")
+    ax = plots.anomaly_timeline(scored, group=group, ax=new_ax(), since="2026-02-01")
+    part = scored.loc[
+        (scored["x_billable_metric_name"].astype("str") == group[0])
+        & (scored["billing_account_name"].astype("str") == group[1])
+        & (scored["period"] >= pd.Timestamp("2026-02-01", tz="UTC"))
+    ]
+    markers = next(c for c in ax.collections if c.get_gid() == "anomalies").get_offsets()
+    assert len(markers) == int(part["is_anomaly"].sum()) >= 1
+    spike = pd.Timestamp("2026-03-14")
+    assert any(abs(x - matplotlib.dates.date2num(spike)) < 1e-9 for x in markers[:, 0])
+    assert [line.get_gid() for line in ax.lines] == ["expected", "actual"]
+    assert any(c.get_gid() == "band" for c in ax.collections)
+    assert ax.get_title(loc="left") == "R2 Class A Operations / Team Data"
+
+
+def test_anomaly_timeline_defaults_to_the_strongest_anomaly(sample: pd.DataFrame) -> None:
+    from cfusage.anomalies import anomalies
+
+    scored = anomalies(sample, by="product", min_cost=20)
+    ax = plots.anomaly_timeline(scored, ax=new_ax())
+    flagged = scored.loc[scored["is_anomaly"]]
+    strongest = flagged.loc[flagged["score"].abs().idxmax()]  # describe_anomalies' first
+    assert ax.get_title(loc="left") == str(strongest["x_product_family_name"])
+
+
+def test_budget_draws_actual_budget_forecast_and_thresholds(sample: pd.DataFrame) -> None:
+    from cfusage.variance import budget_variance
+
+    daily = budget_variance(sample, 40_000.0, as_of="2026-11-20")
+    ax = plots.budget(daily, ax=new_ax())
+    gids = [line.get_gid() for line in ax.lines]
+    assert gids[:3] == ["budget", "actual", "forecast"]
+    assert sorted(g for g in gids if g.startswith("threshold:")) == [
+        "threshold:0.5",
+        "threshold:0.8",
+        "threshold:1",
+    ]
+    november = daily.loc[daily["period"] == pd.Timestamp("2026-11-01", tz="UTC")]
+    actual = next(line for line in ax.lines if line.get_gid() == "actual").get_ydata()
+    assert actual[0] == 0.0 and len(actual) == 21
+    assert actual[-1] == pytest.approx(float(november["cumulative_actual"].iloc[-1]))
+    forecast = next(line for line in ax.lines if line.get_gid() == "forecast").get_ydata()
+    assert forecast[-1] == pytest.approx(float(november["forecast"].iloc[-1]))
+    assert ax.get_title(loc="left") == "Budget November 2026: $40k"
+
+
+def test_budget_refuses_several_budget_lines(sample: pd.DataFrame) -> None:
+    from cfusage.variance import budget_variance
+
+    daily = budget_variance(sample, 10_000.0, by="account", as_of="2026-11-20")
+    with pytest.raises(ValueError, match="filter it to one group"):
+        plots.budget(daily, ax=new_ax())
+
+
+def test_amortized_vs_billed_shows_the_prepaid_fee(sample: pd.DataFrame) -> None:
+    from cfusage.amortization import reconcile
+
+    monthly = reconcile(sample, freq="MS")
+    ax = plots.amortized_vs_billed(monthly, ax=new_ax())
+    billed = {p.get_gid()[7:]: p.get_height() for p in bars(ax, "billed:")}
+    effective = {p.get_gid()[10:]: p.get_height() for p in bars(ax, "effective:")}
+    assert len(billed) == len(effective) == monthly["period"].nunique() == 14
+    # November 2025 carries the USD 60,000 prepayment on the invoice, not in effective cost
+    assert billed["2025-11-01"] - effective["2025-11-01"] > 55_000
+    expected = monthly.groupby("period")["billed_cost"].sum()
+    assert billed["2026-03-01"] == pytest.approx(
+        float(expected[pd.Timestamp("2026-03-01", tz="UTC")])
+    )

@@ -265,10 +265,10 @@ def test_wholly_free_partly_free_and_billed_rows_all_occur(usage: pd.DataFrame) 
 # --- commitment ------------------------------------------------------------------------------
 
 
-def test_commitment_purchase_row(wire: pd.DataFrame) -> None:
-    purchases = wire[wire["ChargeCategory"] == "Purchase"]
+def test_commitment_purchase_row(records: list[dict]) -> None:
+    purchases = [r for r in records if r["ChargeCategory"] == "Purchase"]
     assert len(purchases) == 1
-    p = purchases.iloc[0]
+    p = purchases[0]
     c = sample.COMMITMENTS.iloc[0]
     assert p["ChargeFrequency"] == "One-Time"
     assert p["x_BillableMetricId"] == "prepaid_commitment"

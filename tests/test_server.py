@@ -60,6 +60,17 @@ def test_one_day_serves_exactly_the_sample_records_of_that_day(sample_server):
     assert body["result"] == expected
 
 
+def test_default_data_is_the_committed_sample(sample_server):
+    committed = sample.load()  # read from data/sample/*.json.gz, not generated
+    assert len(sample_server.records) == len(committed)
+    served = sum(r.get("BilledCost") or 0.0 for r in sample_server.records)
+    assert served == pytest.approx(float(committed["billed_cost"].sum()), rel=1e-12)
+    assert (sample_server.first_day, sample_server.last_day) == (
+        committed["charge_period_start"].min().date(),
+        committed["charge_period_start"].max().date(),
+    )
+
+
 def test_to_is_inclusive_by_default(sample_server):
     r = get(sample_server, {"from": "2026-02-27", "to": "2026-03-02"})
     assert days_of(r.json()["result"]) == {"2026-02-27", "2026-02-28", "2026-03-01", "2026-03-02"}

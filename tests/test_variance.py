@@ -195,7 +195,7 @@ def test_period_over_period_does_not_mutate_input():
 @given(
     st.lists(
         st.tuples(
-            st.integers(0, 120),
+            st.integers(0, 119),
             st.sampled_from(["a", "b", "c"]),
             st.floats(-50, 500, allow_nan=False),
         ),
