@@ -238,8 +238,9 @@ def build_report(
         ``attrs["cfusage"]["complete_through"]``, when present, says through which day the data
         is complete; the report states it and flags a partial month.
     budget : pandas.DataFrame, optional
-        Columns ``period`` (the first day of each month, date or timestamp) and ``budget`` (an
-        amount in the report's currency). Adds the ``budget`` section.
+        Columns ``period`` (a month: any day in it, or ``"YYYY-MM"``) and ``budget`` (an amount
+        in the report's currency). Several rows for one month (a budget split by account or
+        product) are added up. Adds the ``budget`` section and a headline card.
     title : str, default "Cloudflare spend"
         Title of the report.
     as_of : datetime.date or str, optional
@@ -282,6 +283,7 @@ def build_report(
     (100.0, 280.0)
     """
     require(df, ["charge_period_start", _VALUE], "the report")
+    monthly_budget = _check_budget(budget) if budget is not None else None
     if not len(df):
         raise DataError("the report needs at least one usage row; the frame is empty")
     frame, cur, other_currencies = _one_currency(df, currency)
@@ -312,8 +314,8 @@ def build_report(
         ("anomalies", _section_anomalies),
         ("discounts", _section_discounts),
     ]
-    if budget is not None:
-        steps.append(("budget", _section_budget(budget)))
+    if monthly_budget is not None:
+        steps.append(("budget", _section_budget(monthly_budget)))
     for section_id, step in steps:
         try:
             step(frame, report)
@@ -693,24 +695,52 @@ def _section_discounts(df: pd.DataFrame, report: Report) -> None:
     report.tables["billed_vs_effective"] = monthly
 
 
+def _check_budget(budget: object) -> pd.DataFrame:
+    """The monthly budget as ``period`` (UTC month start) and ``budget`` (summed per month).
+
+    Rows that split a month's budget by dimension (account, product...) are added up: the
+    report tracks the organization's total.
+    """
+    if not isinstance(budget, pd.DataFrame):
+        raise DataError(
+            f"budget= must be a DataFrame with columns 'period' and 'budget', "
+            f"not a {type(budget).__name__}"
+        )
+    missing = [c for c in ("period", "budget") if c not in budget.columns]
+    if missing:
+        raise MissingColumnsError(
+            missing,
+            f"budget= lacks column(s) {missing}; it has {list(budget.columns)} "
+            "(period: any day of the month, or 'YYYY-MM'; budget: an amount)",
+        )
+    periods = []
+    for value in budget["period"]:
+        try:
+            ts = pd.Period(value, freq="M") if isinstance(value, str) else pd.Timestamp(value)
+            ts = ts.start_time if isinstance(ts, pd.Period) else ts
+            if pd.isna(ts):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise DataError(f"budget period = {value!r} is not a month (use YYYY-MM)") from None
+        ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+        periods.append(ts.normalize().replace(day=1))
+    amounts = pd.to_numeric(budget["budget"], errors="coerce").astype("Float64")
+    bad = amounts.isna() & budget["budget"].notna() | budget["budget"].isna()
+    if bad.any():
+        first = budget["budget"][bad.to_numpy()].iloc[0]
+        raise DataError(f"budget budget = {first!r} is not an amount")
+    table = pd.DataFrame({"period": pd.DatetimeIndex(periods), "budget": amounts.to_numpy()})
+    return table.groupby("period", as_index=False, sort=True)["budget"].sum()
+
+
 def _section_budget(budget: pd.DataFrame) -> Callable[[pd.DataFrame, Report], None]:
     def step(df: pd.DataFrame, report: Report) -> None:
         from .variance import budget_variance
 
-        if not isinstance(budget, pd.DataFrame) or not {"period", "budget"} <= set(budget):
-            raise DataError(
-                "budget= needs a DataFrame with columns 'period' (first day of each month) "
-                f"and 'budget'; got {type(budget).__name__}"
-                + (
-                    f" with columns {list(budget.columns)}"
-                    if isinstance(budget, pd.DataFrame)
-                    else ""
-                )
-            )
         h = report.headline
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            daily = budget_variance(df, budget[["period", "budget"]], freq="MS", as_of=h.as_of)
+            daily = budget_variance(df, budget, freq="MS", as_of=h.as_of)
         months = daily.loc[daily["budget"].notna()]
         if not len(months):
             raise DataError(

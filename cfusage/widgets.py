@@ -180,7 +180,8 @@ class Explorer(widgets.VBox):
     Attributes
     ----------
     dates : ipywidgets.SelectionRangeSlider
-        The first and last day shown (inclusive), as ``datetime.date``.
+        The first and last day shown (inclusive), as ``datetime.date``; ``dates_label`` (HTML)
+        spells the range out.
     grain : ipywidgets.ToggleButtons
         ``"day"``, ``"week"`` (weeks start on Monday) or ``"month"``.
     value : ipywidgets.Dropdown
@@ -302,9 +303,11 @@ class Explorer(widgets.VBox):
             index=(0, len(day_options) - 1),
             description="Days",
             continuous_update=False,
-            layout=widgets.Layout(width="560px"),
+            readout=False,
+            layout=widgets.Layout(width="520px"),
             style={"description_width": "50px"},
         )
+        self.dates_label = widgets.HTML(layout=widgets.Layout(width="260px"))
         if freq not in GRAINS:
             raise ValueError(
                 f"freq={freq!r} is not a grain of the explorer; use one of {list(GRAINS)}"
@@ -369,7 +372,7 @@ class Explorer(widgets.VBox):
             control.observe(self._on_change, names="value")
         self.children = (
             self.title,
-            widgets.HBox([self.dates, self.grain]),
+            widgets.HBox([self.dates, self.dates_label, self.grain]),
             widgets.HBox([self.value, self.by, self.clear_button, self.export_button]),
             widgets.HBox(boxes),
             self.export_status,
@@ -621,8 +624,13 @@ class Explorer(widgets.VBox):
         self._pending = False
         table = self.table()
         data = self.chart_data()
-        self.summary.value = self._summary_html(table)
+        lo, hi = self.dates.value
+        self.dates_label.value = (
+            f"<span class='cfusage-dates-label'>{lo} to {hi} ({(hi - lo).days + 1} days)</span>"
+        )
+        # the chart first: once the summary shows the new total, the chart is up to date too
         self._draw(data, table)
+        self.summary.value = self._summary_html(table)
 
     def _draw(self, data: pd.DataFrame, table: pd.DataFrame) -> None:
         fig = Figure(figsize=self._figsize, dpi=100, layout="constrained")

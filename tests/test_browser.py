@@ -236,6 +236,7 @@ def test_explorer_renders_and_reacts_in_jupyterlab(lab: Lab, tmp_path: Path) -> 
                 arg=all_total,
             )
             page.click(".jp-SideBar [data-id='filebrowser']")  # fold the file browser away
+            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")
             page.wait_for_timeout(500)
             explorer.scroll_into_view_if_needed()
             shot = tmp_path / "explorer.png"

@@ -18,6 +18,7 @@ import matplotlib.image as mpimg
 import pandas as pd
 import pytest
 
+import cfusage.errors
 import cfusage.sample
 from cfusage.anomalies import anomalies, describe_anomalies
 from cfusage.errors import CurrencyError, MissingColumnsError
@@ -322,3 +323,47 @@ def test_report_does_not_mutate_the_frame(sample: pd.DataFrame) -> None:
     before = df.copy()
     build_report(df)
     pd.testing.assert_frame_equal(df, before)
+
+
+def test_budget_split_by_dimension_is_added_up(sample: pd.DataFrame) -> None:
+    recent = sample.loc[sample["charge_period_start"] >= pd.Timestamp("2026-09-01", tz="UTC")]
+    split = pd.DataFrame(
+        {
+            "period": ["2026-10", "2026-11", "2026-11"],
+            "account": ["Acme Prod", "Acme Prod", "Team AI"],
+            "budget": [30_000, 20_000, 25_000],
+        }
+    )
+    table = build_report(recent, budget=split).tables["budget"]
+    assert table["budget"].astype(float).tolist() == [30_000.0, 45_000.0]
+
+
+@pytest.mark.parametrize(
+    ("budget", "message"),
+    [
+        (pd.DataFrame({"period": ["2026-13"], "budget": [1.0]}), "period = '2026-13'"),
+        (pd.DataFrame({"period": ["2026-10"], "budget": ["lots"]}), "budget = 'lots'"),
+        (pd.DataFrame({"month": ["2026-10"], "budget": [1.0]}), "lacks column(s) ['period']"),
+        ([40_000.0], "must be a DataFrame"),
+    ],
+)
+def test_bad_budget_is_refused_naming_the_value(
+    sample: pd.DataFrame, budget: object, message: str
+) -> None:
+    with pytest.raises(cfusage.errors.DataError) as info:
+        build_report(sample.head(10), budget=budget)
+    assert message in str(info.value)
+
+
+def test_short_frame_says_which_sections_cannot_be_computed(sample: pd.DataFrame) -> None:
+    november = sample.loc[sample["charge_period_start"] >= pd.Timestamp("2026-11-01", tz="UTC")]
+    rep = build_report(november)
+    assert set(rep.unavailable) == {"variance", "top-movers", "discounts"}
+    assert "September 2026" in rep.unavailable["variance"]
+    assert rep.headline.last_month_cost is None
+    assert rep.headline.month_to_date == pytest.approx(
+        naive_sum(sample, "effective_cost", "2026-11-01", "2026-11-24")
+    )
+    page = rep.to_html()
+    assert page.count("Not available for this data") == 3
+    assert 'id="variance"' in page

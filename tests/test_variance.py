@@ -441,15 +441,11 @@ def test_budget_variance_budget_mapping_and_frame():
         ]
     )
     by_group = budget_status(df, {"Workers": 300.0, "R2": 600.0}, by="product")
-    got = {
-        (r.x_product_family_name, r.period.month): r.budget for r in by_group.itertuples()
-    }
+    got = {(r.x_product_family_name, r.period.month): r.budget for r in by_group.itertuples()}
     assert got == {("R2", 4): 600.0, ("R2", 5): 600.0, ("Workers", 4): 300.0}
     by_period = budget_status(df, {"2026-04": 100.0})
     assert by_period["budget"].isna().tolist() == [False, True]  # no May budget: NA, never 0
-    table = pd.DataFrame(
-        {"product": ["R2"], "period": ["2026-05"], "budget": [62.0]}
-    )
+    table = pd.DataFrame({"product": ["R2"], "period": ["2026-05"], "budget": [62.0]})
     s = budget_status(df, table, by="product")
     r2_may = s[(s.x_product_family_name == "R2") & (s.period.dt.month == 5)]
     assert r2_may["budget"].tolist() == [62.0]
