@@ -397,6 +397,10 @@ def _concat_typed(out: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
             cat_dtype = pd.CategoricalDtype(cats, ordered=dtype.ordered)
             head[col] = out[col].astype(cat_dtype)
             extra[col] = extra[col].astype("object").astype(cat_dtype)
+        elif pd.api.types.is_bool_dtype(
+            dtype
+        ):  # e.g. rate()'s cost_estimated: the new rows are not estimates
+            extra[col] = extra[col].astype("boolean").fillna(False).astype(bool)
         else:
             extra[col] = extra[col].astype(dtype)
     out = out.assign(**head) if head else out

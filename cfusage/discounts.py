@@ -168,7 +168,6 @@ def discounts(
     parts["b_n"] = basis.astype("float64")
     parts["ftv"] = np.where(np.isnan(ftv), 0.0, ftv)
     parts["ftv_n"] = (~np.isnan(ftv)).astype("float64")
-    parts["_one"] = np.ones(len(work))
     numeric = pd.DataFrame(parts, index=work.index)
     for k in keys:
         numeric[k] = work[k]

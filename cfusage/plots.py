@@ -273,8 +273,8 @@ def format_money(
     if np.isnan(x):
         return na
     prefix, suffix = _symbol(currency)
-    sign = "−" if x < 0 else ""
     a = abs(x)
+    sign = "−" if x < 0 and (not compact or a >= 0.00005) and (compact or a >= 0.005) else ""
     if not compact:
         return f"{sign}{prefix}{a:,.2f}{suffix}"
     return f"{sign}{prefix}{_compact(a)}{suffix}"
@@ -282,12 +282,13 @@ def format_money(
 
 def _compact(a: float) -> str:
     """A non-negative amount in at most 4 significant characters: ``950``, ``1.2k``, ``3.4M``."""
-    if a == 0:
+    if a < 0.00005:
         return "0"
     if a < 999.5:
         if a >= 100 or a == int(a):
             return f"{a:.0f}"
-        return f"{a:.2g}" if a < 0.01 else f"{a:.2f}"
+        # sub-cent amounts (unit prices) keep up to four decimals: $0.004, $0.0003
+        return f"{a:.4f}".rstrip("0") if a < 0.01 else f"{a:.2f}"
     units = ("k", "M", "B", "T")
     i = 0
     scaled = a / 1e3

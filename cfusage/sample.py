@@ -1030,8 +1030,8 @@ def load(**to_frame_kwargs: Any) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFr
     Returns
     -------
     pandas.DataFrame or (pandas.DataFrame, pandas.DataFrame)
-        The typed frame (19,621 rows); with ``errors="quarantine"`` the pair ``(frame,
-        rejected)``.
+        The typed frame (19,621 rows), ``attrs["cfusage"]["complete_through"]`` set to
+        :data:`COMPLETE_THROUGH`; with ``errors="quarantine"`` the pair ``(frame, rejected)``.
 
     Raises
     ------
@@ -1040,13 +1040,16 @@ def load(**to_frame_kwargs: Any) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFr
 
     Examples
     --------
-    >>> df = load()  # doctest: +SKIP
-    >>> df["billing_account_name"].nunique()  # doctest: +SKIP
-    5
+    >>> df = load()
+    >>> df["billing_account_name"].nunique(), df.attrs["cfusage"]["complete_through"]
+    (5, datetime.date(2026, 11, 23))
     """
     from .frame import to_frame
 
-    return to_frame(sample_paths(), **to_frame_kwargs)
+    loaded = to_frame(sample_paths(), **to_frame_kwargs)
+    frame = loaded[0] if isinstance(loaded, tuple) else loaded
+    frame.attrs["cfusage"]["complete_through"] = COMPLETE_THROUGH
+    return loaded
 
 
 # ---------------------------------------------------------------------------------------------

@@ -169,6 +169,11 @@ def _fmt(x: float | None, unit: str = "") -> str:
     return f"{text} {unit}".strip()
 
 
+def _short(label: str, limit: int = 30) -> str:
+    """A legend label that fits beside the chart."""
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 class Explorer(widgets.VBox):
     """The dashboard returned by :func:`explore`: controls, chart, table and export.
 
@@ -235,6 +240,7 @@ class Explorer(widgets.VBox):
         self._figsize = figsize
         self._holding = 0
         self._pending = False
+        self._cache: tuple[Any, dict[str, Any]] | None = None
         self.figure: Figure | None = None
         self.last_export: Path | None = None
         self._build_aggregate(df)
@@ -407,8 +413,26 @@ class Explorer(widgets.VBox):
     def _aux_name(self) -> str:
         return _UNIT if self.value.value == "consumed_quantity" else _CURRENCY
 
-    def _series(self, mask: np.ndarray) -> dict[str, Any]:
-        """Per series (group x currency or unit) of the masked aggregate: ids, totals, labels."""
+    def _series(self) -> dict[str, Any]:
+        """The selected part of the aggregate, per series (group x currency or unit).
+
+        Cached on the controls' values, so that :meth:`table` and :meth:`chart_data` of one
+        update share the work. With no filter and the whole date range, nothing is copied.
+        """
+        key = (
+            self.dates.index,
+            tuple(c.value for c in self.filters.values()),
+            self.value.value,
+            self.by.value,
+        )
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        mask = self._mask()
+        idx = None if mask.all() else np.flatnonzero(mask)
+
+        def take(a: np.ndarray) -> np.ndarray:
+            return a if idx is None else a[idx]
+
         col = self.value.value
         aux = self._aux[self._aux_name()]
         n_aux = len(aux.labels)
@@ -416,16 +440,19 @@ class Explorer(widgets.VBox):
             group = _Codes(np.zeros(len(mask), dtype=np.int64), np.array(["Total"], dtype=object))
         else:
             group = self._dims[self.by.value]
-        sid = group.codes[mask] * n_aux + aux.codes[mask]
+        sid = take(group.codes) * n_aux + take(aux.codes)
+        weights = {"sum": take(self._sum[col]), "present": take(self._present[col])}
+        weights["rows"] = take(self._rows)
         size = len(group.labels) * n_aux
-        total = np.bincount(sid, weights=self._sum[col][mask], minlength=size)
-        present = np.bincount(sid, weights=self._present[col][mask], minlength=size)
-        rows = np.bincount(sid, weights=self._rows[mask], minlength=size)
+        total = np.bincount(sid, weights=weights["sum"], minlength=size).astype("float64")
+        present = np.bincount(sid, weights=weights["present"], minlength=size)
+        rows = np.bincount(sid, weights=weights["rows"], minlength=size)
         used = np.flatnonzero(rows > 0)
         order = used[np.lexsort((used, -total[used]))]
-        aux_used = np.unique(order % n_aux)
-        return {
+        result = {
             "sid": sid,
+            "day": take(self._agg_day),
+            "weights": weights,
             "order": order,
             "total": total,
             "present": present.astype(np.int64),
@@ -433,8 +460,10 @@ class Explorer(widgets.VBox):
             "group": group,
             "aux": aux,
             "n_aux": n_aux,
-            "multi": len(aux_used) > 1,
+            "multi": len(np.unique(order % n_aux)) > 1,
         }
+        self._cache = (key, result)
+        return result
 
     def _label(self, s: dict[str, Any], series: int) -> str:
         g, a = divmod(int(series), s["n_aux"])
@@ -470,9 +499,10 @@ class Explorer(widgets.VBox):
     def chart_data(self) -> pd.DataFrame:
         """The frame the chart draws: one row per period, one column per series.
 
-        The ``top`` series with the largest totals get a column each (labelled with their
-        currency or unit when the selection holds several); the others are summed into
-        ``"Other"`` (one per currency or unit).
+        The ``top`` series with the largest totals get a column each; the others are summed
+        into ``"Other"``. When the selection holds several currencies (or units), each column
+        is labelled with its own and the others are left out (an "Other" would add different
+        currencies or units): :meth:`table` still lists every series.
 
         Returns
         -------
@@ -494,32 +524,30 @@ class Explorer(widgets.VBox):
         >>> explore(df, freq="month").chart_data().iloc[0].tolist()
         [2.0, 1.5]
         """
-        mask = self._mask()
-        s = self._series(mask)
-        col = self.value.value
-        order, n_aux = s["order"], s["n_aux"]
+        s = self._series()
+        order = s["order"]
         top = order if len(order) <= self._top + 1 else order[: self._top]
         rest = order[len(top) :]
-        column_of = np.zeros(len(s["total"]), dtype=np.int64)
+        column_of = np.full(len(s["total"]), -1, dtype=np.int64)  # -1: not drawn
         column_of[top] = np.arange(len(top))
         names = [self._label(s, i) for i in top]
-        if len(rest):
-            rest_aux = np.unique(rest % n_aux)
-            slot = np.zeros(n_aux, dtype=np.int64)
-            slot[rest_aux] = len(top) + np.arange(len(rest_aux))
-            column_of[rest] = slot[rest % n_aux]
-            names += [f"Other ({s['aux'].labels[a]})" if s["multi"] else "Other" for a in rest_aux]
+        if len(rest) and not s["multi"]:  # one currency or unit: the rest adds up to "Other"
+            column_of[rest] = len(top)
+            names.append("Other")
         codes, index = self._periods[self.grain.value]
         lo, hi = self.dates.index
         p0, p1 = codes[lo], codes[hi]
         n_periods, n_cols = int(p1 - p0 + 1), len(names)
-        cell = (codes[self._agg_day[mask]] - p0) * n_cols + column_of[s["sid"]]
-        size = n_periods * n_cols
-        shape = (n_periods, n_cols)
-        total = np.bincount(cell, weights=self._sum[col][mask], minlength=size)
-        total = total.astype("float64").reshape(shape)
-        present = np.bincount(cell, weights=self._present[col][mask], minlength=size).reshape(shape)
-        rows = np.bincount(cell, weights=self._rows[mask], minlength=size).reshape(shape)
+        column, w = column_of[s["sid"]], s["weights"]
+        drawn = None if len(rest) == 0 or not s["multi"] else np.flatnonzero(column >= 0)
+        if drawn is not None:
+            column = column[drawn]
+            w = {k: v[drawn] for k, v in w.items()}
+        cell = (codes[s["day"] if drawn is None else s["day"][drawn]] - p0) * n_cols + column
+        size, shape = n_periods * n_cols, (n_periods, n_cols)
+        total = np.bincount(cell, weights=w["sum"], minlength=size).astype("float64").reshape(shape)
+        present = np.bincount(cell, weights=w["present"], minlength=size).reshape(shape)
+        rows = np.bincount(cell, weights=w["rows"], minlength=size).reshape(shape)
         total[(rows > 0) & (present == 0)] = np.nan
         out = pd.DataFrame(
             total,
@@ -556,7 +584,7 @@ class Explorer(widgets.VBox):
         0  Workers             1.5                      0
         1       R2            <NA>                      1
         """
-        s = self._series(self._mask())
+        s = self._series()
         col, aux_name, order, n_aux = self.value.value, self._aux_name(), s["order"], s["n_aux"]
         g, a = np.divmod(order, n_aux)
         total = pd.array(s["total"][order], dtype="Float64")
@@ -633,7 +661,12 @@ class Explorer(widgets.VBox):
         self.summary.value = self._summary_html(table)
 
     def _draw(self, data: pd.DataFrame, table: pd.DataFrame) -> None:
-        fig = Figure(figsize=self._figsize, dpi=100, layout="constrained")
+        # fixed margins (room for the legend on the right): a layout engine would draw twice
+        fig = Figure(figsize=self._figsize, dpi=100)
+        width, height = self._figsize
+        fig.subplots_adjust(
+            left=0.85 / width, right=1 - 2.3 / width, bottom=0.45 / height, top=1 - 0.4 / height
+        )
         ax = fig.add_subplot()
         col = self.value.value
         aux_values = table[self._aux_name()].unique().tolist() if len(table) else []
@@ -654,6 +687,16 @@ class Explorer(widgets.VBox):
             self._plot_stacked(ax, data, aux_values[0])
         else:
             self._plot_lines(ax, data)
+            if len(table) > data.shape[1]:
+                ax.text(
+                    0.0,
+                    -0.13,
+                    f"{len(table) - data.shape[1]} smaller series not drawn: see the table",
+                    transform=ax.transAxes,
+                    fontsize=8,
+                    color=plots.MUTED,
+                    va="top",
+                )
         self._shade_incomplete(ax, data)
         self.figure = fig
         buf = io.BytesIO()
@@ -702,7 +745,7 @@ class Explorer(widgets.VBox):
                     gid=f"series:{name}",
                 )
             )
-            handles.append(Patch(facecolor=colour, label=name))
+            handles.append(Patch(facecolor=colour, label=_short(name)))
         ax.set_xlim(start[0] - 0.5, nxt[-1] + 0.5)
         low, high = float(neg.sum(axis=1).min()), float(pos.sum(axis=1).max())
         pad = 0.05 * ((high - low) or 1.0)
@@ -742,7 +785,7 @@ class Explorer(widgets.VBox):
             ax.plot(
                 x,
                 y,
-                label=name,
+                label=_short(name),
                 color=plots.OTHER_COLOR if other else palette[name],
                 linestyle=next(others) if other else "-",
                 marker="o" if len(x) < 25 else None,

@@ -280,6 +280,11 @@ def test_amortize_commitment_hand_worked() -> None:
     assert unused["billing_account_id"] == "acc"
     assert pd.isna(unused["x_product_family_name"])  # two families in scope
     assert out["charge_category"].dtype == "category"
+    flagged = amortize_commitment(usage.assign(cost_estimated=True), c)
+    assert flagged["cost_estimated"].dtype == bool
+    assert flagged["cost_estimated"].tolist() == [True] * 6 + [
+        False
+    ]  # the Unused row is no estimate
     assert out["billing_currency"].dtype == "category"
     # the input is untouched
     assert "commitment_id" not in usage.columns

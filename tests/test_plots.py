@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 
@@ -99,6 +100,9 @@ def daily() -> pd.DataFrame:
         (150_000, "EUR", "€150k"),
         (1200, "CHF", "CHF 1.2k"),
         (0.004, "USD", "$0.004"),
+        (0.00025, "USD", "$0.0003"),
+        (-1e-12, "USD", "$0"),
+        (5e-242, "USD", "$0"),
         (None, "USD", "—"),
         (float("nan"), "USD", "—"),
     ],
@@ -107,9 +111,23 @@ def test_format_money_compact(value: float | None, currency: str, expected: str)
     assert plots.format_money(value, currency) == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.floats(min_value=-5e12, max_value=5e12, allow_nan=False))
+def test_format_money_compact_stays_within_half_a_unit(value: float) -> None:
+    text = plots.format_money(value, "USD")
+    sign = -1.0 if text.startswith("−") else 1.0
+    body = text.removeprefix("−").removeprefix("$")
+    scale = {"k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12}.get(body[-1], 1.0)
+    number = float(body[:-1] if scale != 1.0 else body) * scale * sign
+    # one decimal on at most 3 digits: off by at most 5 % (0.05 / 1.0), never the wrong unit
+    assert abs(number - value) <= max(0.05 * abs(value), 0.005)
+    assert len(body) <= 6
+
+
 def test_format_money_full_has_cents_and_separators() -> None:
     assert plots.format_money(1234567.891, "USD", compact=False) == "$1,234,567.89"
     assert plots.format_money(-5, "GBP", compact=False) == "−£5.00"
+    assert plots.format_money(-0.001, "USD", compact=False) == "$0.00"
 
 
 def test_money_formatter_formats_ticks() -> None:
@@ -128,7 +146,7 @@ def test_unknown_name_colour_is_stable_across_processes() -> None:
     seen = {
         subprocess.run(
             [sys.executable, "-c", code],
-            env={"PYTHONHASHSEED": seed},
+            env={**os.environ, "PYTHONHASHSEED": seed},
             capture_output=True,
             text=True,
             check=True,
@@ -172,6 +190,46 @@ def test_cost_stacks_top_n_plus_other(daily: pd.DataFrame) -> None:
     # Other sits on top of the two named series
     assert sorted(round(y, 9) for _x, y, _h in other) == [15.0, 16.0, 18.0]
     png_bytes(ax)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 9),
+            st.sampled_from(["Workers", "R2", "Stream", "Images", "Foo", "Bar"]),
+            st.one_of(st.none(), st.floats(-50, 500, allow_nan=False)),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(1, 4),
+)
+def test_cost_draws_every_non_missing_amount_once(rows: list, top: int) -> None:
+    df = typed(
+        charge_period_start=[pd.Timestamp("2026-03-01") + pd.Timedelta(days=d) for d, _, _ in rows],
+        x_product_family_name=[p for _, p, _ in rows],
+        effective_cost=[c for _, _, c in rows],
+        billing_currency=["USD"] * len(rows),
+    )
+    if df["effective_cost"].isna().all():
+        with pytest.raises(MissingColumnsError):
+            plots.cost(df, top=top, ax=new_ax())
+        return
+    ax = plots.cost(df, top=top, ax=new_ax())
+    expected: dict[int, float] = {}
+    for day, _product, amount in rows:
+        if amount is not None:
+            expected[day] = expected.get(day, 0.0) + amount
+    drawn: dict[int, float] = {}
+    start = matplotlib.dates.date2num(pd.Timestamp("2026-03-01"))
+    for left, _bottom, height in stacked(ax):
+        day = round(left - start)
+        drawn[day] = drawn.get(day, 0.0) + height
+    for day, total in expected.items():
+        assert drawn.get(day, 0.0) == pytest.approx(total, abs=1e-6)
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(legend) <= top + 1 and len(set(legend)) == len(legend)
 
 
 def test_cost_says_how_many_rows_have_no_cost(daily: pd.DataFrame) -> None:

@@ -8,7 +8,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cfusage.errors import CurrencyError, MissingColumnsError
@@ -329,12 +329,17 @@ _item = st.tuples(
     st.sampled_from(["a", "b", "c", "d", "e"]),
     st.sampled_from(["F", "G"]),
     st.integers(0, 1),  # period
-    st.one_of(st.none(), st.floats(0, 1e6, allow_nan=False)),
+    st.one_of(st.none(), st.just(0.0), st.floats(1e-3, 1e6)),
     st.floats(-100, 1e5, allow_nan=False),
 )
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking is slow on shared CPUs
+)
 @given(st.lists(_item, min_size=1, max_size=30))
 def test_price_volume_mix_effects_add_up_to_change(rows):
     df = frame([(f"2026-0{1 + p}-05", m, f, q, c) for m, f, p, q, c in rows])
@@ -344,7 +349,14 @@ def test_price_volume_mix_effects_add_up_to_change(rows):
         return
     r = price_volume_mix(df, "2026-01", "2026-02", by="product")
     effects = r[["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]]
-    scale = np.maximum(1.0, (r["previous_cost"].abs() + r["current_cost"].abs()).to_numpy(float))
+    # rounding is relative to the largest amount involved (costs or effects)
+    scale = np.maximum.reduce(
+        [
+            np.ones(len(r)),
+            (r["previous_cost"].abs() + r["current_cost"].abs()).to_numpy(float),
+            effects.abs().sum(axis=1).to_numpy(float),
+        ]
+    )
     gap = (effects.sum(axis=1) - r["change"]).abs().to_numpy(float)
     assert (gap <= 1e-9 * scale).all()
     d = price_volume_mix(df, "2026-01", "2026-02", by="product", detail=True)
@@ -464,11 +476,13 @@ def test_budget_variance_refuses_one_amount_for_several_currencies():
 def test_budget_status_as_of_and_run_rate():
     days = pd.date_range("2026-04-01", "2026-04-20", tz="UTC")
     df = frame([(d, "req", "W", 1, 10.0) for d in days])
-    s = budget_status(df, 250.0, as_of="2026-04-10")
+    s = budget_status(df, 120.0, as_of="2026-04-10")
     row = s.iloc[0]
     assert row["actual"] == 100.0 and row["days_elapsed"] == 10
     assert row["forecast"] == pytest.approx(300.0)  # 100 x 30 / 10
-    assert row["threshold_crossed"] == 0.8 and row["forecast_threshold"] == 1.0
+    assert row["threshold_crossed"] == 0.8  # 100 >= 0.8 x 120, < 120
+    assert row["forecast_threshold"] == 1.0
+    assert row["projected_variance"] == pytest.approx(180.0)
     assert not row["complete"]
 
 

@@ -270,6 +270,17 @@ def test_consumed_quantity_is_split_by_unit(explorer: Explorer, frame) -> None:
     assert "Workers (CPU ms)" in explorer.chart_data().columns
 
 
+def test_several_units_are_drawn_apart_and_never_folded_into_other(frame) -> None:
+    ex = explore(frame, value="consumed_quantity", by="metric", top=1)
+    table = ex.table()
+    assert len(table) == 3  # three metrics, three units
+    chart = ex.chart_data()
+    # only the largest series: an "Other" would add Requests to GB-months
+    top = table.iloc[0]
+    assert list(chart.columns) == [f"{top['metric']} ({top['consumed_unit']})"]
+    assert chart.iloc[:, 0].sum() == pytest.approx(top["consumed_quantity"])
+
+
 def test_group_by_nothing_gives_one_total_series(explorer: Explorer, frame) -> None:
     explorer.by.value = None
     explorer.grain.value = "month"
