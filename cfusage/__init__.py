@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from . import accessor as _accessor  # noqa: F401  (registers df.cfusage)
 from .errors import (
     APIError,
     AuthenticationError,
@@ -48,10 +49,16 @@ if TYPE_CHECKING:
     from .discounts import discounts, unit_price_discounts
     from .focus import to_focus
     from .pricing import free_allowance_usage, load_price_book, rate
-    from .report import build_report, write_report
+    from .report import Report, build_report, write_report
     from .server import SampleServer
     from .store import Store
-    from .variance import budget_variance, period_over_period, price_volume_mix, top_movers
+    from .variance import (
+        budget_status,
+        budget_variance,
+        period_over_period,
+        price_volume_mix,
+        top_movers,
+    )
     from .widgets import explore
 
 __version__ = "0.1.0"
@@ -75,11 +82,13 @@ _LAZY: dict[str, str] = {
     "period_over_period": "variance",
     "price_volume_mix": "variance",
     "budget_variance": "variance",
+    "budget_status": "variance",
     "top_movers": "variance",
     "anomalies": "anomalies",
     "describe_anomalies": "anomalies",
     "explore": "widgets",
     "build_report": "report",
+    "Report": "report",
     "write_report": "report",
 }
 _SUBMODULES = ("sample", "plots", "schema", "frame", "validation", "errors")
@@ -100,6 +109,7 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "Rejected",
+    "Report",
     "ResponseError",
     "Retry",
     "SampleServer",
@@ -111,6 +121,7 @@ __all__ = [
     "amortize",
     "amortize_commitment",
     "anomalies",
+    "budget_status",
     "budget_variance",
     "build_report",
     "concat",

@@ -164,7 +164,7 @@ def anomalies(
     actual[at] = agg[value].to_numpy(dtype=float, na_value=np.nan)
     filled[at] = False
 
-    expected, mad, history = _trailing_median_mad(actual, offsets[rep], window)
+    expected, mad, history = _trailing_median_mad(actual, rep, window)
     history_ok = history >= min_history
     expected = np.where(history_ok, expected, np.nan)
     floor = max(min_cost / threshold, 0.0) if threshold > 0 else 0.0
@@ -289,29 +289,32 @@ def describe_anomalies(result: pd.DataFrame, n: int = 5) -> list[str]:
 
 
 def _trailing_median_mad(
-    x: np.ndarray, group_start: np.ndarray, window: int
+    x: np.ndarray, group_of: np.ndarray, window: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Median, MAD and count of non-NaN values in ``x[i-window:i]`` within each group.
+    """Median, MAD and count of non-NaN values in the ``window`` values before each one.
 
-    ``group_start[i]`` is the index where row ``i``'s group begins; earlier values belong to
-    another group and are masked. NaN values are skipped.
+    ``x`` holds the groups one after another (``group_of[i]`` is row ``i``'s group, ascending).
+    Each group is preceded by ``window`` NaNs in a padded copy, so a trailing window never reaches
+    into the previous group, and the windows are rows of a sliding view of it. NaN is skipped.
     """
     n = len(x)
-    med = np.full(n, np.nan)
-    mad = np.full(n, np.nan)
-    cnt = np.zeros(n, dtype=np.int64)
-    lag = np.arange(-window, 0)
+    padded_pos = np.arange(n) + (group_of + 1) * window
+    xp = np.full(n + (int(group_of[-1]) + 1 if n else 0) * window, np.nan)
+    xp[padded_pos] = x
+    view = np.lib.stride_tricks.sliding_window_view(xp, window)
+    med = np.empty(n)
+    mad = np.empty(n)
+    cnt = np.empty(n, dtype=np.int64)
     for lo in range(0, n, _CHUNK):
         hi = min(n, lo + _CHUNK)
-        idx = np.arange(lo, hi)[:, None] + lag[None, :]
-        valid = idx >= group_start[lo:hi, None]
-        w = np.where(valid, x[np.maximum(idx, 0)], np.nan)
-        w.sort(axis=1)  # NaN last
+        w = view[padded_pos[lo:hi] - window]  # a copy: the window before each row
         c = window - np.isnan(w).sum(axis=1)
+        w.sort(axis=1)  # NaN last
         m = _sorted_median(w, c)
-        dev = np.abs(w - m[:, None])
-        dev.sort(axis=1)
-        med[lo:hi], mad[lo:hi], cnt[lo:hi] = m, _sorted_median(dev, c), c
+        np.subtract(w, m[:, None], out=w)
+        np.abs(w, out=w)
+        w.sort(axis=1)
+        med[lo:hi], mad[lo:hi], cnt[lo:hi] = m, _sorted_median(w, c), c
     return med, mad, cnt
 
 

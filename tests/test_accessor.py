@@ -78,7 +78,7 @@ def test_missing_helper_module_is_a_clear_attribute_error(monkeypatch):
         raising=False,
     )
     df = pd.DataFrame({"a": [1]})
-    with pytest.raises(AttributeError, match="cfusage.no_such_module"):
+    with pytest.raises(AttributeError, match=r"cfusage\.no_such_module"):
         df.cfusage.nothing()
 
 
