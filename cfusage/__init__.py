@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .amortization import amortize, amortize_commitment, reconcile
     from .anomalies import anomalies, describe_anomalies
     from .client import AsyncClient, Client, Retry
-    from .discounts import discounts, unit_price_discounts
+    from .discounts import discounts, savings_summary, unit_price_discounts
     from .focus import to_focus
     from .pricing import free_allowance_usage, load_price_book, rate
     from .report import Report, build_report, write_report
@@ -73,6 +73,7 @@ _LAZY: dict[str, str] = {
     "to_focus": "focus",
     "discounts": "discounts",
     "unit_price_discounts": "discounts",
+    "savings_summary": "discounts",
     "amortize": "amortization",
     "amortize_commitment": "amortization",
     "reconcile": "amortization",
@@ -136,6 +137,7 @@ __all__ = [
     "rate",
     "reconcile",
     "sample",
+    "savings_summary",
     "summary",
     "to_focus",
     "to_frame",
