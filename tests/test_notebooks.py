@@ -1,0 +1,73 @@
+"""Run every example notebook (nbclient) and check how it is committed.
+
+Each notebook gets its own test (``test_notebook_runs[01_quickstart]``...), executed in a temporary
+working directory with a random API token substituted for the sample one, so that the test can
+check that the token appears in no output. The notebooks are committed without outputs; a test
+checks that too.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import nbformat
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+SAMPLE_TOKEN = 'token="sample"'
+
+
+def _repo_files() -> set[Path]:
+    return {p for p in NOTEBOOKS.parent.joinpath("notebooks").rglob("*")} | {
+        p for p in NOTEBOOKS.parent.joinpath("data").rglob("*")
+    }
+
+
+def test_there_are_six_notebooks() -> None:
+    assert [p.stem[:2] for p in PATHS] == ["01", "02", "03", "04", "05", "06"]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_is_committed_without_outputs(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code, "a notebook without code"
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    # prose, not only code: at least a third of the cells explain
+    assert sum(c.cell_type == "markdown" for c in nb.cells) >= len(nb.cells) / 3
+    text = "".join(c.source for c in nb.cells)
+    assert "CLOUDFLARE_API_TOKEN" in text and "CLOUDFLARE_ORGANIZATION_ID" in text
+    assert SAMPLE_TOKEN in code[0].source or SAMPLE_TOKEN in "".join(c.source for c in code[:3])
+    assert "srv.stop()" in code[-1].source
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_runs(path: Path, tmp_path: Path) -> None:
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    token = f"tok-{secrets.token_hex(12)}"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = cell.source.replace(SAMPLE_TOKEN, f'token="{token}"')
+    before = _repo_files()
+    client = NotebookClient(
+        nb,
+        timeout=240,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, on failure
+
+    outputs = json.dumps([c.get("outputs", []) for c in nb.cells if c.cell_type == "code"])
+    assert token not in outputs, "the API token leaked into an output"
+    assert '"output_type": "error"' not in outputs
+    images = outputs.count('"image/png"')
+    assert images >= 1, "every notebook draws at least one chart"
+    assert _repo_files() == before, "the notebook wrote into the repository"
