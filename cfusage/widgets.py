@@ -153,8 +153,48 @@ def _combine(parts: Sequence[tuple[np.ndarray, int]]) -> tuple[np.ndarray, int]:
     return np.asarray(gid, dtype=np.int64), len(uniques)
 
 
+def _check(
+    df: pd.DataFrame, *, top: int, value: str | None, by: str | None, freq: str
+) -> list[str]:
+    """Validate :func:`explore`'s input; return the value columns the explorer can offer."""
+    if "charge_period_start" not in df.columns:
+        raise MissingColumnsError(
+            ["charge_period_start"], "explore needs the column charge_period_start"
+        )
+    if len(df) == 0:
+        raise DataError("explore needs at least one usage record; the frame is empty")
+    starts = df["charge_period_start"]
+    if not isinstance(starts.dtype, pd.DatetimeTZDtype):
+        raise DataError(
+            f"charge_period_start must hold UTC datetimes (a typed frame), not {starts.dtype}"
+        )
+    if starts.isna().any():
+        rows = np.flatnonzero(starts.isna().to_numpy())[:5].tolist()
+        raise DataError(f"charge_period_start is missing (NaT) in rows {rows}")
+    for col in VALUES:
+        if col in df.columns and not pd.api.types.is_numeric_dtype(df[col].dtype):
+            raise DataError(f"{col} must be numeric (a typed frame), not {df[col].dtype}")
+    values = [c for c in VALUES if c in df.columns and df[c].notna().any()]
+    if not values:
+        raise MissingColumnsError(
+            list(VALUES),
+            f"explore needs at least one of {list(VALUES)} with values; the frame has none",
+        )
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise ValueError(f"top={top!r} must be an integer of at least 1")
+    if value is not None and value not in values:
+        raise ValueError(
+            f"value={value!r} is not a column with values in this frame; use one of {values}"
+        )
+    if by is not None and by not in GROUP_BY:
+        raise ValueError(f"by={by!r} is not offered by the explorer; use one of {list(GROUP_BY)}")
+    if freq not in GRAINS:
+        raise ValueError(f"freq={freq!r} is not a grain of the explorer; use one of {list(GRAINS)}")
+    return values
+
+
 def _floats(s: pd.Series) -> np.ndarray:
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return s.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _fmt(x: float | None, unit: str = "") -> str:
@@ -208,6 +248,30 @@ class Explorer(widgets.VBox):
         The totals and the summary table.
     figure : matplotlib.figure.Figure or None
         The figure last drawn.
+    last_export : pathlib.Path or None
+        The file the export button wrote last.
+
+    Parameters
+    ----------
+    df, top, export_dir, value, by, freq
+        As for :func:`explore`, which is the usual way to build one.
+    figsize : tuple of float, default (10, 3.8)
+        Size of the chart in inches (at 100 dpi).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame(
+    ...     {
+    ...         "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
+    ...         "billing_account_name": pd.Series(["Acme", "Beta"], dtype="category"),
+    ...         "effective_cost": pd.array([1.5, 2.0], dtype="Float64"),
+    ...     }
+    ... )
+    >>> ex = Explorer(df, by="account")
+    >>> ex.accounts.value = ("Beta",)
+    >>> ex.table()["effective_cost"].tolist(), ex.summary.value.count("Beta") > 0
+    ([2.0], True)
     """
 
     def __init__(
@@ -221,19 +285,9 @@ class Explorer(widgets.VBox):
         freq: str = "day",
         figsize: tuple[float, float] = (10.0, 3.8),
     ) -> None:
+        values = _check(df, top=top, value=value, by=by, freq=freq)  # before any widget exists
         super().__init__()
-        if "charge_period_start" not in df.columns:
-            raise MissingColumnsError(
-                ["charge_period_start"], "explore needs the column charge_period_start"
-            )
-        if len(df) == 0:
-            raise DataError("explore needs at least one usage record; the frame is empty")
-        starts = df["charge_period_start"]
-        if starts.isna().any():
-            rows = np.flatnonzero(starts.isna().to_numpy())[:5].tolist()
-            raise DataError(f"charge_period_start is missing (NaT) in rows {rows}")
-        if top < 1:
-            raise ValueError(f"top={top!r} must be at least 1")
+        self._values = values
         self._df = df
         self._top = int(top)
         self._export_dir = Path(export_dir) if export_dir is not None else None
@@ -251,12 +305,6 @@ class Explorer(widgets.VBox):
 
     def _build_aggregate(self, df: pd.DataFrame) -> None:
         n = len(df)
-        self._values = [c for c in VALUES if c in df.columns and df[c].notna().any()]
-        if not self._values:
-            raise MissingColumnsError(
-                list(VALUES),
-                f"explore needs at least one of {list(VALUES)} with values; the frame has none",
-            )
         days = (
             df["charge_period_start"]
             .dt.tz_convert("UTC")
@@ -314,10 +362,6 @@ class Explorer(widgets.VBox):
             style={"description_width": "50px"},
         )
         self.dates_label = widgets.HTML(layout=widgets.Layout(width="260px"))
-        if freq not in GRAINS:
-            raise ValueError(
-                f"freq={freq!r} is not a grain of the explorer; use one of {list(GRAINS)}"
-            )
         self.grain = widgets.ToggleButtons(
             options=list(GRAINS),
             value=freq,
@@ -326,10 +370,6 @@ class Explorer(widgets.VBox):
         )
         if value is None:
             value = next(c for c in ("effective_cost", *self._values) if c in self._values)
-        if value not in self._values:
-            raise ValueError(
-                f"value={value!r} is not a column with values in this frame; use one of {self._values}"
-            )
         self.value = widgets.Dropdown(
             options=[(_value_label(c), c) for c in self._values],
             value=value,
@@ -338,10 +378,6 @@ class Explorer(widgets.VBox):
             style={"description_width": "50px"},
         )
         groupable = [d for d in GROUP_BY if len(self._dims[d].labels) > 1 or d == by]
-        if by is not None and by not in GROUP_BY:
-            raise ValueError(
-                f"by={by!r} is not offered by the explorer; use one of {list(GROUP_BY)}"
-            )
         self.by = widgets.Dropdown(
             options=[*((_LABELS[d], d) for d in groupable), ("(total)", None)],
             value=by,
@@ -637,7 +673,24 @@ class Explorer(widgets.VBox):
                 self._refresh()
 
     def clear_filters(self) -> None:
-        """Empty every filter (show all accounts, products, metrics and zones)."""
+        """Empty every filter (show all accounts, products, metrics and zones), one redraw.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> df = pd.DataFrame(
+        ...     {
+        ...         "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
+        ...         "x_product_family_name": pd.Series(["Workers", "R2"], dtype="category"),
+        ...         "effective_cost": pd.array([1.5, 2.0], dtype="Float64"),
+        ...     }
+        ... )
+        >>> ex = explore(df)
+        >>> ex.products.value = ("R2",)
+        >>> ex.clear_filters()
+        >>> len(ex.selection())
+        2
+        """
         with self.hold():
             for control in self.filters.values():
                 control.value = ()
@@ -932,7 +985,7 @@ class Explorer(widgets.VBox):
         Returns
         -------
         pathlib.Path
-            The file written. Datetimes are ISO 8601 UTC (``2026-03-01T00:00:00Z``), missing
+            The file written (absolute). Datetimes are ISO 8601 UTC (``2026-03-01T00:00:00Z``), missing
             values are empty cells, tags are JSON objects.
 
         Examples
@@ -954,7 +1007,7 @@ class Explorer(widgets.VBox):
             folder = self._export_dir if self._export_dir is not None else Path.cwd()
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"cfusage-selection-{lo}-{hi}-{stamp}.csv"
-        path = Path(path)
+        path = Path(path).resolve()
         frame = self.selection()
         if "tags" in frame.columns:
             frame = frame.assign(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import warnings
 
@@ -9,8 +10,10 @@ import pandas as pd
 import pytest
 
 import cfusage.accessor
-from cfusage import anomalies as anomalies_mod
 from cfusage import variance
+
+# `cfusage.anomalies` is the function; the module of the same name is fetched explicitly.
+anomalies_mod = importlib.import_module("cfusage.anomalies")
 
 
 @pytest.fixture(scope="module")

@@ -184,21 +184,25 @@ def _write_notebook(path: Path) -> None:
     nbformat.write(nb, path)
 
 
-def _expected_totals() -> tuple[str, str]:
-    """The totals the page should show, computed here with plain pandas."""
+def _expected() -> tuple[str, str, int]:
+    """The totals the page should show and the R2 record count, computed with plain pandas."""
     from cfusage import sample
     from cfusage.plots import format_money
 
     df = sample.load()
     total = df["effective_cost"].sum()
-    r2 = df.loc[df["x_product_family_name"] == "R2", "effective_cost"].sum()
-    return format_money(total, "USD", compact=False), format_money(r2, "USD", compact=False)
+    r2 = df[df["x_product_family_name"] == "R2"]
+    return (
+        format_money(total, "USD", compact=False),
+        format_money(r2["effective_cost"].sum(), "USD", compact=False),
+        len(r2),
+    )
 
 
 def test_explorer_renders_and_reacts_in_jupyterlab(lab: Lab, tmp_path: Path) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
     _write_notebook(lab.root / "explore.ipynb")
-    all_total, r2_total = _expected_totals()
+    all_total, r2_total, r2_rows = _expected()
 
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -229,11 +233,21 @@ def test_explorer_renders_and_reacts_in_jupyterlab(lab: Lab, tmp_path: Path) -> 
             assert total.inner_text() == r2_total
             assert "R2" in page.locator(".cfusage-summary table").inner_text()
 
+            # export the selection: the kernel writes the CSV next to the notebook
+            page.click(".cfusage-explorer button:has-text('Export CSV')")
+            exported = page.wait_for_selector(".cfusage-export-path")
+            csv = lab.root / Path(exported.inner_text()).name
+            assert csv.exists()
+            assert len(csv.read_text().splitlines()) == r2_rows + 1  # header + R2 records
+
             # back to everything, for the screenshot
             page.click(".cfusage-explorer button:has-text('Clear filters')")
             page.wait_for_function(
                 "t => document.querySelector('.cfusage-total-value').innerText === t",
                 arg=all_total,
+            )
+            page.eval_on_selector_all(
+                ".cfusage-explorer select", "els => els.forEach(e => { e.scrollTop = 0; })"
             )
             page.click(".jp-SideBar [data-id='filebrowser']")  # fold the file browser away
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']")

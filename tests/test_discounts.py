@@ -271,7 +271,9 @@ def _naive_discounts(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
             contracted_cost_coverage=cov_c / lst if lst else math.nan,
         )
         out.append(row)
-    return pd.DataFrame(out)
+    values = ["rows", "total_savings", "negotiated_savings", "esr_over_list", "esr_over_contract"]
+    values += ["list_cost", "contracted_cost_coverage"]
+    return pd.DataFrame(out, columns=[*keys, *values])  # no usage rows: no groups
 
 
 def _compare(fast: pd.DataFrame, naive: pd.DataFrame, keys: list[str]) -> None:

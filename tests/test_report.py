@@ -141,8 +141,8 @@ def test_anomaly_sentences_are_printed(report: Report, html: str) -> None:
 
 def test_headline_matches_an_independent_computation(report: Report, sample: pd.DataFrame) -> None:
     h = report.headline
-    # the sample's last day is 2026-11-23 and attrs give no complete_through
-    assert h.as_of == dt.date(2026, 11, 23) and h.complete_through is None
+    # the sample is complete through its last day, 2026-11-23, and its attrs say so
+    assert h.as_of == dt.date(2026, 11, 23) and h.complete_through == dt.date(2026, 11, 23)
     assert (h.month, h.last_month) == (dt.date(2026, 11, 1), dt.date(2026, 10, 1))
     mtd = naive_sum(sample, "effective_cost", "2026-11-01", "2026-11-24")
     october = naive_sum(sample, "effective_cost", "2026-10-01", "2026-11-01")
