@@ -4,8 +4,8 @@ The flow: :class:`Client` (HTTP, windows, retries) → envelopes → :func:`to_f
 validation) → helpers (:func:`discounts`, :func:`amortize`, :func:`period_over_period`, ...) →
 :mod:`cfusage.plots` / :func:`explore` / :func:`write_report`.
 
-Heavy parts (HTTP client, plots, widgets, report) are imported on first use, so ``import cfusage``
-stays quick.
+Heavy parts (HTTP client, server, store, plots, widgets, report) are imported on first use, so
+``import cfusage`` stays quick and needs neither matplotlib nor ipywidgets until they are used.
 
 Examples
 --------
@@ -21,6 +21,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import accessor as _accessor  # noqa: F401  (registers df.cfusage)
+from .amortization import amortize, amortize_commitment, reconcile
+from .anomalies import anomalies, describe_anomalies
+from .discounts import discounts, savings_summary, unit_price_discounts
 from .errors import (
     APIError,
     AuthenticationError,
@@ -38,28 +41,25 @@ from .errors import (
     ValidationError,
 )
 from .frame import Rejected, concat, summary, to_frame
+from .pricing import free_allowance_usage, load_price_book, rate
 from .schema import COLUMNS, Column
 from .validation import ValidationReport, validate
+from .variance import (
+    budget_status,
+    budget_variance,
+    period_over_period,
+    price_volume_mix,
+    top_movers,
+)
 
 if TYPE_CHECKING:
     from . import plots, sample
-    from .amortization import amortize, amortize_commitment, reconcile
-    from .anomalies import anomalies, describe_anomalies
     from .client import AsyncClient, Client, Retry
-    from .discounts import discounts, savings_summary, unit_price_discounts
     from .focus import to_focus
-    from .pricing import free_allowance_usage, load_price_book, rate
     from .report import Report, build_report, write_report
     from .server import SampleServer
     from .store import Store
-    from .variance import (
-        budget_status,
-        budget_variance,
-        period_over_period,
-        price_volume_mix,
-        top_movers,
-    )
-    from .widgets import explore
+    from .widgets import Explorer, explore
 
 __version__ = "0.1.0"
 
@@ -71,24 +71,9 @@ _LAZY: dict[str, str] = {
     "SampleServer": "server",
     "Store": "store",
     "to_focus": "focus",
-    "discounts": "discounts",
-    "unit_price_discounts": "discounts",
-    "savings_summary": "discounts",
-    "amortize": "amortization",
-    "amortize_commitment": "amortization",
-    "reconcile": "amortization",
-    "rate": "pricing",
-    "load_price_book": "pricing",
-    "free_allowance_usage": "pricing",
-    "period_over_period": "variance",
-    "price_volume_mix": "variance",
-    "budget_variance": "variance",
-    "budget_status": "variance",
-    "top_movers": "variance",
-    "anomalies": "anomalies",
-    "describe_anomalies": "anomalies",
     "explore": "widgets",
     "build_report": "report",
+    "Explorer": "widgets",
     "Report": "report",
     "write_report": "report",
 }
@@ -105,6 +90,7 @@ __all__ = [
     "CurrencyError",
     "DataError",
     "Error",
+    "Explorer",
     "MissingColumnsError",
     "NotFoundError",
     "PermissionDeniedError",
