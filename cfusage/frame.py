@@ -441,25 +441,24 @@ _FAST_COLUMNS = tuple(c for c in schema.COLUMNS if c.kind != "tags")
 
 
 def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
-    """Typed columns straight from the records' JSON with pyarrow; None if it cannot type them."""
+    """Typed columns straight from the records' JSON with pyarrow; None if it cannot type them.
+
+    The records are parsed a chunk at a time (pyarrow parses each chunk's blocks on all cores), so
+    the body is never copied whole.
+    """
     if not raws:
         return None
     first = bytes(raws[0])
     if b'"Tags"' in first or b'"tags"' in first:
         return None
     names = "wire" if b'"ChargePeriodStart"' in first or b'"x_' in first else "python"
-    fields = [pa.field(getattr(c, names), _arrow_type(c)) for c in _FAST_COLUMNS]
-    options = pa_json.ParseOptions(
-        explicit_schema=pa.schema(fields),
-        unexpected_field_behavior="infer",
-        newlines_in_values=True,
-    )
+    schema_ = pa.schema([pa.field(getattr(c, names), _arrow_type(c)) for c in _FAST_COLUMNS])
     try:
-        table = pa_json.read_json(
-            _LinesReader(raws),
-            read_options=pa_json.ReadOptions(block_size=8 << 20),
-            parse_options=options,
-        )
+        tables = [
+            _parse_chunk(raws[i : i + _CHUNK_RECORDS], schema_)
+            for i in range(0, len(raws), _CHUNK_RECORDS)
+        ]
+        table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, _NotAnObject):
         return None
     if any(pa.types.is_nested(t.type) for t in table.schema):
@@ -476,6 +475,7 @@ def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
     return _complete(typed)
 
 
+_CHUNK_RECORDS = 250_000
 _ARROW_TO_PANDAS = {pa.float64(): pd.Float64Dtype(), pa.string(): pd.StringDtype(na_value=np.nan)}
 
 
@@ -483,47 +483,28 @@ class _NotAnObject(Exception):
     """A record that is not a JSON object: the careful path must name it."""
 
 
-class _LinesReader(io.RawIOBase):
-    """The records as newline-delimited JSON, joined a block at a time (never the whole body).
+def _parse_chunk(raws: list[msgspec.Raw], schema_: pa.Schema) -> pa.Table:
+    """Parse records as newline-delimited JSON.
 
-    pyarrow reads ``null`` as an empty row and crashes on a body of only ``null``, so every line
-    handed over is checked to be an object first.
+    pyarrow reads a ``null`` line as an empty row (and crashes on a body of only ``null``), so
+    every record is checked to be an object first; one record per line parses fastest, and a
+    pretty-printed record (one spanning lines) is allowed for.
     """
-
-    def __init__(self, raws: list[msgspec.Raw]) -> None:
-        self._raws = raws
-        self._next = 0
-        self._buffer = b""
-        self._average = max(1, len(raws[0]) + 1) if raws else 1
-
-    def readable(self) -> bool:
-        return True
-
-    def read(self, size: int = -1) -> bytes:
-        want = (8 << 20) if size is None or size < 0 else size
-        parts = [self._buffer]
-        have = len(self._buffer)
-        raws = self._raws
-        while have < want and self._next < len(raws):
-            start = self._next
-            stop = min(len(raws), start + max(1, (want - have) // self._average + 1))
-            block = b"\n".join(raws[start:stop]) + b"\n"
-            count = stop - start
-            looks_compact = block[:1] == b"{" and block.count(b"\n{") == count
-            if not looks_compact and not all(memoryview(r)[:1] == b"{" for r in raws[start:stop]):
-                raise _NotAnObject
-            parts.append(block)
-            have += len(block)
-            self._average = max(1, len(block) // count)
-            self._next = stop
-        data = b"".join(parts)
-        self._buffer = data[want:]
-        return data[:want]
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
+    block = b"\n".join(raws)
+    n = len(raws)
+    compact = block[:1] == b"{" and block.count(b"\n{") == n - 1
+    if not compact and not all(memoryview(r)[:1] == b"{" for r in raws):
+        raise _NotAnObject
+    options = pa_json.ParseOptions(
+        explicit_schema=schema_,
+        unexpected_field_behavior="infer",
+        newlines_in_values=not compact or block.count(b"\n") != n - 1,
+    )
+    return pa_json.read_json(
+        io.BytesIO(block),
+        read_options=pa_json.ReadOptions(block_size=8 << 20),
+        parse_options=options,
+    )
 
 
 def _infinite_or_unknown(typed: pd.DataFrame) -> bool:
