@@ -24,6 +24,7 @@ import pandas as pd
 from benchmarks._common import best_of, large_frame, ratio
 from cfusage.anomalies import MAD_SCALE, anomalies
 from cfusage.variance import price_volume_mix
+from tests.naive import pvm_effects
 
 TARGET_SPEEDUP = 10.0
 TARGET_SECONDS = 2.0
@@ -52,23 +53,7 @@ def naive_price_volume_mix(df: pd.DataFrame, base: tuple, current: tuple) -> dic
                 len(r0),
                 len(r1),
             )
-        cont = {k: v for k, v in items.items() if v[4] and v[5] and v[2] > 0 and v[3] > 0}
-        s0 = sum(v[0] for v in cont.values())
-        g = sum(v[0] / v[2] * v[3] for v in cont.values()) / s0 - 1 if s0 else 0.0
-        eff = dict.fromkeys(["price", "volume", "mix", "new", "retired"], 0.0)
-        for k, (c0, c1, q0, q1, n0, n1) in items.items():
-            if k in cont:
-                p0 = c0 / q0
-                eff["price"] += (c1 / q1 - p0) * q1
-                eff["volume"] += c0 * g
-                eff["mix"] += q1 * p0 - c0 * (1 + g)
-            elif not n0 or (q0 <= 0 and q1 > 0):
-                eff["new"] += c1 - c0
-            elif not n1 or (q0 > 0 and q1 <= 0):
-                eff["retired"] += c1 - c0
-            else:
-                eff["price"] += c1 - c0
-        out[fam] = eff
+        out[fam] = pvm_effects(items)
     return out
 
 

@@ -69,6 +69,7 @@ import pyarrow.parquet as pq
 
 from . import schema
 from .errors import MissingColumnsError
+from .frame import _complete, concat
 
 __all__ = ["Store", "SyncResult"]
 
@@ -76,7 +77,6 @@ MANIFEST = "_cfusage_store.json"
 _FORMAT = 1
 _PART = "part-0.parquet"
 _DAY = pd.Timedelta(days=1)
-_EMPTY_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
 
 DateLike = str | dt.date | dt.datetime | pd.Timestamp
 
@@ -498,8 +498,6 @@ def _charge_days(df: pd.DataFrame) -> pd.Series:
 
 
 def _concat(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
-    from .frame import concat
-
     frames = [f for f in frames if f is not None]
     if not frames:
         return _typed(None)
@@ -531,32 +529,8 @@ def _from_arrow(table: pa.Table | None, json_columns: Iterable[str]) -> pd.DataF
 
 
 def _typed(df: pd.DataFrame | None) -> pd.DataFrame:
-    """Every schema column present with its schema dtype, in table order, then the extras."""
-    if df is None:
-        df = pd.DataFrame(index=pd.RangeIndex(0))
-    cols: dict[str, pd.Series] = {}
-    for spec in schema.COLUMNS:
-        if spec.python in df.columns:
-            col = df[spec.python]
-            if spec.dtype == "category":
-                if (
-                    not isinstance(col.dtype, pd.CategoricalDtype)
-                    or col.cat.categories.dtype != "str"
-                ):
-                    col = col.astype("str").astype("category")
-            elif str(col.dtype) != spec.dtype:
-                col = col.astype(spec.dtype)
-        elif spec.dtype == "category":
-            col = pd.Series(None, index=df.index, dtype=_EMPTY_CATEGORY)
-        elif spec.kind == "tags":
-            col = pd.Series([pd.NA] * len(df), index=df.index, dtype=object)
-        else:
-            col = pd.Series(None, index=df.index, dtype=spec.dtype)
-        cols[spec.python] = col
-    for name in df.columns:
-        if name not in cols:
-            cols[name] = df[name]
-    return pd.DataFrame(cols, index=df.index)
+    """Every schema column present with its schema dtype (the loader's own rule)."""
+    return _complete(pd.DataFrame(index=pd.RangeIndex(0)) if df is None else df)
 
 
 def _types_mapper(arrow_type: pa.DataType) -> Any:

@@ -19,6 +19,7 @@ from cfusage.variance import (
     price_volume_mix,
     top_movers,
 )
+from tests.naive import pvm_effects
 
 DTYPES = {
     "charge_period_start": "datetime64[us, UTC]",
@@ -379,24 +380,7 @@ def _naive_pvm(df, base, current, by, item="x_billable_metric_id"):
             n0, n1 = (rows.month == base).sum(), (rows.month == current).sum()
             if n0 or n1:
                 items[it] = (c0, c1, q0, q1, n0, n1)
-        eff = dict.fromkeys(["price", "volume", "mix", "new", "retired"], 0.0)
-        cont = {k: v for k, v in items.items() if v[4] and v[5] and v[2] > 0 and v[3] > 0}
-        s0 = sum(v[0] for v in cont.values())
-        s1 = sum(v[0] / v[2] * v[3] for v in cont.values())
-        g = s1 / s0 - 1 if s0 else 0.0
-        for k, (c0, c1, q0, q1, n0, n1) in items.items():
-            if k in cont:
-                p0 = c0 / q0
-                eff["price"] += (c1 / q1 - p0) * q1
-                eff["volume"] += c0 * g
-                eff["mix"] += q1 * p0 - c0 * (1 + g)
-            elif not n0 or (q0 <= 0 and q1 > 0):
-                eff["new"] += c1 - c0
-            elif not n1 or (q0 > 0 and q1 <= 0):
-                eff["retired"] += c1 - c0
-            else:
-                eff["price"] += c1 - c0
-        out[group] = eff
+        out[group] = pvm_effects(items)
     return out
 
 
