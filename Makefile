@@ -1,13 +1,14 @@
 # cfusage: everything a fresh machine needs, from python3 and make alone.
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
-export UV_PYTHON := $(shell command -v $(PYTHON))
+# The real interpreter behind any shim (pyenv): uv keeps a venv only for the Python it was made with.
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 export UV_PYTHON_DOWNLOADS := never
 export UV_LINK_MODE := copy
-RUN := $(UV) run --frozen --extra notebooks
+RUN := $(UV) run --no-sync
 .DEFAULT_GOAL := help
 
-.PHONY: help uv env browser demo test lint format lab bench sample clean
+.PHONY: help uv env browser demo test format lab bench sample clean
 
 help:
 	@echo "make demo   sample API server -> client -> report.html (no credentials)"

@@ -210,3 +210,18 @@ def safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
 
 def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s.dtype) and not isinstance(s.dtype, pd.CategoricalDtype)
+
+
+def usage_mask(df: pd.DataFrame) -> np.ndarray:
+    """Rows whose ``charge_category`` is Usage or missing (Cloudflare sends only Usage)."""
+    if "charge_category" not in df.columns:
+        return np.ones(len(df), dtype=bool)
+    return text_is(df["charge_category"], "usage") | df["charge_category"].isna().to_numpy()
+
+
+def text_is(s: pd.Series, value: str) -> np.ndarray:
+    """``s == value`` ignoring case, without converting every row of a categorical to text."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        hits = [c for c in s.cat.categories if str(c).casefold() == value]
+        return s.isin(hits).to_numpy(dtype=bool)
+    return (s.astype("str").str.casefold() == value).to_numpy(dtype=bool, na_value=False)

@@ -207,7 +207,6 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     >>> out[["commitment_status", "amortized_commitment_cost", "on_demand_cost"]].values.tolist()
     [['Used', 10.0, 5.0], ['Used', 4.0, 0.0], ['Unused', 6.0, <NA>]]
     """
-    from .discounts import _text_is, _usage_mask  # shared definition of a usage row
 
     g.require(
         df,
@@ -219,9 +218,9 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     book = _check_commitments(commitments)
 
     n = len(df)
-    usage = _usage_mask(df)
+    usage = g.usage_mask(df)
     if "charge_class" in df.columns:
-        usage &= ~_text_is(df["charge_class"], "correction")
+        usage &= ~g.text_is(df["charge_class"], "correction")
     contracted = df["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
     usage &= np.nan_to_num(contracted, nan=0.0) > 0
     day = _period_index(_us(df["charge_period_start"]), "D")

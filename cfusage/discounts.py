@@ -358,21 +358,6 @@ def savings_summary(
     return full[cols]
 
 
-def _usage_mask(df: pd.DataFrame) -> np.ndarray:
-    """Rows whose ``charge_category`` is Usage or missing (Cloudflare sends only Usage)."""
-    if "charge_category" not in df.columns:
-        return np.ones(len(df), dtype=bool)
-    return _text_is(df["charge_category"], "usage") | df["charge_category"].isna().to_numpy()
-
-
-def _text_is(s: pd.Series, value: str) -> np.ndarray:
-    """``s == value`` ignoring case, without converting every row of a categorical to text."""
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        hits = [c for c in s.cat.categories if str(c).casefold() == value]
-        return s.isin(hits).to_numpy(dtype=bool)
-    return (s.astype("str").str.casefold() == value).to_numpy(dtype=bool, na_value=False)
-
-
 def _usage_rows(
     df: pd.DataFrame, by: g.By, extra: tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame, list[str]]:
@@ -380,7 +365,7 @@ def _usage_rows(
     work, dims = g.resolve_by(df, by)
     needed = [*dims, *_CONTEXT, *extra]
     cols = [c for c in dict.fromkeys(needed) if c in work.columns]
-    mask = _usage_mask(work)
+    mask = g.usage_mask(work)
     return (work[cols] if mask.all() else work.loc[mask, cols]), dims
 
 

@@ -402,9 +402,8 @@ def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
     for i, v in enumerate(versions.itertuples(index=False)):
         since = _NEVER if pd.isna(v.effective_from) else int(_us(pd.Series([v.effective_from]))[0])
         version[(metric == v.x_billable_metric_id) & (charge_us >= since)] = i
-    from .discounts import _usage_mask
 
-    usage = _usage_mask(df)
+    usage = g.usage_mask(df)
     in_book = version >= 0
     known = usage & in_book
     if "billing_currency" in df.columns:
