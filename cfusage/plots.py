@@ -361,6 +361,17 @@ def _style(ax: Axes, *, grid_axis: str = "y") -> None:
     ax.title.set_color(INK)
 
 
+def _money_axis(ax: Axes, name: str, currency: str | None, axis: str = "y") -> None:
+    """Tick a value axis as money and label it ``name (CUR)``."""
+    unit = f" ({currency})" if currency else ""
+    if axis == "y":
+        ax.yaxis.set_major_formatter(money_formatter(currency))
+        ax.set_ylabel(f"{name}{unit}", color=INK)
+    else:
+        ax.xaxis.set_major_formatter(money_formatter(currency))
+        ax.set_xlabel(f"{name}{unit}", color=INK)
+
+
 def _get_ax(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
@@ -389,20 +400,18 @@ def _pretty(column: str) -> str:
     return column.replace("_", " ").strip().capitalize()
 
 
+def _note(
+    ax: Axes, text: str, *, x: float = 0.0, y: float, ha: str = "left", gid: str = "coverage-note"
+) -> None:
+    """A small muted note under the chart, in Axes coordinates."""
+    ax.text(x, y, text, transform=ax.transAxes, fontsize=8, color=MUTED, ha=ha, va="top", gid=gid)
+
+
 def _coverage_note(ax: Axes, missing: int, total: int, value: str) -> None:
     """Say, on the chart, how many rows had no value (they are not drawn, never drawn as 0)."""
     if missing <= 0:
         return
-    ax.text(
-        0.0,
-        -0.16,
-        f"{missing:,} of {total:,} rows have no {value} and are not included",
-        transform=ax.transAxes,
-        fontsize=8,
-        color=MUTED,
-        va="top",
-        gid="coverage-note",
-    )
+    _note(ax, f"{missing:,} of {total:,} rows have no {value} and are not included", y=-0.16)
 
 
 def _labels(df: pd.DataFrame, cols: Sequence[str]) -> pd.Series:
@@ -580,9 +589,7 @@ def cost(
     ax.autoscale_view()
     _style(ax)
     _date_axis(ax, grain)
-    ax.yaxis.set_major_formatter(money_formatter(cur))
-    unit = f" ({cur})" if cur else ""
-    ax.set_ylabel(f"{_pretty(value)}{unit}", color=INK)
+    _money_axis(ax, _pretty(value), cur)
     grain_name = {"D": "day", "W": "week", "MS": "month", "QS": "quarter"}[grain]
     what = " / ".join(by if isinstance(by, (list, tuple)) else [by]) if by is not None else None
     ax.set_title(
@@ -665,7 +672,6 @@ def _waterfall(
                 gid="connector",
             )
     ax.set_xticks(range(len(steps)), [s[0] for s in steps], fontsize=9)
-    ax.yaxis.set_major_formatter(money_formatter(currency))
     lo, hi = ax.get_ylim()
     bottom = min(lo, 0)
     if zoom:
@@ -677,15 +683,12 @@ def _waterfall(
         span = max(high - low, 0.02 * abs(high))
         if low > 0 and low - 1.5 * span > 0:
             bottom = low - 1.5 * span
-            ax.text(
-                1.0,
-                -0.14,
+            _note(
+                ax,
                 "the value axis does not start at 0",
-                transform=ax.transAxes,
-                fontsize=8,
-                color=MUTED,
+                x=1.0,
+                y=-0.14,
                 ha="right",
-                va="top",
                 gid="axis-note",
             )
     ax.set_ylim(bottom, hi + (hi - bottom) * 0.06)
@@ -693,11 +696,16 @@ def _waterfall(
     _style(ax)
 
 
-def _single_row(result: pd.DataFrame, columns: Sequence[str], what: str) -> pd.Series:
-    """Sum a helper's result over its rows (one currency) into one row of ``columns``."""
+def _need_columns(result: pd.DataFrame, columns: Sequence[str], message: str) -> None:
+    """Raise :class:`MissingColumnsError` (with ``message``) if any of ``columns`` is absent."""
     missing = [c for c in columns if c not in result.columns]
     if missing:
-        raise MissingColumnsError(missing, f"{what} needs a result with columns {list(columns)}")
+        raise MissingColumnsError(missing, message)
+
+
+def _single_row(result: pd.DataFrame, columns: Sequence[str], what: str) -> pd.Series:
+    """Sum a helper's result over its rows (one currency) into one row of ``columns``."""
+    _need_columns(result, columns, f"{what} needs a result with columns {list(columns)}")
     _currency_of(result)
     return result[list(columns)].sum(min_count=1)
 
@@ -779,21 +787,15 @@ def discount_waterfall(
         ]
     ax = _get_ax(ax)
     _waterfall(ax, steps, cur, zoom=True)
-    unit = f" ({cur})" if cur else ""
-    ax.set_ylabel(f"Cost{unit}", color=INK)
+    _money_axis(ax, "Cost", cur)
     ax.set_title("From list price to what was paid", loc="left", fontsize=11)
     if "savings_coverage" in data.columns:
         coverage = _weighted_coverage(data)
         if coverage is not None and coverage < 0.9995:
-            ax.text(
-                0.0,
-                -0.2,
+            _note(
+                ax,
                 f"Savings are computed on the rows with every price: {coverage:.1%} of list cost",
-                transform=ax.transAxes,
-                fontsize=8,
-                color=MUTED,
-                va="top",
-                gid="coverage-note",
+                y=-0.2,
             )
     return ax
 
@@ -876,9 +878,7 @@ def variance_bridge(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     _waterfall(ax, steps, cur, zoom=True)
     labels = [before, "Price", "Volume", "Mix", "New", "Retired", after]
     ax.set_xticks(range(len(steps)), labels, fontsize=9)
-    unit = f" ({cur})" if cur else ""
-    value = _pretty(str(meta.get("value", "effective_cost")))
-    ax.set_ylabel(f"{value}{unit}", color=INK)
+    _money_axis(ax, _pretty(str(meta.get("value", "effective_cost"))), cur)
     change = float(row["current_cost"]) - float(row["previous_cost"])
     ax.set_title(
         f"{before} → {after}: {'+' if change > 0 else ''}{format_money(change, cur)}",
@@ -933,8 +933,7 @@ def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     >>> [t.get_text() for t in ax.get_yticklabels()]  # R2, the largest change, on top
     ['R2', 'Workers']
     """
-    if "change" not in result.columns:
-        raise MissingColumnsError(["change"], "top_movers needs a cfusage.top_movers() result")
+    _need_columns(result, ["change"], "top_movers needs a cfusage.top_movers() result")
     cur = _currency_of(result)
     cols = _by_columns(result, ["billing_currency", "previous", "change"])
     labels = (
@@ -977,10 +976,8 @@ def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     pad = (hi - lo) * 0.22
     ax.set_xlim(lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0))
     ax.axvline(0, color="#9AA5B1", linewidth=0.8)
-    ax.xaxis.set_major_formatter(money_formatter(cur))
     _style(ax, grid_axis="x")
-    unit = f" ({cur})" if cur else ""
-    ax.set_xlabel(f"Change in cost{unit}", color=INK)
+    _money_axis(ax, "Change in cost", cur, axis="x")
     meta = result.attrs.get("cfusage") or {}
     before, after = _period_label(meta.get("base")), _period_label(meta.get("current"))
     title = "Largest changes" + (f", {before} → {after}" if before and after else "")
@@ -1085,9 +1082,7 @@ def anomaly_timeline(
     1
     """
     need = ["period", "actual", "expected", "lower", "upper", "is_anomaly"]
-    missing = [c for c in need if c not in result.columns]
-    if missing:
-        raise MissingColumnsError(missing, "anomaly_timeline needs a cfusage.anomalies() result")
+    _need_columns(result, need, "anomaly_timeline needs a cfusage.anomalies() result")
     meta = result.attrs.get("cfusage") or {}
     cols = [
         c
@@ -1132,9 +1127,7 @@ def anomaly_timeline(
     )
     _style(ax)
     _date_axis(ax, str(meta.get("freq", "D")))
-    ax.yaxis.set_major_formatter(money_formatter(cur))
-    unit = f" ({cur})" if cur else ""
-    ax.set_ylabel(f"{_pretty(str(meta.get('value', 'effective_cost')))}{unit}", color=INK)
+    _money_axis(ax, _pretty(str(meta.get("value", "effective_cost"))), cur)
     name = " / ".join(str(part[c].iloc[0]) for c in cols) if cols and len(part) else "Total cost"
     ax.set_title(name, loc="left", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="upper left", ncols=4)
@@ -1202,9 +1195,7 @@ def budget(
         "forecast",
         "days_in_period",
     ]
-    missing = [c for c in need if c not in result.columns]
-    if missing:
-        raise MissingColumnsError(missing, "budget needs a cfusage.budget_variance() result")
+    _need_columns(result, need, "budget needs a cfusage.budget_variance() result")
     cols = _by_columns(result, ["billing_currency", "period"])
     groups = result[cols].drop_duplicates() if cols else pd.DataFrame(index=[0])
     if len(groups) > 1:
@@ -1285,9 +1276,7 @@ def budget(
     _style(ax)
     _date_axis(ax, "D", show_offset=False)  # the title names the month
     ax.set_xlim(first, end)
-    ax.yaxis.set_major_formatter(money_formatter(cur))
-    unit = f" ({cur})" if cur else ""
-    ax.set_ylabel(f"Cumulative cost{unit}", color=INK)
+    _money_axis(ax, "Cumulative cost", cur)
     title = f"Budget {chosen:%B %Y}"
     if amount is not None:
         title += f": {format_money(amount, cur)}"
@@ -1349,9 +1338,7 @@ def amortized_vs_billed(data: pd.DataFrame, freq: str = "MS", ax: Axes | None = 
 
         data = reconcile(data, freq=freq)
     need = ["period", "billed_cost", "effective_cost"]
-    missing = [c for c in need if c not in data.columns]
-    if missing:
-        raise MissingColumnsError(missing, "amortized_vs_billed needs a reconcile() result")
+    _need_columns(data, need, "amortized_vs_billed needs a reconcile() result")
     cur = _currency_of(data)
     sums = data.groupby("period", sort=True)[["billed_cost", "effective_cost"]].sum(min_count=1)
     ax = _get_ax(ax)
@@ -1379,10 +1366,8 @@ def amortized_vs_billed(data: pd.DataFrame, freq: str = "MS", ax: Axes | None = 
     ax.set_xticks(
         x, [f"{pd.Timestamp(p):{fmt.get(grain, '%b %Y')}}" for p in sums.index], fontsize=8
     )
-    ax.yaxis.set_major_formatter(money_formatter(cur))
     _style(ax)
-    unit = f" ({cur})" if cur else ""
-    ax.set_ylabel(f"Cost{unit}", color=INK)
+    _money_axis(ax, "Cost", cur)
     ax.set_title("Billed vs amortized (effective) cost", loc="left", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="upper right")
     return ax

@@ -850,17 +850,24 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+_NA_HTML = '<span class="na">—</span>'
+
+
+def _is_na(value: object) -> bool:
+    return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
+
+
 def _money(value: object, currency: str | None, *, compact: bool = False) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return '<span class="na">—</span>'
+    if _is_na(value):
+        return _NA_HTML
     x = round(float(value), 2) + 0.0
     text = _esc(plots.format_money(x, currency, compact=compact))
     return f'<span class="zero">{text}</span>' if x == 0 else text
 
 
 def _pct(value: object, *, signed: bool = True, colour: bool = True) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return '<span class="na">—</span>'
+    if _is_na(value):
+        return _NA_HTML
     x = float(value)
     text = f"{x:+.1%}" if signed else f"{x:.1%}"
     text = text.replace("-", "−")
@@ -870,8 +877,8 @@ def _pct(value: object, *, signed: bool = True, colour: bool = True) -> str:
 
 
 def _signed_money(value: object, currency: str | None) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return '<span class="na">—</span>'
+    if _is_na(value):
+        return _NA_HTML
     x = round(float(value), 2) + 0.0  # float noise is not a change: no "−$0.00"
     if x == 0:
         return f'<span class="zero">{_esc(plots.format_money(0.0, currency, compact=False))}</span>'
@@ -1079,8 +1086,8 @@ def _render_anomalies(report: Report) -> str:
     sentences = report.sentences.get("anomalies", [])
     flagged = report.tables.get("anomalies")
     since = f"{h.last_month:%d %B %Y}"
+    floor = plots.format_money(_material(h), h.currency, compact=False)
     if not sentences:
-        floor = plots.format_money(_material(h), h.currency, compact=False)
         return (
             f"<p>No anomaly since {_esc(since)}: every metric of every account stayed within "
             f"its expected band, or left it by less than {_esc(floor)} a day.</p>"
@@ -1091,7 +1098,6 @@ def _render_anomalies(report: Report) -> str:
         if flagged is not None and len(flagged)
         else 0
     )
-    floor = plots.format_money(_material(h), h.currency, compact=False)
     intro = (
         f"<p>{n} day(s) flagged since {_esc(since)}, across {groups} metric and account "
         f"pair(s) (departures of at least {_esc(floor)} a day). The strongest:</p>"
@@ -1165,7 +1171,7 @@ def _render_budget(report: Report) -> str:
     money = ["budget", "cumulative_actual", "variance_to_date", "forecast", "projected_variance"]
     formats = _money_formats(money, cur, signed=("variance_to_date", "projected_variance"))
     formats["threshold_crossed"] = lambda v: (
-        '<span class="na">—</span>' if v is None or pd.isna(v) else f"{float(v):.0%}"
+        _NA_HTML if v is None or pd.isna(v) else f"{float(v):.0%}"
     )
     headers = {
         "month": "Month",

@@ -150,12 +150,7 @@ def period_over_period(
     """
     grain = freq_of(freq)
     d, _cols, keys = _prepare(df, by, value, "period_over_period")
-    day = floor_to(d[_START], "D")
-    through = _complete_through(df, complete_through, day)
-    d = add_period(d.assign(_day=day), grain)
-    d = d.loc[(d["_day"] <= through) & d[PERIOD].notna()]
-    if d.empty:
-        raise ValueError(f"no usage on or before complete_through={through.date()}")
+    d, through = _up_to(df, d, complete_through, "complete_through", grain, "_day")
     starts, ends = _calendar(d, grain, through)
     cutoff = through + _DAY
     last_start, last_end = starts[-1], ends[-1]
@@ -192,7 +187,6 @@ def period_over_period(
     days = np.where(is_last, last_days, span_days[p])
     prev_len = span_days[np.maximum(p - 1, 0)]
     prev_days = np.where(is_last & partial, np.minimum(last_days, prev_len), prev_len)
-    missing = out["na_cur"].fillna(0).astype("int64") + out["na_prev"].fillna(0).astype("int64")
     result = pd.DataFrame(
         {
             **{k: out[k] for k in keys},
@@ -205,7 +199,7 @@ def period_over_period(
             "partial": is_last & partial,
             "days_compared": days.astype("int64"),
             "previous_days_compared": pd.array(prev_days, dtype="Int64"),
-            "missing_value_rows": missing.to_numpy(),
+            "missing_value_rows": _missing_rows(out, "na_cur", "na_prev"),
         }
     )
     result.loc[first, "previous_days_compared"] = pd.NA
@@ -318,9 +312,7 @@ def price_volume_mix(
     d, _cols, keys = _prepare(df, by, value, "price_volume_mix")
     item_col = DIMENSIONS.get(item, item)
     require(d, [quantity, item_col], "price_volume_mix")
-    (s0, e0), (s1, e1) = _window(base, "base"), _window(current, "current")
-    if s0 < e1 and s1 < e0:
-        raise ValueError(f"base={base!r} and current={current!r} overlap")
+    (s0, e0), (s1, e1) = _windows(base, current)
     wide = _two_periods(d, [*keys, item_col], value, (s0, e0), (s1, e1), quantity=quantity)
 
     c0 = wide["c0"].to_numpy(dtype=float, na_value=0.0)
@@ -375,9 +367,7 @@ def price_volume_mix(
             "mix_effect": mix,
             "new_effect": np.where(new, change, 0.0),
             "retired_effect": np.where(retired, change, 0.0),
-            "missing_value_rows": (
-                wide["na0"].fillna(0).astype("int64") + wide["na1"].fillna(0).astype("int64")
-            ).to_numpy(),
+            "missing_value_rows": _missing_rows(wide, "na0", "na1"),
         }
     )
     money = [
@@ -515,12 +505,7 @@ def budget_variance(
             f"the frame holds costs in {sorted(map(str, d[CURRENCY].dropna().unique()))}: give "
             "budget as a DataFrame with a billing_currency column (one amount per currency)"
         )
-    day = floor_to(d[_START], "D")
-    through = _complete_through(df, as_of, day)
-    d = add_period(d.assign(date=day), grain)
-    d = d.loc[d["date"] <= through]
-    if d.empty:
-        raise ValueError(f"no usage on or before as_of={through.date()}")
+    d, through = _up_to(df, d, as_of, "as_of", grain, "date")
 
     daily = d.groupby([*keys, PERIOD, "date"], observed=True, dropna=False, sort=True)[value].sum()
     daily = daily.reset_index()
@@ -678,9 +663,7 @@ def top_movers(
     1               Requests     2.0  continuing
     """
     d, _cols, keys = _prepare(df, by, value, "top_movers")
-    (s0, e0), (s1, e1) = _window(base, "base"), _window(current, "current")
-    if s0 < e1 and s1 < e0:
-        raise ValueError(f"base={base!r} and current={current!r} overlap")
+    (s0, e0), (s1, e1) = _windows(base, current)
     wide = _two_periods(d, keys, value, (s0, e0), (s1, e1))
     present0 = wide["n0"].fillna(0).to_numpy() > 0
     present1 = wide["n1"].fillna(0).to_numpy() > 0
@@ -696,9 +679,7 @@ def top_movers(
             "change": change,
             "relative_change": safe_ratio(change, prev.abs()),
             "status": pd.Categorical(status, categories=["new", "retired", "continuing"]),
-            "missing_value_rows": (
-                wide["na0"].fillna(0).astype("int64") + wide["na1"].fillna(0).astype("int64")
-            ).to_numpy(),
+            "missing_value_rows": _missing_rows(wide, "na0", "na1"),
         }
     )
     order = np.argsort(-np.abs(change.to_numpy(dtype=float, na_value=0.0)), kind="stable")
@@ -754,6 +735,20 @@ def _complete_through(df: pd.DataFrame, given: Any, day: pd.Series) -> pd.Timest
             raise ValueError("charge_period_start holds no dates")
         return pd.Timestamp(last)
     return _utc(given, "complete_through").normalize()
+
+
+def _up_to(
+    df: pd.DataFrame, d: pd.DataFrame, given: Any, name: str, grain: str, day: str
+) -> tuple[pd.DataFrame, pd.Timestamp]:
+    """``d`` with a ``day`` column (UTC midnight) and its period, cut after the last complete day
+    (``given``, the argument called ``name``: see :func:`_complete_through`); and that day."""
+    days = floor_to(d[_START], "D")
+    through = _complete_through(df, given, days)
+    d = add_period(d.assign(**{day: days}), grain)
+    d = d.loc[(d[day] <= through) & d[PERIOD].notna()]
+    if d.empty:
+        raise ValueError(f"no usage on or before {name}={through.date()}")
+    return d, through
 
 
 def _calendar(
@@ -813,6 +808,16 @@ def _window(spec: Any, name: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     )
 
 
+def _windows(
+    base: Any, current: Any
+) -> tuple[tuple[pd.Timestamp, pd.Timestamp], tuple[pd.Timestamp, pd.Timestamp]]:
+    """(start, end) of ``base`` and of ``current`` (as :func:`_window`); they must not overlap."""
+    (s0, e0), (s1, e1) = _window(base, "base"), _window(current, "current")
+    if s0 < e1 and s1 < e0:
+        raise ValueError(f"base={base!r} and current={current!r} overlap")
+    return (s0, e0), (s1, e1)
+
+
 def _two_periods(
     d: pd.DataFrame,
     keys: list[str],
@@ -858,6 +863,11 @@ def _two_periods(
 
 def _sfx(column: str, side: int) -> str:
     return f"{column}{side}" if column in ("c", "n", "na", "q") else column
+
+
+def _missing_rows(frame: pd.DataFrame, a: str, b: str) -> np.ndarray:
+    """Rows without a value over two compared spans: ``frame[a] + frame[b]``, NA counted as 0."""
+    return (frame[a].fillna(0).astype("int64") + frame[b].fillna(0).astype("int64")).to_numpy()
 
 
 def _codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:

@@ -193,6 +193,16 @@ def _check(
     return values
 
 
+def _sums(
+    ids: np.ndarray, weights: dict[str, np.ndarray], size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per id (``0 .. size - 1``): sum of the value (float64), records with a value, records."""
+    total = np.bincount(ids, weights=weights["sum"], minlength=size).astype("float64")
+    present = np.bincount(ids, weights=weights["present"], minlength=size)
+    rows = np.bincount(ids, weights=weights["rows"], minlength=size)
+    return total, present, rows
+
+
 def _floats(s: pd.Series) -> np.ndarray:
     return s.to_numpy(dtype="float64", na_value=np.nan)
 
@@ -479,10 +489,7 @@ class Explorer(widgets.VBox):
         sid = take(group.codes) * n_aux + take(aux.codes)
         weights = {"sum": take(self._sum[col]), "present": take(self._present[col])}
         weights["rows"] = take(self._rows)
-        size = len(group.labels) * n_aux
-        total = np.bincount(sid, weights=weights["sum"], minlength=size).astype("float64")
-        present = np.bincount(sid, weights=weights["present"], minlength=size)
-        rows = np.bincount(sid, weights=weights["rows"], minlength=size)
+        total, present, rows = _sums(sid, weights, len(group.labels) * n_aux)
         used = np.flatnonzero(rows > 0)
         order = used[np.lexsort((used, -total[used]))]
         result = {
@@ -580,10 +587,8 @@ class Explorer(widgets.VBox):
             column = column[drawn]
             w = {k: v[drawn] for k, v in w.items()}
         cell = (codes[s["day"] if drawn is None else s["day"][drawn]] - p0) * n_cols + column
-        size, shape = n_periods * n_cols, (n_periods, n_cols)
-        total = np.bincount(cell, weights=w["sum"], minlength=size).astype("float64").reshape(shape)
-        present = np.bincount(cell, weights=w["present"], minlength=size).reshape(shape)
-        rows = np.bincount(cell, weights=w["rows"], minlength=size).reshape(shape)
+        shape = (n_periods, n_cols)
+        total, present, rows = (a.reshape(shape) for a in _sums(cell, w, n_periods * n_cols))
         total[(rows > 0) & (present == 0)] = np.nan
         out = pd.DataFrame(
             total,
@@ -805,12 +810,9 @@ class Explorer(widgets.VBox):
         ax.set_ylim(low - pad if low < 0 else 0.0, high + pad)
         self._style(ax)
         known = not aux.startswith("(no ")
-        if col == "consumed_quantity":
-            ax.yaxis.set_major_formatter(plots.money_formatter(None))
-            ax.set_ylabel(f"{_value_label(col)} ({aux})" if known else _value_label(col))
-        else:
-            ax.yaxis.set_major_formatter(plots.money_formatter(aux if known else None))
-            ax.set_ylabel(f"{_value_label(col)} ({aux})" if known else _value_label(col))
+        money = col != "consumed_quantity"  # a quantity's unit is no currency
+        ax.yaxis.set_major_formatter(plots.money_formatter(aux if known and money else None))
+        ax.set_ylabel(f"{_value_label(col)} ({aux})" if known else _value_label(col))
         by = self.by.value
         title = f"{_value_label(col)} per {self.grain.value}"
         ax.set_title(title + (f" by {_LABELS[by].lower()}" if by else ""), loc="left", fontsize=11)
