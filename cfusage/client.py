@@ -84,7 +84,7 @@ import random
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,6 +131,11 @@ _USER_AGENT = "cfusage (+https://github.com/cfusage)"
 _DateLike = str | dt.date | dt.datetime | pd.Timestamp
 _T = TypeVar("_T")
 _Window = tuple[dt.date, dt.date]
+# What an operation asks to have fetched: the calls, their parser, and what the progress bar says.
+_Batch = tuple[list["_Call"], Callable[["_Call", bytes], Any], str]
+# An operation (usage, raw, ...) without its I/O: yields batches, is sent each batch's results
+# (or thrown its error) and returns the operation's result. Each client runs it its own way.
+_Steps = Generator[_Batch, list[Any] | None, _T]
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,6 +481,7 @@ class _Core:
     """Configuration, request building, response handling and cache shared by both clients."""
 
     _http: Any
+    _http_class: type[httpx.Client] | type[httpx.AsyncClient]  # what ``http_client`` defaults to
 
     def __init__(
         self,
@@ -489,6 +495,8 @@ class _Core:
         progress: bool,
         cache: bool,
         cache_dir: str | os.PathLike[str] | None,
+        http_client: httpx.Client | httpx.AsyncClient | None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
         seed: int | None,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
@@ -506,6 +514,11 @@ class _Core:
         self.cache = cache
         self.cache_dir = _cache_dir(cache_dir)
         self._rng = random.Random(seed)
+        self._owns_http = http_client is None
+        self._http = http_client or self._http_class(
+            transport=transport,
+            limits=httpx.Limits(max_connections=max(10, concurrency)),
+        )
 
     def __repr__(self) -> str:
         token = "[secure]" if self._token is not None else "None"
@@ -695,6 +708,76 @@ class _Core:
                 "the API answered success: false", errors=envelope.get("errors") or []
             )
         return envelope
+
+    # ---- operations (what the public methods do, minus the I/O) -----------------------------
+
+    def _usage_steps(
+        self,
+        start: _DateLike,
+        end: _DateLike,
+        metric: str | None,
+        accounts: str | Iterable[str] | None,
+        cache: bool | None,
+    ) -> _Steps[pd.DataFrame]:
+        first, last = _range(start, end)
+        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
+        try:
+            frames = yield calls, self._parse_frame, "usage"
+        except BadRequestError as exc:
+            if metric is None:
+                raise
+            _logger.info(
+                "cfusage: the API rejected metric= (%s); filtering the result instead", exc
+            )
+            calls = self._plan_get(self._org_path(), first, last, {}, cache)
+            frames = yield calls, self._parse_frame, "usage"
+        return self._merge(frames, first, last, metric=metric, accounts=accounts, source="usage")
+
+    def _raw_steps(
+        self, start: _DateLike, end: _DateLike, metric: str | None, cache: bool | None
+    ) -> _Steps[list[dict[str, Any]]]:
+        first, last = _range(start, end)
+        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
+        return (yield calls, self._parse_envelope, "raw")
+
+    def _account_usage_steps(
+        self, account_id: str, start: _DateLike, end: _DateLike, cache: bool | None
+    ) -> _Steps[pd.DataFrame]:
+        first, last = _range(start, end)
+        calls = self._plan_get(self._account_path(account_id), first, last, {}, cache)
+        frames = yield calls, self._parse_frame, "account usage"
+        return self._merge(frames, first, last, source="account_usage")
+
+    def _account_costs_steps(
+        self,
+        account_id: str,
+        start: _DateLike,
+        end: _DateLike,
+        body: dict[str, Any],
+        cache: bool | None,
+    ) -> _Steps[pd.DataFrame]:
+        first, last = _range(start, end)
+        calls = self._plan_post(self._account_path(account_id), first, last, body, cache)
+        frames = yield calls, self._parse_frame, "account costs"
+        return self._merge(frames, first, last, source="account_costs")
+
+    # ---- one attempt's outcome ------------------------------------------------------------
+
+    def _received(
+        self, call: _Call, started: float, got: httpx.Response | httpx.RequestError
+    ) -> bytes | _Failure:
+        """Log one attempt; the body it got, or the failure (a transport error or a status)."""
+        if isinstance(got, httpx.RequestError):
+            self._log(call, type(got).__name__, started)
+            return self._transport_failure(call, got)
+        self._log(call, got.status_code, started)
+        return self._check(call, got)
+
+    def _kept(self, call: _Call, body: bytes, result: _T | _Failure) -> _T | _Failure:
+        """``result``, after caching the body it was parsed from when it is not a failure."""
+        if not isinstance(result, _Failure):
+            self._cache_put(call, body)
+        return result
 
     # ---- results --------------------------------------------------------------------------
 
@@ -912,6 +995,8 @@ class Client(_Core):
     (3, '2026-01-01')
     """
 
+    _http_class = httpx.Client
+
     def __init__(
         self,
         *,
@@ -939,12 +1024,9 @@ class Client(_Core):
             progress=progress,
             cache=cache,
             cache_dir=cache_dir,
-            seed=seed,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.Client(
+            http_client=http_client,
             transport=transport,
-            limits=httpx.Limits(max_connections=max(10, concurrency)),
+            seed=seed,
         )
         self._sleep = sleep  # None: wait on the call's abort event, so a failure ends the wait
 
@@ -1014,19 +1096,7 @@ class Client(_Core):
         >>> df.attrs["cfusage"]["windows"], df["x_billable_metric_id"].unique().tolist()
         (13, ['r2_class_a_operations'])
         """
-        first, last = _range(start, end)
-        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
-        try:
-            frames = self._run(calls, self._parse_frame, progress, "usage")
-        except BadRequestError as exc:
-            if metric is None:
-                raise
-            _logger.info(
-                "cfusage: the API rejected metric= (%s); filtering the result instead", exc
-            )
-            calls = self._plan_get(self._org_path(), first, last, {}, cache)
-            frames = self._run(calls, self._parse_frame, progress, "usage")
-        return self._merge(frames, first, last, metric=metric, accounts=accounts, source="usage")
+        return self._drive(self._usage_steps(start, end, metric, accounts, cache), progress)
 
     def raw(
         self,
@@ -1071,9 +1141,7 @@ class Client(_Core):
         >>> len(envelopes), envelopes[0]["success"], envelopes[0]["result"][0]["ChargePeriodStart"]
         (2, True, '2026-03-01T00:00:00Z')
         """
-        first, last = _range(start, end)
-        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
-        return self._run(calls, self._parse_envelope, progress, "raw")
+        return self._drive(self._raw_steps(start, end, metric, cache), progress)
 
     def account_usage(
         self,
@@ -1116,10 +1184,7 @@ class Client(_Core):
         >>> df["billing_account_id"].unique().tolist() == [account]
         True
         """
-        first, last = _range(start, end)
-        calls = self._plan_get(self._account_path(account_id), first, last, {}, cache)
-        frames = self._run(calls, self._parse_frame, progress, "account usage")
-        return self._merge(frames, first, last, source="account_usage")
+        return self._drive(self._account_usage_steps(account_id, start, end, cache), progress)
 
     def account_costs(
         self,
@@ -1176,13 +1241,24 @@ class Client(_Core):
         >>> usage["list_cost"].isna().all(), costs["list_cost"].notna().all()
         (np.True_, np.True_)
         """
-        first, last = _range(start, end)
         body = _cost_body(metric_ids, product_family_ids, tags, group_by)
-        calls = self._plan_post(self._account_path(account_id), first, last, body, cache)
-        frames = self._run(calls, self._parse_frame, progress, "account costs")
-        return self._merge(frames, first, last, source="account_costs")
+        return self._drive(self._account_costs_steps(account_id, start, end, body, cache), progress)
 
     # ---- I/O ------------------------------------------------------------------------------
+
+    def _drive(self, steps: _Steps[_T], progress: bool | None) -> _T:
+        """Run an operation: fetch each batch it asks for, then hand it the results or the error."""
+        results: list[Any] | None = None  # the first send starts the generator
+        error: Error | None = None
+        while True:
+            try:
+                calls, parse, what = steps.send(results) if error is None else steps.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                results, error = self._run(calls, parse, progress, what), None
+            except Error as exc:
+                error = exc
 
     def _run(
         self,
@@ -1256,19 +1332,13 @@ class Client(_Core):
     def _attempt(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T | _Failure:
         started = time.perf_counter()
         try:
-            request = self._http.build_request(**self._request_args(call))
-            response = self._http.send(request)
+            got = self._http.send(self._http.build_request(**self._request_args(call)))
         except httpx.RequestError as exc:
-            self._log(call, type(exc).__name__, started)
-            return self._transport_failure(call, exc)
-        self._log(call, response.status_code, started)
-        body = self._check(call, response)
+            got = exc
+        body = self._received(call, started, got)
         if isinstance(body, _Failure):
             return body
-        result = self._parse(call, body, parse)
-        if not isinstance(result, _Failure):
-            self._cache_put(call, body)
-        return result
+        return self._kept(call, body, self._parse(call, body, parse))
 
 
 # --------------------------------------------------------------------------------------------
@@ -1298,6 +1368,8 @@ class AsyncClient(_Core):
     7
     """
 
+    _http_class = httpx.AsyncClient
+
     def __init__(
         self,
         *,
@@ -1325,12 +1397,9 @@ class AsyncClient(_Core):
             progress=progress,
             cache=cache,
             cache_dir=cache_dir,
-            seed=seed,
-        )
-        self._owns_http = http_client is None
-        self._http = http_client or httpx.AsyncClient(
+            http_client=http_client,
             transport=transport,
-            limits=httpx.Limits(max_connections=max(10, concurrency)),
+            seed=seed,
         )
         self._sleep = sleep or asyncio.sleep
 
@@ -1370,19 +1439,8 @@ class AsyncClient(_Core):
         >>> len(result) > 0
         True
         """
-        first, last = _range(start, end)
-        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
-        try:
-            frames = await self._run(calls, self._parse_frame, progress, "usage")
-        except BadRequestError as exc:
-            if metric is None:
-                raise
-            _logger.info(
-                "cfusage: the API rejected metric= (%s); filtering the result instead", exc
-            )
-            calls = self._plan_get(self._org_path(), first, last, {}, cache)
-            frames = await self._run(calls, self._parse_frame, progress, "usage")
-        return self._merge(frames, first, last, metric=metric, accounts=accounts, source="usage")
+        steps = self._usage_steps(start, end, metric, accounts, cache)
+        return await self._drive(steps, progress)
 
     async def raw(
         self,
@@ -1408,9 +1466,7 @@ class AsyncClient(_Core):
         >>> len(result) > 0
         True
         """
-        first, last = _range(start, end)
-        calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
-        return await self._run(calls, self._parse_envelope, progress, "raw")
+        return await self._drive(self._raw_steps(start, end, metric, cache), progress)
 
     async def account_usage(
         self,
@@ -1436,10 +1492,8 @@ class AsyncClient(_Core):
         >>> len(result) > 0
         True
         """
-        first, last = _range(start, end)
-        calls = self._plan_get(self._account_path(account_id), first, last, {}, cache)
-        frames = await self._run(calls, self._parse_frame, progress, "account usage")
-        return self._merge(frames, first, last, source="account_usage")
+        steps = self._account_usage_steps(account_id, start, end, cache)
+        return await self._drive(steps, progress)
 
     async def account_costs(
         self,
@@ -1469,13 +1523,25 @@ class AsyncClient(_Core):
         >>> len(result) > 0
         True
         """
-        first, last = _range(start, end)
         body = _cost_body(metric_ids, product_family_ids, tags, group_by)
-        calls = self._plan_post(self._account_path(account_id), first, last, body, cache)
-        frames = await self._run(calls, self._parse_frame, progress, "account costs")
-        return self._merge(frames, first, last, source="account_costs")
+        steps = self._account_costs_steps(account_id, start, end, body, cache)
+        return await self._drive(steps, progress)
 
     # ---- I/O ------------------------------------------------------------------------------
+
+    async def _drive(self, steps: _Steps[_T], progress: bool | None) -> _T:
+        """Run an operation: fetch each batch it asks for, then hand it the results or the error."""
+        results: list[Any] | None = None  # the first send starts the generator
+        error: Error | None = None
+        while True:
+            try:
+                calls, parse, what = steps.send(results) if error is None else steps.throw(error)
+            except StopIteration as stop:
+                return stop.value
+            try:
+                results, error = await self._run(calls, parse, progress, what), None
+            except Error as exc:
+                error = exc
 
     async def _run(
         self,
@@ -1529,16 +1595,10 @@ class AsyncClient(_Core):
     async def _attempt(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T | _Failure:
         started = time.perf_counter()
         try:
-            request = self._http.build_request(**self._request_args(call))
-            response = await self._http.send(request)
+            got = await self._http.send(self._http.build_request(**self._request_args(call)))
         except httpx.RequestError as exc:
-            self._log(call, type(exc).__name__, started)
-            return self._transport_failure(call, exc)
-        self._log(call, response.status_code, started)
-        body = self._check(call, response)
+            got = exc
+        body = self._received(call, started, got)
         if isinstance(body, _Failure):
             return body
-        result = await asyncio.to_thread(self._parse, call, body, parse)
-        if not isinstance(result, _Failure):
-            self._cache_put(call, body)
-        return result
+        return self._kept(call, body, await asyncio.to_thread(self._parse, call, body, parse))
