@@ -451,7 +451,7 @@ def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
     first = bytes(raws[0])
     if b'"Tags"' in first or b'"tags"' in first:
         return None
-    names = "wire" if b'"ChargePeriodStart"' in first or b'"x_' in first else "python"
+    names = "python" if b'"charge_period_start"' in first else "wire"
     schema_ = pa.schema([pa.field(getattr(c, names), _arrow_type(c)) for c in _FAST_COLUMNS])
     try:
         tables = [
@@ -469,6 +469,8 @@ def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
             table = table.set_column(index, name, table.column(index).dictionary_encode())
     typed = table.to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
     typed.columns = [schema.python_name(c) for c in table.column_names]
+    if typed.columns.has_duplicates:  # both spellings of a field: the careful path merges them
+        return None
     typed = _normalise_enums(typed)
     if _infinite_or_unknown(typed):
         return None

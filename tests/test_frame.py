@@ -359,3 +359,19 @@ def test_summary_mentions_rows_and_spend():
     text = cfusage.summary(df)
     assert "2 usage records" in text
     assert "USD 5.00" in text
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"BillingAccountId": None},  # a wire name, and nothing to tell the naming style by
+        {"charge_period_start": "2026-03-01", "ChargePeriodStart": "2026-03-01"},  # both names
+    ],
+)
+def test_json_bodies_with_few_or_mixed_names_are_read_like_records(record):
+    record = {"charge_period_end": "2026-03-02", "x_billable_metric_id": "m", **record}
+    body = json.dumps(envelope([record])).encode()
+    from_json = cfusage.to_frame(body, errors="quarantine")
+    from_records = cfusage.to_frame([record], errors="quarantine")
+    pd.testing.assert_frame_equal(from_json.frame, from_records.frame)
+    assert from_json.rejected["reason"].tolist() == from_records.rejected["reason"].tolist()
