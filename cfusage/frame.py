@@ -472,8 +472,6 @@ def _fast_json(raws: list[msgspec.Raw]) -> pd.DataFrame | None:
     if typed.columns.has_duplicates:  # both spellings of a field: the careful path merges them
         return None
     typed = _normalise_enums(typed)
-    if _infinite_or_unknown(typed):
-        return None
     return _complete(typed)
 
 
@@ -509,18 +507,9 @@ def _parse_chunk(raws: list[msgspec.Raw], schema_: pa.Schema) -> pa.Table:
     )
 
 
-def _infinite_or_unknown(typed: pd.DataFrame) -> bool:
-    """Whether the fast path produced something the careful path must look at."""
-    for name in schema.MONEY:
-        values = typed[name].to_numpy(dtype=float, na_value=np.nan)
-        if np.isinf(values).any():
-            return True
-    return False
-
-
 _EMPTY_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
 _KNOWN: dict[str, schema.Column] = {c.python: c for c in schema.COLUMNS}
-# Names a FOCUS file may use for our columns: the FOCUS counterparts, and the V1 record's names.
+# Names a file may use for our columns: the FOCUS counterparts, and the python names.
 _ALIASES: dict[str, str] = {
     **{schema.python_name(c.focus): c.python for c in schema.COLUMNS if c.focus},
     **{c.python: c.python for c in schema.COLUMNS},
