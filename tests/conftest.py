@@ -40,3 +40,18 @@ def make_server() -> Iterator[Callable[..., SampleServer]]:
     yield factory
     for srv in servers:
         srv.stop()
+
+
+class FakeSleep:
+    """A ``sleep`` for clients under test: records the waits instead of waiting."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+@pytest.fixture
+def sleep() -> FakeSleep:
+    return FakeSleep()

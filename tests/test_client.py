@@ -38,6 +38,7 @@ from cfusage.errors import (
     ServerError,
     TransportError,
 )
+from tests.conftest import FakeSleep
 
 TOKEN = "cfut_SECRET-token-4f9a2c81d7"
 BASE = "https://api.test/client/v4"
@@ -123,19 +124,6 @@ class FakeAPI:
     @property
     def windows_asked(self) -> list[tuple[str, str]]:
         return [(r.url.params["from"], r.url.params["to"]) for r in self.requests]
-
-
-class FakeSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-def sleep() -> FakeSleep:
-    return FakeSleep()
 
 
 @pytest.fixture

@@ -30,23 +30,11 @@ from cfusage.errors import (
     TransportError,
 )
 from cfusage.server import SampleServer
+from tests.conftest import FakeSleep
 
 TOKEN = "cfut_SAMPLE-secret-93b1e0aa77"
 FIRST, LAST = "2026-01-01", "2026-03-15"  # 74 days: 3 windows, boundaries mid-month
 SHORT = ("2026-01-20", "2026-02-25")  # 37 days: 2 windows, the boundary on 2026-02-19
-
-
-class FakeSleep:
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
-
-
-@pytest.fixture
-def sleep() -> FakeSleep:
-    return FakeSleep()
 
 
 @pytest.fixture
