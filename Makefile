@@ -26,7 +26,7 @@ uv:
 env: .venv/.synced
 
 demo: env
-	$(RUN) python -m cfusage.demo
+	$(RUN) python -m cfusage.sample.demo
 
 # The browser test drives JupyterLab in Debian's Chromium; without it that test skips with a message.
 browser:
@@ -53,7 +53,7 @@ bench: env
 	$(RUN) python -m benchmarks
 
 sample: env
-	$(RUN) python -m cfusage.sample data/sample
+	$(RUN) python -m cfusage.sample --package
 
 clean:
 	rm -rf .venv .pytest_cache report.html

@@ -1,10 +1,10 @@
 """Concurrent window fetching against the sample server with 200 ms injected latency per request.
 
 The server runs in its own process (like the real API, its work does not compete with the client
-for the GIL). Fetches 12 months (365 days: 13 windows) through :class:`cfusage.client.Client`
+for the GIL). Fetches 12 months (365 days: 13 windows) through :class:`cfusage.fetch._client.Client`
 sequentially
 (``concurrency=1``, the baseline) and concurrently (the default, 4), and through
-:class:`cfusage.client.AsyncClient`, in the same run. The target: the concurrent fetch takes at
+:class:`cfusage.fetch._client.AsyncClient`, in the same run. The target: the concurrent fetch takes at
 most ``1.3 x ceil(13 / concurrency) x 200 ms`` plus the parse time (the 13 bodies parsed one after
 the other, measured here on the same bodies with no latency).
 
@@ -31,7 +31,7 @@ SLACK = 1.3
 
 
 def _client(srv: Any, concurrency: int) -> Any:
-    from cfusage.client import Client
+    from cfusage.fetch._client import Client
 
     return Client(
         token="bench",
@@ -45,7 +45,7 @@ def _client(srv: Any, concurrency: int) -> Any:
 
 def _parse_seconds(srv: Any) -> tuple[float, int]:
     """Time to parse the 13 window bodies one after the other (fetched first, not timed)."""
-    from cfusage.client import Client, _Call, windows
+    from cfusage.fetch._client import Client, _Call, windows
 
     bodies = []
     with httpx.Client() as http:
@@ -70,7 +70,7 @@ class _ServerProcess:
 
     def __init__(self, latency: float) -> None:
         code = (
-            "import sys; from cfusage.server import SampleServer; "
+            "import sys; from cfusage.sample._server import SampleServer; "
             f"srv = SampleServer(port=0, latency={latency!r}).start(); "
             "print(srv.base_url, srv.org_id, flush=True); sys.stdin.read(); srv.stop()"
         )
@@ -94,7 +94,7 @@ class _ServerProcess:
 
 
 def main() -> dict[str, float]:
-    from cfusage.client import AsyncClient, windows
+    from cfusage.fetch._client import AsyncClient, windows
 
     n_windows = len(windows(START, END))
     with _ServerProcess(LATENCY) as srv:

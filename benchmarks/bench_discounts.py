@@ -126,8 +126,8 @@ def naive_discounts(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def main(n: int = 1_000_000) -> dict[str, float]:
-    from cfusage.amortization import amortize
-    from cfusage.discounts import discounts
+    from cfusage.analysis._amortization import amortize
+    from cfusage.analysis._discounts import discounts
 
     df = with_subscriptions(large_frame(n))
     multi = int((df["charge_period_end"] - df["charge_period_start"] > pd.Timedelta(days=1)).sum())

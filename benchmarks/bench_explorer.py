@@ -1,6 +1,6 @@
 """The explorer on a 1,000,000-record frame: construction and every kind of change.
 
-- explorer: ``cfusage.widgets.explore(df)`` aggregates once to day x dimensions (integer codes);
+- explorer: ``cfusage.viz._widgets.explore(df)`` aggregates once to day x dimensions (integer codes);
   a change filters the aggregate with numpy masks and sums it with ``np.bincount``, then redraws.
 - naive: what a change would cost without the pre-aggregation: filter the raw frame with pandas
   (dates, ``isin`` per filter), floor the day to the grain, ``groupby`` period x group x currency
@@ -27,7 +27,7 @@ TARGET_UPDATE_S = 1.0
 
 def naive(df: pd.DataFrame, state: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Chart pivot and table straight from the raw frame, as a notebook user would write them."""
-    from cfusage._grouping import DIMENSIONS, floor_to
+    from cfusage.analysis._grouping import DIMENSIONS, floor_to
 
     lo, hi = state["dates"]
     day = df["charge_period_start"]
@@ -58,7 +58,7 @@ def main() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
-    from cfusage.widgets import explore
+    from cfusage.viz._widgets import explore
 
     t0 = time.perf_counter()
     df = large_frame(1_000_000)

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._common import best_of, large_frame, ratio
-from cfusage.anomalies import MAD_SCALE, anomalies
-from cfusage.variance import price_volume_mix
+from cfusage.analysis._anomalies import MAD_SCALE, anomalies
+from cfusage.analysis._variance import price_volume_mix
 from tests.naive import pvm_effects
 
 TARGET_SPEEDUP = 10.0

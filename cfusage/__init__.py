@@ -4,8 +4,19 @@ The flow: :class:`Client` (HTTP, windows, retries) → envelopes → :func:`to_f
 validation) → helpers (:func:`discounts`, :func:`amortize`, :func:`period_over_period`, ...) →
 :mod:`cfusage.plots` / :func:`explore` / :func:`write_report`.
 
-Heavy parts (HTTP client, server, store, plots, widgets, report) are imported on first use, so
-``import cfusage`` stays quick and needs neither matplotlib nor ipywidgets until they are used.
+The package is layered; each layer imports only those below it:
+
+- :mod:`cfusage.errors`, :mod:`cfusage.schema`: the error tree, the column table and the
+  ``by=``/``freq=`` vocabulary (:data:`DIMENSIONS`, :data:`FREQS`).
+- :mod:`cfusage.io`: responses and FOCUS files → typed frames (:func:`to_frame`, :func:`validate`,
+  :func:`to_focus`).
+- :mod:`cfusage.fetch`: the HTTP clients and the Parquet store.
+- :mod:`cfusage.analysis`: the FinOps helpers.
+- :mod:`cfusage.viz`: charts (:mod:`cfusage.plots`), the explorer and the report.
+- :mod:`cfusage.sample`: the sample organization, its API server and the demo (scaffolding on top).
+
+The clients, the store, the charts, the explorer and the report are imported on first use, so
+``import cfusage`` needs neither httpx, matplotlib nor ipywidgets until they are used.
 
 Examples
 --------
@@ -21,11 +32,27 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from . import accessor as _accessor  # noqa: F401  (registers df.cfusage)
-from .amortization import amortize, amortize_commitment, reconcile
-from .anomalies import anomalies, describe_anomalies
-from .discounts import discounts, savings_summary, unit_price_discounts
+from .analysis import (
+    amortize,
+    amortize_commitment,
+    anomalies,
+    budget_status,
+    budget_variance,
+    describe_anomalies,
+    discounts,
+    free_allowance_usage,
+    load_price_book,
+    period_over_period,
+    price_volume_mix,
+    rate,
+    reconcile,
+    savings_summary,
+    top_movers,
+    unit_price_discounts,
+)
 from .errors import (
     APIError,
+    ArgumentError,
     AuthenticationError,
     BadRequestError,
     CurrencyError,
@@ -40,48 +67,38 @@ from .errors import (
     TransportError,
     ValidationError,
 )
-from .frame import Rejected, concat, summary, to_frame
-from .pricing import free_allowance_usage, load_price_book, rate
-from .schema import COLUMNS, Column
-from .validation import ValidationReport, validate
-from .variance import (
-    budget_status,
-    budget_variance,
-    period_over_period,
-    price_volume_mix,
-    top_movers,
-)
+from .io import Rejected, ValidationReport, concat, summary, to_focus, to_frame, utc_day, validate
+from .schema import COLUMNS, DIMENSIONS, FREQS, Column
 
 if TYPE_CHECKING:
     from . import plots, sample
-    from .client import AsyncClient, Client, Retry
-    from .focus import to_focus
-    from .report import Report, build_report, write_report
-    from .server import SampleServer
-    from .store import Store
-    from .widgets import Explorer, explore
+    from .fetch import AsyncClient, Client, Retry, Store
+    from .sample import SampleServer
+    from .viz import Explorer, Report, build_report, explore, write_report
 
 __version__ = "0.1.0"
 
-#: Public names that live in modules imported on first use: name → module.
+#: Public names that live in subpackages imported on first use: name → subpackage.
 _LAZY: dict[str, str] = {
-    "Client": "client",
-    "AsyncClient": "client",
-    "Retry": "client",
-    "SampleServer": "server",
-    "Store": "store",
-    "to_focus": "focus",
-    "explore": "widgets",
-    "build_report": "report",
-    "Explorer": "widgets",
-    "Report": "report",
-    "write_report": "report",
+    "Client": "fetch",
+    "AsyncClient": "fetch",
+    "Retry": "fetch",
+    "Store": "fetch",
+    "SampleServer": "sample",
+    "explore": "viz",
+    "build_report": "viz",
+    "Explorer": "viz",
+    "Report": "viz",
+    "write_report": "viz",
 }
-_SUBMODULES = ("sample", "plots", "schema", "frame", "validation", "errors")
+_SUBMODULES = ("sample", "plots", "schema", "errors", "io", "fetch", "analysis", "viz")
 
 __all__ = [
     "COLUMNS",
+    "DIMENSIONS",
+    "FREQS",
     "APIError",
+    "ArgumentError",
     "AsyncClient",
     "AuthenticationError",
     "BadRequestError",
@@ -129,6 +146,7 @@ __all__ = [
     "to_frame",
     "top_movers",
     "unit_price_discounts",
+    "utc_day",
     "validate",
     "write_report",
 ]

@@ -1,17 +1,17 @@
 """``df.cfusage``: the cfusage helpers as a pandas accessor.
 
-Importing :mod:`cfusage` registers the accessor. Each method is a thin layer over a plain
-function that takes the frame first, so ``df.cfusage.discounts(by="product")`` is exactly
-``cfusage.discounts.discounts(df, by="product")``; ``help(df.cfusage.discounts)`` shows that
-function's own signature and docstring. The helper modules are imported when a method is first
-used, so a missing optional module never breaks ``import cfusage``.
+Importing :mod:`cfusage` registers the accessor. Each method is the plain function of the same
+name with the frame as its first argument, attached when the class is defined (as great-tables
+does), so ``df.cfusage.discounts(by="product")`` is exactly ``cfusage.discounts(df, by="product")``
+and ``help(df.cfusage.discounts)`` shows that function's own signature and docstring.
 
-``df.cfusage.plot.<name>(...)`` forwards to ``cfusage.plots.<name>(df, ...)`` in the same way.
+``df.cfusage.plot.<name>(...)`` is ``cfusage.plots.<name>(df, ...)`` for the charts that draw a
+usage frame; matplotlib is imported the first time ``df.cfusage.plot`` is used.
 
 Examples
 --------
 >>> import pandas as pd
->>> import cfusage.accessor  # registers df.cfusage (import cfusage does it too)
+>>> import cfusage
 >>> df = pd.DataFrame({
 ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
 ...     "effective_cost": pd.array([10.0, 12.0], dtype="Float64"),
@@ -25,75 +25,42 @@ Examples
 from __future__ import annotations
 
 import functools
-import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
 
+from . import analysis, io
+
 __all__ = ["CfusageAccessor", "PlotNamespace"]
 
-
-def _load(modules: tuple[str, ...], name: str) -> Callable[..., Any]:
-    """The function ``name`` from the first of ``modules`` (under ``cfusage``) that defines it."""
-    errors: list[str] = []
-    for module in modules:
-        try:
-            mod = importlib.import_module(f"cfusage.{module}")
-        except ImportError as exc:
-            errors.append(f"cfusage.{module}: {exc}")
-            continue
-        func = getattr(mod, name, None)
-        if callable(func):
-            return func
-        errors.append(f"cfusage.{module} has no {name}")
-    raise AttributeError(f"df.cfusage.{name} is not available ({'; '.join(errors)})")
+#: The charts of :mod:`cfusage.plots` that draw a typed usage frame (the others draw a helper's
+#: result, so they are not offered on the frame).
+USAGE_PLOTS: tuple[str, ...] = ("cost", "discount_waterfall", "amortized_vs_billed")
 
 
-def _bind(func: Callable[..., Any], frame: pd.DataFrame, label: str) -> Callable[..., Any]:
-    """``func`` with ``frame`` as its first argument; keeps its name, signature and docstring."""
+class _FrameFirst:
+    """A method that calls ``func(frame, ...)``; shows ``func``'s signature and docstring."""
 
-    @functools.wraps(func)
-    def bound(*args: Any, **kwargs: Any) -> Any:
-        return func(frame, *args, **kwargs)
-
-    try:
+    def __init__(self, func: Callable[..., Any]) -> None:
+        self.func = func
         sig = inspect.signature(func)
-        bound.__signature__ = sig.replace(  # type: ignore[attr-defined]
-            parameters=list(sig.parameters.values())[1:]
-        )
-    except (TypeError, ValueError):  # pragma: no cover - builtins without signatures
-        pass
-    target = f"{func.__module__}.{func.__qualname__}"
-    bound.__doc__ = f"``{label}(...)`` calls :func:`{target}` with the frame first.\n\n" + (
-        inspect.getdoc(func) or ""
-    )
-    return bound
+        self.signature = sig.replace(parameters=list(sig.parameters.values())[1:])
+        self.__doc__ = func.__doc__
+        self.__name__ = func.__name__
 
-
-class _Forward:
-    """A method of the accessor that calls ``cfusage.<module>.<name>(frame, ...)``."""
-
-    def __init__(self, *modules: str, name: str | None = None) -> None:
-        self.modules = modules
-        self.name = name
-        self.__doc__ = f"Calls cfusage.{modules[0]}.{name or '<method name>'} with the frame first."
-
-    def __set_name__(self, owner: type, attr: str) -> None:
-        self.attr = attr
-        self.name = self.name or attr
-        self.__doc__ = f"Calls cfusage.{self.modules[0]}.{self.name} with the frame first."
-
-    def __get__(self, obj: CfusageAccessor | None, owner: type | None = None) -> Any:
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
             return self
-        func = _load(self.modules, self.name or self.attr)
-        return _bind(func, obj._obj, f"df.cfusage.{self.attr}")
+        bound = functools.partial(self.func, obj._obj)
+        functools.update_wrapper(bound, self.func)  # type: ignore[arg-type]
+        bound.__signature__ = self.signature  # type: ignore[attr-defined]
+        return bound
 
 
 class PlotNamespace:
-    """``df.cfusage.plot``: every plotting function of :mod:`cfusage.plots`, frame first.
+    """``df.cfusage.plot``: the charts of :mod:`cfusage.plots` that draw a usage frame.
 
     ``df.cfusage.plot.cost(by="product")`` is ``cfusage.plots.cost(df, by="product")``.
     """
@@ -101,39 +68,18 @@ class PlotNamespace:
     def __init__(self, frame: pd.DataFrame) -> None:
         self._obj = frame
 
-    def __getattr__(self, name: str) -> Callable[..., Any]:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        plots = importlib.import_module("cfusage.plots")
-        func = getattr(plots, name, None)
-        if name not in getattr(plots, "__all__", ()) or not callable(func):
-            raise AttributeError(
-                f"cfusage.plots has no plotting function {name!r}; available: {_plot_names()}"
-            )
-        return _bind(func, self._obj, f"df.cfusage.plot.{name}")
-
-    def __dir__(self) -> list[str]:
-        return sorted(set(super().__dir__()) | set(_plot_names()))
-
     def __repr__(self) -> str:
-        return f"<cfusage plots: {', '.join(_plot_names())}>"
+        return f"<cfusage plots: {', '.join(USAGE_PLOTS)}>"
 
 
-def _plot_names() -> list[str]:
-    """Public functions of cfusage.plots whose first parameter is a DataFrame."""
-    try:
-        plots = importlib.import_module("cfusage.plots")
-    except ImportError:
-        return []
-    names = []
-    for name in getattr(plots, "__all__", ()):
-        func = getattr(plots, name, None)
-        if not inspect.isfunction(func):
-            continue
-        params = list(inspect.signature(func).parameters.values())
-        if params and "DataFrame" in str(params[0].annotation):
-            names.append(name)
-    return sorted(names)
+@functools.cache
+def _plot_namespace() -> type[PlotNamespace]:
+    """PlotNamespace with the chart functions attached (matplotlib is imported here, once)."""
+    from . import plots
+
+    for name in USAGE_PLOTS:
+        setattr(PlotNamespace, name, _FrameFirst(getattr(plots, name)))
+    return PlotNamespace
 
 
 @pd.api.extensions.register_dataframe_accessor("cfusage")
@@ -141,13 +87,12 @@ class CfusageAccessor:
     """cfusage helpers on a typed usage frame: ``df.cfusage.<helper>(...)``.
 
     Every method calls the plain function of the same name with the frame as its first argument
-    and returns exactly what it returns (``help(df.cfusage.<method>)`` shows that function's
-    documentation). The frame is never modified.
+    and returns exactly what it returns. The frame is never modified.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> import cfusage.accessor
+    >>> import cfusage
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
     ...     "effective_cost": pd.array([10.0, 12.0], dtype="Float64"),
@@ -162,31 +107,32 @@ class CfusageAccessor:
         self._obj = pandas_obj
 
     # data quality and export
-    validate = _Forward("validation", "frame")
-    to_focus = _Forward("focus")
-    summary = _Forward("frame")
+    validate = _FrameFirst(io.validate)
+    to_focus = _FrameFirst(io.to_focus)
+    summary = _FrameFirst(io.summary)
 
-    # discounts, amortization, pricing (other modules, loaded on first use)
-    discounts = _Forward("discounts")
-    savings_summary = _Forward("discounts")
-    unit_price_discounts = _Forward("discounts")
-    amortize = _Forward("amortization")
-    amortize_commitment = _Forward("amortization")
-    reconcile = _Forward("amortization", "discounts")
-    rate = _Forward("pricing")
+    # discounts, amortization, pricing
+    discounts = _FrameFirst(analysis.discounts)
+    savings_summary = _FrameFirst(analysis.savings_summary)
+    unit_price_discounts = _FrameFirst(analysis.unit_price_discounts)
+    amortize = _FrameFirst(analysis.amortize)
+    amortize_commitment = _FrameFirst(analysis.amortize_commitment)
+    reconcile = _FrameFirst(analysis.reconcile)
+    rate = _FrameFirst(analysis.rate)
+    free_allowance_usage = _FrameFirst(analysis.free_allowance_usage)
 
-    # variance and anomalies
-    period_over_period = _Forward("variance")
-    price_volume_mix = _Forward("variance")
-    budget_variance = _Forward("variance")
-    budget_status = _Forward("variance")
-    top_movers = _Forward("variance")
-    anomalies = _Forward("anomalies")
+    # variance, budgets and anomalies
+    period_over_period = _FrameFirst(analysis.period_over_period)
+    price_volume_mix = _FrameFirst(analysis.price_volume_mix)
+    budget_variance = _FrameFirst(analysis.budget_variance)
+    budget_status = _FrameFirst(analysis.budget_status)
+    top_movers = _FrameFirst(analysis.top_movers)
+    anomalies = _FrameFirst(analysis.anomalies)
 
     @property
     def plot(self) -> PlotNamespace:
-        """Plotting functions of :mod:`cfusage.plots`, frame first (``df.cfusage.plot.cost()``)."""
-        return PlotNamespace(self._obj)
+        """The charts that draw a usage frame, frame first (``df.cfusage.plot.cost()``)."""
+        return _plot_namespace()(self._obj)
 
     def __dir__(self) -> list[str]:
         return sorted(n for n in set(super().__dir__()) if not n.startswith("_"))

@@ -9,9 +9,9 @@ Commands
     Organization usage for a date range into a ``.parquet`` or ``.csv`` file, or into an
     incremental :class:`cfusage.Store` (``--store DIR``).
 ``cfusage serve-sample``
-    The local sample API (:class:`cfusage.server.SampleServer`) until Ctrl-C.
+    The local sample API (:class:`cfusage.sample._server.SampleServer`) until Ctrl-C.
 ``cfusage report``
-    The HTML spend report (:func:`cfusage.report.write_report`) from the API or the sample.
+    The HTML spend report (:func:`cfusage.viz._report.write_report`) from the API or the sample.
 ``cfusage summary``
     Rows, dates, accounts, metrics and spend of usage files or a store.
 
@@ -49,7 +49,7 @@ from . import errors
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .client import Client, Retry
+    from .fetch import Client, Retry
 
 __all__ = ["main"]
 
@@ -209,7 +209,7 @@ def _cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
         raise _UsageError(f"--lookback-days must be >= 0, got {args.lookback_days}")
     with _client(args) as client:
         if args.store is not None:
-            from .store import Store
+            from .fetch import Store
 
             store = Store(args.store)
             result = store.sync(client, start, end, lookback_days=args.lookback_days)
@@ -239,7 +239,7 @@ def _cmd_serve_sample(args: argparse.Namespace, out: TextIO) -> int:
       cfusage serve-sample --port 8787
       cfusage serve-sample --port 0 --latency 0.2 --error-rate 0.1 --revision C --no-costs
     """
-    from .server import SampleServer
+    from .sample import SampleServer
 
     try:
         srv = SampleServer(
@@ -301,8 +301,8 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     if (args.start is None) != (args.end is None):
         raise _UsageError("--from and --to go together", "give both, or neither for the default")
     if args.sample:
-        from .client import Client
-        from .server import SampleServer
+        from .fetch import Client
+        from .sample import SampleServer
 
         with SampleServer(port=0) as srv:
             start, end = (
@@ -329,7 +329,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             start, end = _date_range(args.start, args.end)
         with _client(args) as client:
             df = client.usage(start, end)
-    from .report import write_report
+    from .viz import write_report
 
     path = write_report(df, args.out, budget=budget)
     print(str(path), file=out)
@@ -344,11 +344,11 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
 
     examples:
       cfusage summary usage.parquet
-      cfusage summary data/sample/*.json.gz
+      cfusage summary cfusage/sample/data/*.json.gz
       cfusage summary usage-store/
     """
-    from .frame import summary, to_frame
-    from .store import MANIFEST, Store
+    from .fetch import MANIFEST, Store
+    from .io import summary, to_frame
 
     frames = []
     files = []
@@ -369,7 +369,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
     if len(frames) == 1:
         df = frames[0]
     else:
-        from .frame import concat
+        from .io import concat
 
         df = concat(frames)
     print(summary(df), file=out)
@@ -378,7 +378,7 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
 
 # -- helpers ---------------------------------------------------------------------------------
 def _client(args: argparse.Namespace) -> Client:
-    from .client import Client
+    from .fetch import Client
 
     if not os.environ.get(TOKEN_ENV):
         raise _NoToken()
@@ -431,7 +431,7 @@ def _output_kind(path: Path) -> str:
 
 def _write_frame(df: pd.DataFrame, path: Path, kind: str) -> None:
     """Write a typed frame: parquet with the store's arrow types, or CSV with ISO datetimes."""
-    from .store import _atomic_write_bytes, _to_arrow
+    from .fetch import atomic_write_bytes, to_arrow
 
     path.parent.mkdir(parents=True, exist_ok=True)
     if kind == "parquet":
@@ -439,10 +439,10 @@ def _write_frame(df: pd.DataFrame, path: Path, kind: str) -> None:
 
         import pyarrow.parquet as pq
 
-        table, _ = _to_arrow(df)
+        table, _ = to_arrow(df)
         buffer = io.BytesIO()
         pq.write_table(table, buffer, compression="zstd")
-        _atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_bytes(path, buffer.getvalue())
         return
     import json
 
@@ -454,7 +454,7 @@ def _write_frame(df: pd.DataFrame, path: Path, kind: str) -> None:
                 na_action="ignore",
             )
     csv = text.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
-    _atomic_write_bytes(path, csv.encode("utf-8"))
+    atomic_write_bytes(path, csv.encode("utf-8"))
 
 
 def _read_budget(path: Path) -> pd.DataFrame:

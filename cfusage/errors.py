@@ -3,6 +3,7 @@
 Catch :class:`Error` for anything from cfusage, or a precise subclass::
 
     Error
+    ├── ArgumentError              a function was called with a bad argument (also a ValueError)
     ├── DataError                  bad input data
     │   ├── ValidationError        rows that cannot be used (failure_cases: a frame)
     │   ├── ResponseError          success: false, a body that is not JSON, a truncated body
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "APIError",
+    "ArgumentError",
     "AuthenticationError",
     "BadRequestError",
     "CurrencyError",
@@ -65,6 +67,12 @@ class Error(Exception):
         super().__init__(message)
         self.message = message
         self.window = window
+
+
+class ArgumentError(Error, ValueError):
+    """A function was called with an argument it cannot use (an unknown ``by=`` dimension, a
+    ``freq=`` that is not a grain, a date that is not a date). The message names the argument, the
+    value and what would be accepted. Also a :class:`ValueError`, as Python code expects."""
 
 
 class DataError(Error):

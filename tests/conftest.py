@@ -1,7 +1,7 @@
 """Shared fixtures: the local sample API server on a free port.
 
 ``sample_server``
-    One :class:`cfusage.server.SampleServer` per test module, on port 0, with the default knobs
+    One :class:`cfusage.sample._server.SampleServer` per test module, on port 0, with the default knobs
     (revision B, costs, no faults, any bearer token). Do not change its knobs; use
     ``make_server`` for a server with faults.
 ``make_server``
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cfusage.server import SampleServer
+from cfusage.sample._server import SampleServer
 
 
 @pytest.fixture(scope="module")

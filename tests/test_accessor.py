@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import cfusage.accessor
-from cfusage import variance
+from cfusage.analysis import _variance as variance
 
 # `cfusage.anomalies` is the function; the module of the same name is fetched explicitly.
-anomalies_mod = importlib.import_module("cfusage.anomalies")
+anomalies_mod = importlib.import_module("cfusage.analysis._anomalies")
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_accessor_methods_show_the_function_signature_and_docstring(sample):
     bound = sample.cfusage.price_volume_mix
     params = list(inspect.signature(bound).parameters)
     assert params[:2] == ["base", "current"]  # the frame is already given
-    assert "calls :func:`cfusage.variance.price_volume_mix`" in bound.__doc__
+    assert "calls :func:`cfusage.analysis._variance.price_volume_mix`" in bound.__doc__
     assert variance.price_volume_mix.__doc__.splitlines()[0] in bound.__doc__
     assert "period_over_period" in dir(sample.cfusage)
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cfusage import sample
-from cfusage.amortization import amortize, amortize_commitment, reconcile
-from cfusage.discounts import discounts
+from cfusage.analysis._amortization import amortize, amortize_commitment, reconcile
+from cfusage.analysis._discounts import discounts
 from cfusage.errors import ValidationError
 
 UTC = "datetime64[us, UTC]"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from cfusage.anomalies import MAD_SCALE, anomalies, describe_anomalies
+from cfusage.analysis._anomalies import MAD_SCALE, anomalies, describe_anomalies
 from cfusage.errors import MissingColumnsError
 
 _SETTINGS = settings(

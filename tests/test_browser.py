@@ -170,7 +170,7 @@ def _write_notebook(path: Path) -> None:
     nb.cells = [
         nbformat.v4.new_code_cell(
             "import cfusage.sample\n"
-            "from cfusage.widgets import explore\n\n"
+            "from cfusage.viz._widgets import explore\n\n"
             "df = cfusage.sample.load()\n"
             'explorer = explore(df, export_dir=".", freq="week", by="product")\n'
             "explorer"

@@ -15,8 +15,8 @@ import pytest
 import cfusage.cli as cli
 from cfusage import schema, to_frame
 from cfusage.cli import main
-from cfusage.client import Retry
-from cfusage.store import Store
+from cfusage.fetch._client import Retry
+from cfusage.fetch._store import Store
 
 SECRET = "cfut_CLI_SECRET_0123456789abcdef"
 

@@ -24,8 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cfusage.client as client_module
-from cfusage.client import AsyncClient, Client, Retry, windows
+import cfusage.fetch._client as client_module
 from cfusage.errors import (
     APIError,
     AuthenticationError,
@@ -38,6 +37,7 @@ from cfusage.errors import (
     ServerError,
     TransportError,
 )
+from cfusage.fetch._client import AsyncClient, Client, Retry, windows
 from tests.conftest import FakeSleep
 
 TOKEN = "cfut_SECRET-token-4f9a2c81d7"

@@ -19,8 +19,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import cfusage.client as client_module
-from cfusage.client import AsyncClient, Client, Retry
+import cfusage.fetch._client as client_module
 from cfusage.errors import (
     AuthenticationError,
     Error,
@@ -29,7 +28,8 @@ from cfusage.errors import (
     ResponseError,
     TransportError,
 )
-from cfusage.server import SampleServer
+from cfusage.fetch._client import AsyncClient, Client, Retry
+from cfusage.sample._server import SampleServer
 from tests.conftest import FakeSleep
 
 TOKEN = "cfut_SAMPLE-secret-93b1e0aa77"

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cfusage import sample
-from cfusage.discounts import discounts, savings_summary, unit_price_discounts
+from cfusage.analysis._discounts import discounts, savings_summary, unit_price_discounts
 from cfusage.errors import CurrencyError, MissingColumnsError
 
 F = "Float64"

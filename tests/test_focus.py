@@ -1,4 +1,4 @@
-"""Tests for cfusage.focus.to_focus: names, values, nulls, errors, round trip, focus-validator."""
+"""Tests for cfusage.io._focus.to_focus: names, values, nulls, errors, round trip, focus-validator."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from cfusage import schema
 from cfusage.errors import MissingColumnsError
-from cfusage.focus import (
+from cfusage.io._focus import (
     DERIVED_COLUMNS,
     FOCUS_COLUMNS,
     FOCUS_SERVICE_CATEGORIES,
@@ -339,7 +339,7 @@ def test_version_1_3_fills_service_provider_and_checks_costs(tmp_path: Path) -> 
 
 @pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".parquet"])
 def test_round_trip_through_to_frame(usage: pd.DataFrame, tmp_path: Path, suffix: str) -> None:
-    frame = pytest.importorskip("cfusage.frame")
+    frame = pytest.importorskip("cfusage.io._frame")
     df = usage.assign(x_team=["web", None])
     back = frame.to_frame(to_focus(df, tmp_path / f"u{suffix}"))
     added = {schema.python_name(n) for n in DERIVED_COLUMNS}

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import cfusage
 from cfusage import schema
-from cfusage.frame import concat
+from cfusage.io._frame import concat
 
 RECORD = {
     "BillingAccountId": "023e105f4ecef8ad9ca31a8372d0c353",

@@ -16,7 +16,7 @@ def test_every_public_name_resolves_and_has_a_docstring():
 
 def test_helper_functions_win_over_their_modules_of_the_same_name():
     code = (
-        "import cfusage.discounts, cfusage.anomalies, cfusage; "
+        "import cfusage.analysis._discounts, cfusage.anomalies, cfusage; "
         "assert callable(cfusage.discounts) and callable(cfusage.anomalies)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

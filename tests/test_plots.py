@@ -378,7 +378,7 @@ def test_family_colour_is_the_same_in_cost_and_account_filtered_charts(
 
 
 def test_variance_bridge_bars_add_up_to_the_change(sample: pd.DataFrame) -> None:
-    from cfusage.variance import price_volume_mix
+    from cfusage.analysis._variance import price_volume_mix
 
     # July: the planted R2 Class A price change, Workers AI adoption in April, Stream retired
     pvm = price_volume_mix(sample, "2026-06", "2026-07", by="product")
@@ -403,7 +403,7 @@ def test_variance_bridge_bars_add_up_to_the_change(sample: pd.DataFrame) -> None
 
 
 def test_top_movers_draws_one_bar_per_row_largest_on_top(sample: pd.DataFrame) -> None:
-    from cfusage.variance import top_movers
+    from cfusage.analysis._variance import top_movers
 
     movers = top_movers(sample, "2026-06", "2026-07", by="product", n=5)
     ax = plots.top_movers(movers, ax=new_ax())
@@ -419,7 +419,7 @@ def test_top_movers_draws_one_bar_per_row_largest_on_top(sample: pd.DataFrame) -
 
 
 def test_anomaly_timeline_marks_the_planted_spike(sample: pd.DataFrame) -> None:
-    from cfusage.anomalies import anomalies
+    from cfusage.analysis._anomalies import anomalies
 
     scored = anomalies(sample, by=["metric", "account"], min_cost=20)
     group = ("R2 Class A Operations", "Team Data")
@@ -439,7 +439,7 @@ def test_anomaly_timeline_marks_the_planted_spike(sample: pd.DataFrame) -> None:
 
 
 def test_anomaly_timeline_defaults_to_the_strongest_anomaly(sample: pd.DataFrame) -> None:
-    from cfusage.anomalies import anomalies
+    from cfusage.analysis._anomalies import anomalies
 
     scored = anomalies(sample, by="product", min_cost=20)
     ax = plots.anomaly_timeline(scored, ax=new_ax())
@@ -449,7 +449,7 @@ def test_anomaly_timeline_defaults_to_the_strongest_anomaly(sample: pd.DataFrame
 
 
 def test_budget_draws_actual_budget_forecast_and_thresholds(sample: pd.DataFrame) -> None:
-    from cfusage.variance import budget_variance
+    from cfusage.analysis._variance import budget_variance
 
     daily = budget_variance(sample, 40_000.0, as_of="2026-11-20")
     ax = plots.budget(daily, ax=new_ax())
@@ -470,7 +470,7 @@ def test_budget_draws_actual_budget_forecast_and_thresholds(sample: pd.DataFrame
 
 
 def test_budget_refuses_several_budget_lines(sample: pd.DataFrame) -> None:
-    from cfusage.variance import budget_variance
+    from cfusage.analysis._variance import budget_variance
 
     daily = budget_variance(sample, 10_000.0, by="account", as_of="2026-11-20")
     with pytest.raises(ValueError, match="filter it to one group"):
@@ -478,7 +478,7 @@ def test_budget_refuses_several_budget_lines(sample: pd.DataFrame) -> None:
 
 
 def test_amortized_vs_billed_shows_the_prepaid_fee(sample: pd.DataFrame) -> None:
-    from cfusage.amortization import reconcile
+    from cfusage.analysis._amortization import reconcile
 
     monthly = reconcile(sample, freq="MS")
     ax = plots.amortized_vs_billed(monthly, ax=new_ax())

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cfusage import sample
+from cfusage.analysis._pricing import free_allowance_usage, load_price_book, rate
 from cfusage.errors import MissingColumnsError, ValidationError
-from cfusage.pricing import free_allowance_usage, load_price_book, rate
 
 UTC = "datetime64[us, UTC]"
 COSTS = ["list_cost", "contracted_cost", "effective_cost", "billed_cost"]

@@ -20,10 +20,10 @@ import pytest
 
 import cfusage.errors
 import cfusage.sample
-from cfusage.anomalies import anomalies, describe_anomalies
+from cfusage.analysis._anomalies import anomalies, describe_anomalies
+from cfusage.analysis._variance import price_volume_mix
 from cfusage.errors import CurrencyError, MissingColumnsError
-from cfusage.report import Report, build_report, write_report
-from cfusage.variance import price_volume_mix
+from cfusage.viz._report import Report, build_report, write_report
 
 SECTIONS = (
     "headline",

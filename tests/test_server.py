@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from cfusage import sample, schema
-from cfusage.server import SampleServer
+from cfusage.sample._server import SampleServer
 
 AUTH = {"Authorization": "Bearer test-token"}
 #: One client for the module: building an httpx.Client (its TLS context) per call is slow.
@@ -61,7 +61,7 @@ def test_one_day_serves_exactly_the_sample_records_of_that_day(sample_server):
 
 
 def test_default_data_is_the_committed_sample(sample_server):
-    committed = sample.load()  # read from data/sample/*.json.gz, not generated
+    committed = sample.load()  # read from cfusage/sample/data/*.json.gz, not generated
     assert len(sample_server.records) == len(committed)
     served = sum(r.get("BilledCost") or 0.0 for r in sample_server.records)
     assert served == pytest.approx(float(committed["billed_cost"].sum()), rel=1e-12)

@@ -14,11 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import cfusage.store as store_module
+import cfusage.fetch._store as store_module
 from cfusage import schema
-from cfusage.client import Client
 from cfusage.errors import MissingColumnsError
-from cfusage.store import MANIFEST, Store, _runs
+from cfusage.fetch._client import Client
+from cfusage.fetch._store import MANIFEST, Store, _runs
 
 UTC = dt.UTC
 

@@ -11,14 +11,14 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from cfusage.errors import CurrencyError, MissingColumnsError
-from cfusage.variance import (
+from cfusage.analysis._variance import (
     budget_status,
     budget_variance,
     period_over_period,
     price_volume_mix,
     top_movers,
 )
+from cfusage.errors import CurrencyError, MissingColumnsError
 from tests.naive import pvm_effects
 
 DTYPES = {

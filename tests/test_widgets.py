@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 matplotlib.use("Agg")
 
-import cfusage.widgets as widgets_mod
+import cfusage.viz._widgets as widgets_mod
 from cfusage import schema
 from cfusage.errors import DataError, MissingColumnsError
-from cfusage.widgets import Explorer, explore
+from cfusage.viz._widgets import Explorer, explore
 
 DTYPES = schema.dtypes()
 PRODUCT_OF = {"Workers Requests": "Workers", "Workers CPU": "Workers", "R2 Storage": "R2"}
@@ -313,7 +313,7 @@ def test_export_button_writes_the_selection_to_csv(explorer: Explorer, frame, tm
 
 
 def test_export_round_trips_through_to_frame(explorer: Explorer, tmp_path) -> None:
-    frame_mod = pytest.importorskip("cfusage.frame")
+    frame_mod = pytest.importorskip("cfusage.io._frame")
     explorer.products.value = ("R2",)
     path = explorer.export(tmp_path / "r2.csv")
     back = frame_mod.to_frame(path)

@@ -28,7 +28,7 @@ Decisions worth knowing
 Examples
 --------
 >>> import pandas as pd
->>> from cfusage.widgets import explore
+>>> from cfusage.viz._widgets import explore
 >>> df = pd.DataFrame(
 ...     {
 ...         "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
@@ -63,15 +63,17 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from . import plots, schema
-from ._grouping import DIMENSIONS, floor_to
-from .errors import DataError, MissingColumnsError
+from .. import schema
+from ..analysis import floor_to
+from ..errors import DataError, MissingColumnsError
+from ..schema import DIMENSIONS
+from . import plots
 
 __all__ = ["Explorer", "explore"]
 
-#: Grain labels offered by the explorer → canonical grain of :mod:`cfusage._grouping`.
+#: Grain labels offered by the explorer → canonical grain of :mod:`cfusage.analysis._grouping`.
 GRAINS: dict[str, str] = {"day": "D", "week": "W", "month": "MS"}
-#: Dimensions offered in "group by" (aliases of ``cfusage._grouping.DIMENSIONS``), in menu order.
+#: Dimensions offered in "group by" (aliases of ``cfusage.analysis._grouping.DIMENSIONS``), in menu order.
 GROUP_BY: tuple[str, ...] = (
     "product",
     "account",

@@ -2,7 +2,7 @@
 
 :class:`SampleServer` is a real HTTP server on loopback (``http.server.ThreadingHTTPServer`` in a
 background thread). Notebooks, the demo, the CLI (``cfusage serve-sample``) and the tests point a
-:class:`cfusage.client.Client` at it instead of ``api.cloudflare.com``; no credentials needed.
+:class:`cfusage.fetch._client.Client` at it instead of ``api.cloudflare.com``; no credentials needed.
 
 Endpoints (paths exactly as the real API, under ``/client/v4``)
 ---------------------------------------------------------------
@@ -97,11 +97,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import msgspec
 
-from .schema import REVISIONS
+from ..schema import REVISIONS
+from . import _generate as sample
 
 __all__ = ["SampleServer", "ServedRequest"]
 
-logger = logging.getLogger("cfusage.server")
+logger = logging.getLogger("cfusage.sample._server")
 
 _API_PREFIX = "/client/v4"
 _ORG_PATH = re.compile(r"^/client/v4/organizations/(?P<id>[^/]+)/billable/usage/?$")
@@ -185,8 +186,6 @@ class _RateBucket:
 @functools.lru_cache(maxsize=1)
 def _default_records() -> tuple[dict[str, Any], ...]:
     """The committed sample organization (generated once per process)."""
-    from . import sample
-
     return tuple(sample.generate_records())
 
 
@@ -368,8 +367,6 @@ class SampleServer:
     def org_id(self) -> str:
         """Organization id served."""
         if self._org_id is None:
-            from . import sample
-
             self._org_id = sample.ORG_ID
         return self._org_id
 
@@ -669,8 +666,6 @@ class SampleServer:
         endpoints) leaves out rows that the revision does not attribute to an account."""
         if not rows:
             return b""
-        from . import sample
-
         shaped = sample.to_revision(list(rows), revision, costs=costs)
         if account:
             shaped = [r for r in shaped if r.get("BillingAccountId")]

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError, ValidationError
+from ..schema import MONEY
 from . import _grouping as g
-from .errors import DataError, ValidationError
-from .schema import MONEY
 
 __all__ = ["amortize", "amortize_commitment", "reconcile"]
 
@@ -74,7 +74,7 @@ def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONE
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.amortization import amortize
+    >>> from cfusage.analysis._amortization import amortize
     >>> fee = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-01"], utc=True),
     ...     "charge_period_end": pd.to_datetime(["2026-04-01"], utc=True),
@@ -191,7 +191,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.amortization import amortize_commitment
+    >>> from cfusage.analysis._amortization import amortize_commitment
     >>> usage = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),
     ...     "charge_category": pd.Categorical(["Usage", "Usage"]),
@@ -480,7 +480,7 @@ def reconcile(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.amortization import reconcile
+    >>> from cfusage.analysis._amortization import reconcile
     >>> month = pd.to_datetime(["2026-01-01"] * 2, utc=True)
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .client import Client
-from .discounts import savings_summary
-from .frame import summary
-from .server import SampleServer
-from .variance import period_over_period
+from ..analysis import period_over_period, savings_summary
+from ..fetch import Client
+from ..io import summary
+from ._server import SampleServer
 
 
 def fetch_sample(*, progress: bool = True) -> pd.DataFrame:
@@ -90,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  ({row.change:+,.2f}, {rel})"
         )
 
-    from .report import write_report
+    from ..viz import write_report
 
     path = write_report(df, Path(args.out))
     print(f"\nReport written to {path.resolve()}")

@@ -109,7 +109,7 @@ def anomalies(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.anomalies import anomalies
+    >>> from cfusage.analysis._anomalies import anomalies
     >>> days = pd.date_range("2026-03-01", periods=15, tz="UTC")
     >>> df = pd.DataFrame({
     ...     "charge_period_start": days,
@@ -232,7 +232,7 @@ def describe_anomalies(result: pd.DataFrame, n: int = 5) -> list[str]:
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.anomalies import anomalies, describe_anomalies
+    >>> from cfusage.analysis._anomalies import anomalies, describe_anomalies
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.date_range("2026-03-01", periods=15, tz="UTC"),
     ...     "x_billable_metric_name": ["R2 Class A Operations"] * 15,

@@ -61,7 +61,7 @@ Secrets.
 
 Examples
 --------
->>> from cfusage.client import Client
+>>> from cfusage.fetch._client import Client
 >>> Client(token="secret", organization_id="org1", base_url="http://127.0.0.1:8787/client/v4")
 Client(base_url='http://127.0.0.1:8787/client/v4', organization_id='org1', token=[secure])
 >>> [(str(s), str(e)) for s, e in windows("2026-01-01", "2026-02-15")]
@@ -95,8 +95,8 @@ import msgspec
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import frame as _frame
-from .errors import (
+from .. import io as _frame
+from ..errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
@@ -108,6 +108,7 @@ from .errors import (
     ServerError,
     TransportError,
 )
+from ..io import DateLike, utc_day
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -128,7 +129,6 @@ DELIVERY_LAG_DAYS = 2
 
 _logger = logging.getLogger("cfusage")
 _USER_AGENT = "cfusage (+https://github.com/cfusage)"
-_DateLike = str | dt.date | dt.datetime | pd.Timestamp
 _T = TypeVar("_T")
 _Window = tuple[dt.date, dt.date]
 # What an operation asks to have fetched: the calls, their parser, and what the progress bar says.
@@ -329,37 +329,15 @@ def _today() -> dt.date:
     return dt.datetime.now(dt.UTC).date()
 
 
-def _day(value: _DateLike, name: str) -> dt.date:
-    """A user's day (str, date, datetime, Timestamp) as a ``datetime.date`` (UTC day)."""
-    if value is pd.NaT:
-        pass  # NaT passes for a date and a datetime; it is neither a day
-    elif isinstance(value, pd.Timestamp | dt.datetime):
-        ts = pd.Timestamp(value)
-        if ts.tzinfo is not None:
-            ts = ts.tz_convert("UTC")
-        return ts.date()
-    elif isinstance(value, dt.date):
-        return value
-    elif isinstance(value, str):
-        try:
-            return _day(pd.Timestamp(value.strip()), name)
-        except ValueError:
-            pass
-    raise ValueError(
-        f"{name}={value!r} is not a day: pass 'YYYY-MM-DD', a datetime.date, a datetime or a "
-        "pandas.Timestamp"
-    )
-
-
-def _range(start: _DateLike, end: _DateLike) -> tuple[dt.date, dt.date]:
-    first, last = _day(start, "start"), _day(end, "end")
+def _range(start: DateLike, end: DateLike) -> tuple[dt.date, dt.date]:
+    first, last = utc_day(start, "start"), utc_day(end, "end")
     if last < first:
         raise ValueError(f"end={last.isoformat()} is before start={first.isoformat()}")
     return first, last
 
 
 def windows(
-    start: _DateLike, end: _DateLike, *, days: int = MAX_WINDOW_DAYS
+    start: DateLike, end: DateLike, *, days: int = MAX_WINDOW_DAYS
 ) -> list[tuple[dt.date, dt.date]]:
     """Split the days ``start`` to ``end`` (both included) into half-open windows ``[s, e)``.
 
@@ -713,8 +691,8 @@ class _Core:
 
     def _usage_steps(
         self,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         metric: str | None,
         accounts: str | Iterable[str] | None,
         cache: bool | None,
@@ -734,14 +712,14 @@ class _Core:
         return self._merge(frames, first, last, metric=metric, accounts=accounts, source="usage")
 
     def _raw_steps(
-        self, start: _DateLike, end: _DateLike, metric: str | None, cache: bool | None
+        self, start: DateLike, end: DateLike, metric: str | None, cache: bool | None
     ) -> _Steps[list[dict[str, Any]]]:
         first, last = _range(start, end)
         calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
         return (yield calls, self._parse_envelope, "raw")
 
     def _account_usage_steps(
-        self, account_id: str, start: _DateLike, end: _DateLike, cache: bool | None
+        self, account_id: str, start: DateLike, end: DateLike, cache: bool | None
     ) -> _Steps[pd.DataFrame]:
         first, last = _range(start, end)
         calls = self._plan_get(self._account_path(account_id), first, last, {}, cache)
@@ -751,8 +729,8 @@ class _Core:
     def _account_costs_steps(
         self,
         account_id: str,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         body: dict[str, Any],
         cache: bool | None,
     ) -> _Steps[pd.DataFrame]:
@@ -987,7 +965,7 @@ class Client(_Core):
 
     Examples
     --------
-    >>> from cfusage.server import SampleServer  # the local sample API: no credentials
+    >>> from cfusage.sample._server import SampleServer  # the local sample API: no credentials
     >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
     ...         organization_id=srv.org_id, progress=False, cache=False) as client:
     ...     df = client.usage("2026-01-01", "2026-03-31")
@@ -1045,8 +1023,8 @@ class Client(_Core):
 
     def usage(
         self,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         metric: str | None = None,
         accounts: str | Iterable[str] | None = None,
@@ -1089,7 +1067,7 @@ class Client(_Core):
 
         Examples
         --------
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
         ...         organization_id=srv.org_id, progress=False, cache=False) as client:
         ...     df = client.usage("2025-11-01", "2026-10-31", metric="r2_class_a_operations")
@@ -1100,8 +1078,8 @@ class Client(_Core):
 
     def raw(
         self,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         metric: str | None = None,
         progress: bool | None = None,
@@ -1134,7 +1112,7 @@ class Client(_Core):
 
         Examples
         --------
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
         ...         organization_id=srv.org_id, progress=False, cache=False) as client:
         ...     envelopes = client.raw("2026-03-01", "2026-03-31")
@@ -1146,8 +1124,8 @@ class Client(_Core):
     def account_usage(
         self,
         account_id: str,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         progress: bool | None = None,
         cache: bool | None = None,
@@ -1176,7 +1154,7 @@ class Client(_Core):
 
         Examples
         --------
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> with SampleServer() as srv, Client(token="any", base_url=srv.base_url,
         ...         organization_id=srv.org_id, progress=False, cache=False) as client:
         ...     account = srv.account_ids[0]
@@ -1189,8 +1167,8 @@ class Client(_Core):
     def account_costs(
         self,
         account_id: str,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         metric_ids: Sequence[str] | None = None,
         product_family_ids: Sequence[str] | None = None,
@@ -1233,7 +1211,7 @@ class Client(_Core):
 
         Examples
         --------
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> with SampleServer(costs=False) as srv, Client(token="any", base_url=srv.base_url,
         ...         organization_id=srv.org_id, progress=False, cache=False) as client:
         ...     usage = client.usage("2026-03-01", "2026-03-31")
@@ -1357,7 +1335,7 @@ class AsyncClient(_Core):
     Examples
     --------
     >>> import asyncio
-    >>> from cfusage.server import SampleServer
+    >>> from cfusage.sample._server import SampleServer
     >>> async def main(srv):
     ...     async with AsyncClient(token="any", base_url=srv.base_url, organization_id=srv.org_id,
     ...                            progress=False, cache=False) as client:
@@ -1416,8 +1394,8 @@ class AsyncClient(_Core):
 
     async def usage(
         self,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         metric: str | None = None,
         accounts: str | Iterable[str] | None = None,
@@ -1429,7 +1407,7 @@ class AsyncClient(_Core):
         Examples
         --------
         >>> import asyncio
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> async def fetch(srv):
         ...     async with AsyncClient(token="any", base_url=srv.base_url,
         ...             organization_id=srv.org_id, progress=False, cache=False) as client:
@@ -1444,8 +1422,8 @@ class AsyncClient(_Core):
 
     async def raw(
         self,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         metric: str | None = None,
         progress: bool | None = None,
@@ -1456,7 +1434,7 @@ class AsyncClient(_Core):
         Examples
         --------
         >>> import asyncio
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> async def fetch(srv):
         ...     async with AsyncClient(token="any", base_url=srv.base_url,
         ...             organization_id=srv.org_id, progress=False, cache=False) as client:
@@ -1471,8 +1449,8 @@ class AsyncClient(_Core):
     async def account_usage(
         self,
         account_id: str,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         progress: bool | None = None,
         cache: bool | None = None,
@@ -1482,7 +1460,7 @@ class AsyncClient(_Core):
         Examples
         --------
         >>> import asyncio
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> async def fetch(srv):
         ...     async with AsyncClient(token="any", base_url=srv.base_url,
         ...             organization_id=srv.org_id, progress=False, cache=False) as client:
@@ -1498,8 +1476,8 @@ class AsyncClient(_Core):
     async def account_costs(
         self,
         account_id: str,
-        start: _DateLike,
-        end: _DateLike,
+        start: DateLike,
+        end: DateLike,
         *,
         metric_ids: Sequence[str] | None = None,
         product_family_ids: Sequence[str] | None = None,
@@ -1513,7 +1491,7 @@ class AsyncClient(_Core):
         Examples
         --------
         >>> import asyncio
-        >>> from cfusage.server import SampleServer
+        >>> from cfusage.sample._server import SampleServer
         >>> async def fetch(srv):
         ...     async with AsyncClient(token="any", base_url=srv.base_url,
         ...             organization_id=srv.org_id, progress=False, cache=False) as client:

@@ -16,7 +16,7 @@ Examples
 >>> import matplotlib
 >>> matplotlib.use("Agg")
 >>> import cfusage.sample
->>> from cfusage.report import build_report
+>>> from cfusage.viz._report import build_report
 >>> report = build_report(cfusage.sample.load())  # doctest: +SKIP
 >>> report.headline.last_month_cost  # doctest: +SKIP
 """
@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..analysis import require
+from ..errors import CurrencyError, DataError, Error, MissingColumnsError
+from ..io import utc_day
 from . import plots
-from ._grouping import require
-from .errors import CurrencyError, DataError, Error, MissingColumnsError
 
 __all__ = ["Headline", "Report", "build_report", "write_report"]
 
@@ -270,7 +271,7 @@ def build_report(
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> import pandas as pd
-    >>> from cfusage.report import build_report
+    >>> from cfusage.viz._report import build_report
     >>> days = pd.date_range("2026-02-01", "2026-03-10", freq="D", tz="UTC")
     >>> df = pd.DataFrame({
     ...     "charge_period_start": days,
@@ -366,7 +367,7 @@ def write_report(
     Examples
     --------
     >>> import cfusage.sample
-    >>> from cfusage.report import write_report
+    >>> from cfusage.viz._report import write_report
     >>> write_report(cfusage.sample.load(), "report.html")  # doctest: +SKIP
     PosixPath('report.html')
     """
@@ -401,10 +402,7 @@ def _complete_through(df: pd.DataFrame) -> dt.date | None:
 
 def _as_of(df: pd.DataFrame, as_of: dt.date | str | None, complete: dt.date | None) -> dt.date:
     if as_of is not None:
-        try:
-            return pd.Timestamp(as_of).date()
-        except (ValueError, TypeError):
-            raise DataError(f"as_of={as_of!r} is not a date (use YYYY-MM-DD)") from None
+        return utc_day(as_of, "as_of")
     if complete is not None:
         return complete
     return df["charge_period_start"].max().date()
@@ -458,7 +456,7 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 def _savings(df: pd.DataFrame) -> dict[str, float | None]:
     """The savings figures of :func:`cfusage.discounts` over ``df`` (empty when not computable)."""
-    from .discounts import discounts
+    from ..analysis import discounts
 
     if not len(df):
         return {}
@@ -542,7 +540,7 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         plots.cost(recent, by=by, freq="D", top=6, ax=ax, currency=head.currency)
         report.figures[name.replace("_", "-")] = fig
 
-        from ._grouping import DIMENSIONS
+        from ..schema import DIMENSIONS
 
         column = DIMENSIONS[by]
         require(df, [column], f"cost by {by}")
@@ -577,7 +575,7 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
 
 def _need(df: pd.DataFrame, dimensions: list[str], what: str) -> None:
     """Raise MissingColumnsError when a dimension the section groups by is not in the frame."""
-    from ._grouping import DIMENSIONS
+    from ..schema import DIMENSIONS
 
     require(df, [DIMENSIONS.get(d, d) for d in dimensions], what)
 
@@ -597,7 +595,7 @@ def _require_rows(df: pd.DataFrame, window: tuple[dt.date, dt.date], what: str) 
 
 
 def _section_variance(df: pd.DataFrame, report: Report) -> None:
-    from .variance import price_volume_mix
+    from ..analysis import price_volume_mix
 
     _need(df, ["product", "metric_id"], "the variance bridge")
     base, current = _last_two_months(report)
@@ -614,7 +612,7 @@ def _section_variance(df: pd.DataFrame, report: Report) -> None:
 
 
 def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
-    from .variance import top_movers
+    from ..analysis import top_movers
 
     _need(df, ["metric", "account"], "top movers")
     base, current = _last_two_months(report)
@@ -631,7 +629,7 @@ def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
 
 
 def _section_anomalies(df: pd.DataFrame, report: Report) -> None:
-    from .anomalies import anomalies, describe_anomalies
+    from ..analysis import anomalies, describe_anomalies
 
     _need(df, ["metric", "account"], "anomalies by metric and account")
     h = report.headline
@@ -668,7 +666,7 @@ def _top_group(flagged: pd.DataFrame, scored: pd.DataFrame) -> tuple:
 
 
 def _section_discounts(df: pd.DataFrame, report: Report) -> None:
-    from .discounts import discounts
+    from ..analysis import discounts
 
     h = report.headline
     last = _between(df, h.last_month, h.month)
@@ -684,7 +682,7 @@ def _section_discounts(df: pd.DataFrame, report: Report) -> None:
     plots.discount_waterfall(total, ax=ax)
     report.figures["discounts"] = fig
     try:
-        from .amortization import reconcile
+        from ..analysis import reconcile
 
         monthly = reconcile(_between(df, _add_months(h.month, -12), h.month), freq="MS")
     except MissingColumnsError:
@@ -735,7 +733,7 @@ def _check_budget(budget: object) -> pd.DataFrame:
 
 def _section_budget(budget: pd.DataFrame) -> Callable[[pd.DataFrame, Report], None]:
     def step(df: pd.DataFrame, report: Report) -> None:
-        from .variance import budget_variance
+        from ..analysis import budget_variance
 
         h = report.headline
         with warnings.catch_warnings():

@@ -32,9 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..errors import DataError, ValidationError
+from ..schema import dtypes
 from . import _grouping as g
-from .errors import DataError, ValidationError
-from .schema import dtypes
 
 __all__ = ["free_allowance_usage", "load_price_book", "rate"]
 
@@ -71,7 +71,7 @@ def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
     ----------
     path : str, path or DataFrame, optional
         A CSV file or a DataFrame in the price-book format (see the module docstring). Default:
-        the example shipped with cfusage (``cfusage/data/price_book.csv``).
+        the example shipped with cfusage (``cfusage/analysis/data/price_book.csv``).
 
     Returns
     -------
@@ -91,13 +91,13 @@ def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
 
     Examples
     --------
-    >>> from cfusage.pricing import load_price_book
+    >>> from cfusage.analysis._pricing import load_price_book
     >>> book = load_price_book()
     >>> book.set_index("x_billable_metric_id").loc["workers_standard_requests", "block_size"]
     np.float64(1000000.0)
     """
     if path is None:
-        path = Path(str(resources.files("cfusage").joinpath("data", "price_book.csv")))
+        path = Path(str(resources.files("cfusage.analysis").joinpath("data", "price_book.csv")))
     if isinstance(path, pd.DataFrame):
         book = path.copy()
     else:
@@ -206,7 +206,7 @@ def rate(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.pricing import rate
+    >>> from cfusage.analysis._pricing import rate
     >>> book = pd.DataFrame({
     ...     "x_billable_metric_id": ["requests"], "block_size": [1e6], "tier_start": [0.0],
     ...     "list_unit_price": [0.30], "currency": ["USD"], "free_allowance": [10e6],
@@ -292,7 +292,7 @@ def free_allowance_usage(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.pricing import free_allowance_usage
+    >>> from cfusage.analysis._pricing import free_allowance_usage
     >>> book = pd.DataFrame({
     ...     "x_billable_metric_id": ["requests"], "block_size": [1e6], "tier_start": [0.0],
     ...     "list_unit_price": [0.30], "currency": ["USD"], "free_allowance": [10e6],

@@ -26,7 +26,7 @@ of the unbroken run of complete days from the first stored day.
 Rules
 -----
 * Days are UTC calendar days; ranges are inclusive (``sync(c, "2026-01-01", "2026-01-31")`` is
-  all of January), as in :meth:`cfusage.client.Client.usage`.
+  all of January), as in :meth:`cfusage.fetch._client.Client.usage`.
 * A stored day is **final** once it was fetched at least ``lookback_days`` whole days after it
   ended (``fetched_at >= day + 1 + lookback_days``): the API delivers a day about a day late and
   may revise its latest days. :meth:`Store.sync` fetches every day of its range that is missing or
@@ -67,9 +67,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from . import schema
-from .errors import MissingColumnsError
-from .frame import _complete, concat
+from .. import schema
+from ..errors import MissingColumnsError
+from ..io import DateLike, concat, utc_day
+from ..io import complete_columns as _complete
 
 __all__ = ["Store", "SyncResult"]
 
@@ -77,8 +78,6 @@ MANIFEST = "_cfusage_store.json"
 _FORMAT = 1
 _PART = "part-0.parquet"
 _DAY = pd.Timedelta(days=1)
-
-DateLike = str | dt.date | dt.datetime | pd.Timestamp
 
 
 class _UsageClient(Protocol):
@@ -168,7 +167,7 @@ class Store:
         >>> Store(tempfile.mkdtemp()).fetched_at("2026-03-01") is None
         True
         """
-        entry = self._days().get(_day(day, "day").isoformat())
+        entry = self._days().get(utc_day(day, "day").isoformat())
         return dt.datetime.fromisoformat(entry["fetched_at"]) if entry else None
 
     def pending(
@@ -272,7 +271,7 @@ class Store:
             through = (df.attrs.get("cfusage") or {}).get("complete_through")
             if through is None and len(df):
                 through = df["charge_period_start"].max().date()
-            through = _day(through, "complete_through") if through is not None else None
+            through = utc_day(through, "complete_through") if through is not None else None
             for day in _dates(first, last):
                 complete[day] = through is not None and day <= through
             frames.append(df)
@@ -283,7 +282,7 @@ class Store:
             manifest["days"][day.isoformat()] = {"fetched_at": stamp, "complete": complete[day]}
         manifest["days"] = dict(sorted(manifest["days"].items()))
         manifest["complete_through"] = _complete_through(manifest["days"])
-        _atomic_write_bytes(
+        atomic_write_bytes(
             self.manifest_path, (json.dumps(manifest, indent=1) + "\n").encode("utf-8")
         )
         return SyncResult(tuple(todo), rows, self.complete_through)
@@ -301,7 +300,7 @@ class Store:
         day_set = pd.DatetimeIndex([pd.Timestamp(d, tz="UTC") for d in days])
         in_days = fetched_day.isin(day_set).to_numpy()
         month_of = fetched_day.dt.strftime("%Y-%m").to_numpy()
-        table, json_columns = _to_arrow(fetched)
+        table, json_columns = to_arrow(fetched)
         day_values = pa.array(day_set.as_unit("us"), type=pa.timestamp("us", tz="UTC"))
         staged: list[tuple[Path, Path]] = []
         rows = 0
@@ -373,8 +372,8 @@ class Store:
         >>> list(df.columns), str(df["billed_cost"].dtype)
         (['billed_cost'], 'Float64')
         """
-        first = _day(start, "start") if start is not None else None
-        last = _day(end, "end") if end is not None else None
+        first = utc_day(start, "start") if start is not None else None
+        last = utc_day(end, "end") if end is not None else None
         if first is not None and last is not None and last < first:
             raise ValueError(f"end={last} is before start={first}")
         manifest = self._manifest()
@@ -431,19 +430,8 @@ class Store:
 
 
 # -- module helpers --------------------------------------------------------------------------
-def _day(value: Any, name: str) -> dt.date:
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value)[:10])
-    except ValueError:
-        raise ValueError(f"{name}={value!r} is not a day (expected YYYY-MM-DD)") from None
-
-
 def _range(start: DateLike, end: DateLike) -> tuple[dt.date, dt.date]:
-    first, last = _day(start, "start"), _day(end, "end")
+    first, last = utc_day(start, "start"), utc_day(end, "end")
     if last < first:
         raise ValueError(f"end={last} is before start={first}")
     return first, last
@@ -561,7 +549,7 @@ def _decode_json(text: pd.Series) -> pd.Series:
     return pd.Series(values, index=text.index, dtype=object)
 
 
-def _to_arrow(df: pd.DataFrame) -> tuple[pa.Table, set[str]]:
+def to_arrow(df: pd.DataFrame) -> tuple[pa.Table, set[str]]:
     """The frame as an arrow table with the schema's types; returns the JSON-encoded columns."""
     arrays: list[pa.Array] = []
     fields: list[pa.Field] = []
@@ -605,7 +593,7 @@ def _temp_path(target: Path) -> Path:
     return Path(name)
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
+def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
     try:

@@ -68,7 +68,7 @@ def discounts(
     df : pandas.DataFrame
         A typed usage frame with cost columns.
     by : str, list of str or None
-        Dimensions to group by: column names, aliases from ``cfusage._grouping.DIMENSIONS``
+        Dimensions to group by: column names, aliases from ``cfusage.analysis._grouping.DIMENSIONS``
         (``"account"``, ``"product"``, ``"metric_id"``...) or ``"tag:KEY"``. ``None``: no
         dimension (one row per currency and period).
     freq : str or None
@@ -126,7 +126,7 @@ def discounts(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.discounts import discounts
+    >>> from cfusage.analysis._discounts import discounts
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
     ...     "charge_category": pd.Categorical(["Usage", "Usage"]),
@@ -240,7 +240,7 @@ def unit_price_discounts(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.discounts import unit_price_discounts
+    >>> from cfusage.analysis._discounts import unit_price_discounts
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
     ...     "x_billable_metric_id": ["r2_storage", "r2_storage"],
@@ -331,7 +331,7 @@ def savings_summary(
     Examples
     --------
     >>> import pandas as pd
-    >>> from cfusage.discounts import savings_summary
+    >>> from cfusage.analysis._discounts import savings_summary
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-03-01"], utc=True),
     ...     "billing_currency": pd.Categorical(["USD"]),
@@ -379,7 +379,7 @@ def _free_tier_value(
     for c in ("x_billable_metric_id", "consumed_quantity", "pricing_quantity"):
         if c not in df.columns:
             return na
-    from .pricing import _first_tier, load_price_book
+    from ._pricing import _first_tier, load_price_book
 
     book = _first_tier(load_price_book(price_book))
     metric = df["x_billable_metric_id"].astype("str")

@@ -43,7 +43,7 @@ Decisions of ours (FOCUS leaves them to the data generator)
 Examples
 --------
 >>> import pandas as pd, tempfile, pathlib
->>> from cfusage.focus import to_focus, SERVICE_CATEGORIES
+>>> from cfusage.io._focus import to_focus, SERVICE_CATEGORIES
 >>> SERVICE_CATEGORIES["Workers"], SERVICE_CATEGORIES["R2"]
 (('Compute', 'Serverless Compute'), ('Storage', 'Object Storage'))
 """
@@ -65,8 +65,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from . import schema
-from .errors import MissingColumnsError
+from .. import schema
+from ..errors import MissingColumnsError
 
 __all__ = [
     "DERIVED_COLUMNS",
@@ -362,7 +362,7 @@ def _categories(extra: Mapping[str, tuple[str, str]] | None) -> dict[str, tuple[
     if bad:
         raise ValueError(
             "service_categories values must be (ServiceCategory, ServiceSubcategory) pairs from "
-            f"FOCUS's lists (see cfusage.focus.FOCUS_SERVICE_CATEGORIES); got {bad!r}"
+            f"FOCUS's lists (see cfusage.io._focus.FOCUS_SERVICE_CATEGORIES); got {bad!r}"
         )
     return {_norm(k): v for k, v in merged.items()}
 

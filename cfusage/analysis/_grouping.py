@@ -11,46 +11,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .errors import CurrencyError, MissingColumnsError
+from ..errors import CurrencyError, MissingColumnsError
+from ..schema import DIMENSIONS, FREQS
 
 By = str | Sequence[str] | None
-
-#: Friendly names for dimensions; any column name of the frame works as well.
-DIMENSIONS: dict[str, str] = {
-    "account": "billing_account_name",
-    "account_id": "billing_account_id",
-    "sub_account": "sub_account_name",
-    "product": "x_product_family_name",
-    "product_family": "x_product_family_name",
-    "category": "x_product_category_name",
-    "metric": "x_billable_metric_name",
-    "metric_id": "x_billable_metric_id",
-    "zone": "x_zone_name",
-    "region": "region_name",
-    "currency": "billing_currency",
-    "charge_category": "charge_category",
-}
-
-#: Grain aliases → canonical grain. ``billing_period`` groups on ``billing_period_start``.
-FREQS: dict[str, str] = {
-    "D": "D",
-    "day": "D",
-    "daily": "D",
-    "W": "W",
-    "week": "W",
-    "weekly": "W",
-    "MS": "MS",
-    "M": "MS",
-    "ME": "MS",
-    "month": "MS",
-    "monthly": "MS",
-    "QS": "QS",
-    "Q": "QS",
-    "QE": "QS",
-    "quarter": "QS",
-    "quarterly": "QS",
-    "billing_period": "billing_period",
-}
 
 CURRENCY = "billing_currency"
 PERIOD = "period"

@@ -1,7 +1,7 @@
 """Cost variance: period over period, price / volume / mix, budgets, top movers.
 
 Every function takes a typed usage frame (:func:`cfusage.to_frame`) first, a ``by=`` dimension
-(``None``, a name or a list; the aliases of :data:`cfusage._grouping.DIMENSIONS` such as
+(``None``, a name or a list; the aliases of :data:`cfusage.analysis._grouping.DIMENSIONS` such as
 ``"product"``, ``"account"``, ``"metric"``, or ``"tag:KEY"``) and the cost column to analyse
 (``value=``, default ``effective_cost``), and returns a tidy frame: the by-columns, then
 ``billing_currency`` (costs in different currencies are never added), then the values.
@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..errors import CurrencyError
+from ..io import utc_day
 from ._grouping import (
     CURRENCY,
     DIMENSIONS,
@@ -39,7 +41,6 @@ from ._grouping import (
     resolve_by,
     safe_ratio,
 )
-from .errors import CurrencyError
 
 __all__ = [
     "budget_status",
@@ -128,7 +129,7 @@ def period_over_period(
     Examples
     --------
     >>> import pandas as pd
-    >>> import cfusage.variance as v
+    >>> import cfusage.analysis._variance as v
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(
     ...         ["2026-01-01", "2026-01-02", "2026-02-01", "2026-02-02"], utc=True),
@@ -297,7 +298,7 @@ def price_volume_mix(
     Examples
     --------
     >>> import pandas as pd
-    >>> import cfusage.variance as v
+    >>> import cfusage.analysis._variance as v
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
     ...     "x_billable_metric_id": ["requests", "requests"],
@@ -480,7 +481,7 @@ def budget_variance(
     Examples
     --------
     >>> import pandas as pd
-    >>> import cfusage.variance as v
+    >>> import cfusage.analysis._variance as v
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-04-01", "2026-04-02"], utc=True),
     ...     "effective_cost": pd.array([10.0, 20.0], dtype="Float64"),
@@ -583,7 +584,7 @@ def budget_status(
     Examples
     --------
     >>> import pandas as pd
-    >>> import cfusage.variance as v
+    >>> import cfusage.analysis._variance as v
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-04-01", "2026-04-16"], utc=True),
     ...     "effective_cost": pd.array([100.0, 200.0], dtype="Float64"),
@@ -651,7 +652,7 @@ def top_movers(
     Examples
     --------
     >>> import pandas as pd
-    >>> import cfusage.variance as v
+    >>> import cfusage.analysis._variance as v
     >>> df = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05", "2026-02-06"], utc=True),
     ...     "x_billable_metric_name": ["Requests", "Requests", "Storage"],
@@ -716,13 +717,8 @@ def _warn_missing(d: pd.DataFrame, value: str, what: str) -> None:
 
 
 def _utc(x: Any, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(x)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}={x!r} is not a date") from exc
-    if ts is pd.NaT:
-        raise ValueError(f"{name}={x!r} is not a date")
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    """The UTC midnight of the day ``x`` falls on (:func:`cfusage.io.utc_day`)."""
+    return pd.Timestamp(utc_day(x, name)).tz_localize("UTC")
 
 
 def _complete_through(df: pd.DataFrame, given: Any, day: pd.Series) -> pd.Timestamp:

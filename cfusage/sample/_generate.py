@@ -35,7 +35,7 @@ Examples
 >>> records = sample.generate_records("2026-03-01", "2026-03-03")
 >>> sorted({r["ChargePeriodStart"] for r in records})
 ['2026-03-01T00:00:00Z', '2026-03-02T00:00:00Z']
->>> sample.windows("2026-01-01", "2026-03-01")
+>>> sample._generate._windows("2026-01-01", "2026-03-01")
 [(datetime.date(2026, 1, 1), datetime.date(2026, 2, 1)), (datetime.date(2026, 2, 1), datetime.date(2026, 3, 1))]
 """
 
@@ -44,7 +44,6 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import hashlib
-import json
 import sys
 import uuid
 from collections.abc import Iterable, Sequence
@@ -56,8 +55,9 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
-from .schema import COLUMNS, REVISIONS
+from ..errors import DataError
+from ..io import DateLike, to_frame, utc_day
+from ..schema import COLUMNS, REVISIONS
 
 __all__ = [
     "ACCOUNTS",
@@ -73,18 +73,14 @@ __all__ = [
     "ZONES",
     "envelope",
     "generate_records",
-    "large_response",
     "load",
     "main",
     "price_book_path",
     "sample_paths",
     "to_revision",
-    "windows",
     "write_price_book",
     "write_sample",
 ]
-
-DateLike = str | dt.date | dt.datetime | pd.Timestamp
 
 
 def _hex(kind: str, name: str) -> str:
@@ -395,17 +391,6 @@ _MEASURED_UNITS = ("GB",)  # flows that are not counts (not whole numbers)
 # ---------------------------------------------------------------------------------------------
 # Generation
 # ---------------------------------------------------------------------------------------------
-
-
-def _to_date(value: DateLike, name: str) -> dt.date:
-    if isinstance(value, dt.datetime | pd.Timestamp):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value))
-    except ValueError:
-        raise DataError(f"{name} must be a date (YYYY-MM-DD), got {value!r}") from None
 
 
 def _copy_zone(zone: str | None, copy: int) -> str | None:
@@ -796,7 +781,7 @@ def generate_records(
     >>> r["ChargePeriodStart"], r["ChargePeriodEnd"], r["BillingCurrency"], r["BillingAccountName"]
     ('2026-01-01T00:00:00Z', '2026-01-02T00:00:00Z', 'USD', 'Acme Prod')
     """
-    start_d, end_d = _to_date(start, "start"), _to_date(end, "end")
+    start_d, end_d = utc_day(start, "start"), utc_day(end, "end")
     if start_d >= end_d:
         raise DataError(f"start must be before end, got start={start_d} end={end_d}")
     if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
@@ -810,7 +795,7 @@ def generate_records(
     # order: day, then the series order (account, metric, zone, region as defined), specials last
     n = len(u["si"])
     day_index = np.concatenate(
-        [u["di"], [(_to_date(r["ChargePeriodStart"][:10], "day") - first).days for r in special]]
+        [u["di"], [(utc_day(r["ChargePeriodStart"][:10], "day") - first).days for r in special]]
     )
     tail = np.concatenate([np.zeros(n, dtype=np.int64), np.arange(1, len(special) + 1)])
     series_rank = np.concatenate([u["si"], np.zeros(len(special), dtype=np.int64)])
@@ -889,7 +874,7 @@ def to_revision(
     return out
 
 
-def windows(start: DateLike, end: DateLike, days: int = 31) -> list[tuple[dt.date, dt.date]]:
+def _windows(start: DateLike, end: DateLike, days: int = 31) -> list[tuple[dt.date, dt.date]]:
     """Split ``[start, end)`` into consecutive half-open windows of at most ``days`` days.
 
     Parameters
@@ -912,10 +897,10 @@ def windows(start: DateLike, end: DateLike, days: int = 31) -> list[tuple[dt.dat
 
     Examples
     --------
-    >>> windows("2026-01-01", "2026-02-05")
+    >>> _windows("2026-01-01", "2026-02-05")
     [(datetime.date(2026, 1, 1), datetime.date(2026, 2, 1)), (datetime.date(2026, 2, 1), datetime.date(2026, 2, 5))]
     """
-    lo, hi = _to_date(start, "start"), _to_date(end, "end")
+    lo, hi = utc_day(start, "start"), utc_day(end, "end")
     if lo > hi:
         raise DataError(f"start must not be after end, got start={lo} end={hi}")
     if days < 1:
@@ -944,14 +929,14 @@ def envelope(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 # The committed files
 # ---------------------------------------------------------------------------------------------
 
-_REPO_SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample"
+_PACKAGE_SAMPLE = Path(__file__).resolve().parent / "data"
 
 
 def _gzip(data: bytes) -> bytes:
     return gzip.compress(data, compresslevel=9, mtime=0)
 
 
-def write_sample(directory: str | Path = "data/sample") -> list[Path]:
+def write_sample(directory: str | Path) -> list[Path]:
     """Write the sample as the API would serve it: one gzip'd envelope per 31-day window.
 
     Files are named ``usage_<from>_<to>.json.gz`` (``to`` exclusive) and hold the records whose
@@ -962,7 +947,9 @@ def write_sample(directory: str | Path = "data/sample") -> list[Path]:
 
     Parameters
     ----------
-    directory : str or Path, default "data/sample"
+    directory : str or Path
+        Where to write; ``python -m cfusage.sample --package`` regenerates the copy that ships
+        inside the package (``cfusage/sample/data/``).
 
     Returns
     -------
@@ -979,7 +966,7 @@ def write_sample(directory: str | Path = "data/sample") -> list[Path]:
     records = generate_records()
     starts = np.array([r["ChargePeriodStart"][:10] for r in records])
     written = []
-    for lo, hi in windows(START, END):
+    for lo, hi in _windows(START, END):
         sel = np.flatnonzero((starts >= lo.isoformat()) & (starts < hi.isoformat()))
         body = msgspec.json.encode(envelope([records[i] for i in sel]))
         path = out / f"usage_{lo.isoformat()}_{hi.isoformat()}.json.gz"
@@ -1000,32 +987,23 @@ def sample_paths() -> list[Path]:
     -------
     list of Path
 
-    Raises
-    ------
-    FileNotFoundError
-        If the files are missing (an installed package does not ship them); run
-        ``python -m cfusage.sample data/sample`` in a checkout.
+    The files ship inside the package (``cfusage/sample/data/``), so an installed copy has them.
 
     Examples
     --------
     >>> [p.name for p in sample_paths()][:1]
     ['usage_2025-10-01_2025-11-01.json.gz']
     """
-    paths = sorted(_REPO_SAMPLE.glob("usage_*.json.gz"))
-    if not paths:
-        raise FileNotFoundError(
-            f"no sample files in {_REPO_SAMPLE}; run `python -m cfusage.sample data/sample`"
-        )
-    return paths
+    return sorted(_PACKAGE_SAMPLE.glob("usage_*.json.gz"))
 
 
 def load(**to_frame_kwargs: Any) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFrame]:
-    """The whole committed sample as a typed frame (:func:`cfusage.frame.to_frame`).
+    """The whole committed sample as a typed frame (:func:`cfusage.io._frame.to_frame`).
 
     Parameters
     ----------
     **to_frame_kwargs
-        Passed to :func:`cfusage.frame.to_frame` (e.g. ``errors="quarantine"``).
+        Passed to :func:`cfusage.io._frame.to_frame` (e.g. ``errors="quarantine"``).
 
     Returns
     -------
@@ -1033,19 +1011,12 @@ def load(**to_frame_kwargs: Any) -> pd.DataFrame | tuple[pd.DataFrame, pd.DataFr
         The typed frame (19,621 rows), ``attrs["cfusage"]["complete_through"]`` set to
         :data:`COMPLETE_THROUGH`; with ``errors="quarantine"`` the pair ``(frame, rejected)``.
 
-    Raises
-    ------
-    FileNotFoundError
-        If the sample files are missing (see :func:`sample_paths`).
-
     Examples
     --------
     >>> df = load()
     >>> df["billing_account_name"].nunique(), df.attrs["cfusage"]["complete_through"]
     (5, datetime.date(2026, 11, 23))
     """
-    from .frame import to_frame
-
     loaded = to_frame(sample_paths(), **to_frame_kwargs)
     frame = loaded[0] if isinstance(loaded, tuple) else loaded
     frame.attrs["cfusage"]["complete_through"] = COMPLETE_THROUGH
@@ -1073,7 +1044,7 @@ _PRICE_BOOK_COLUMNS = [
 
 
 def price_book_path() -> Path:
-    """Path of the example price book shipped with cfusage (``cfusage/data/price_book.csv``).
+    """Path of the example price book shipped with cfusage (``cfusage/analysis/data/price_book.csv``).
 
     One row per metric and tier: ``tier_start`` is the pricing quantity per billing period from
     which the row's ``list_unit_price`` applies (0 for a single tier; every sample metric has one
@@ -1085,7 +1056,7 @@ def price_book_path() -> Path:
     >>> price_book_path().name
     'price_book.csv'
     """
-    return Path(str(resources.files("cfusage").joinpath("data", "price_book.csv")))
+    return Path(str(resources.files("cfusage.analysis").joinpath("data", "price_book.csv")))
 
 
 def _price_book() -> pd.DataFrame:
@@ -1118,159 +1089,6 @@ def write_price_book(path: str | Path | None = None) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
-# Large responses for benchmarks
-# ---------------------------------------------------------------------------------------------
-
-
-def large_response(n_records: int = 1_000_000, *, seed: int = 0) -> bytes:
-    """One envelope of ``n_records`` realistic records as JSON bytes, for benchmarks.
-
-    Records cover 31 days from 2026-10-01, all 20 metrics of :data:`METRICS`, and as many accounts
-    as needed (``n_records / 620``: about 1,600 for a million), with every field of a revision-B
-    record in wire order (about 1 kB per record, like the API). Costs follow the sample's
-    identities (list, contracted with the contract's discounts, billed = effective = contracted;
-    no free allowance or commitment). Quantities are vectorised numpy; each record is filled into
-    a string template, so a million records take a few seconds.
-
-    Parameters
-    ----------
-    n_records : int, default 1_000_000
-    seed : int, default 0
-
-    Returns
-    -------
-    bytes
-        UTF-8 JSON: ``{"success":true,"errors":[],"messages":[],"result":[...]}``.
-
-    Raises
-    ------
-    cfusage.DataError
-        If ``n_records`` is negative.
-
-    Examples
-    --------
-    >>> import json
-    >>> len(json.loads(large_response(1000))["result"])
-    1000
-    """
-    if n_records < 0:
-        raise DataError(f"n_records must not be negative, got n_records={n_records!r}")
-    n = int(n_records)
-    if n == 0:
-        return msgspec.json.encode(envelope([]))
-    rng = np.random.default_rng(seed)
-    n_days, m = 31, METRICS
-    i = np.arange(n)
-    day = i % n_days
-    metric = (i // n_days) % len(m)
-    account = i // (n_days * len(m))
-    n_accounts = int(account[-1]) + 1
-    block = m["block_size"].to_numpy()[metric]
-    price = m["list_unit_price"].to_numpy()
-    cup = price * (1 - m["contracted_discount"].to_numpy())
-    size = rng.lognormal(0.0, 1.0, n_accounts)[account]
-    consumed = np.round(block * 50 * size * rng.lognormal(0.0, 0.3, n)).astype(np.int64)
-    pq = consumed / block
-    list_cost = price[metric] * pq
-    contracted = cup[metric] * pq
-
-    def fields(**kw: Any) -> str:
-        # ASCII only (non-ASCII escaped as JSON \\uXXXX): joining and encoding stay memcpy-fast
-        return json.dumps(kw, ensure_ascii=True, separators=(",", ":"))[1:-1] + ","
-
-    first = np.datetime64("2026-10-01")
-    head = [
-        fields(
-            BillingAccountId=_hex("account", f"large {k}"), BillingAccountName=f"Account {k:05d}"
-        )
-        + fields(
-            SubAccountId=CONTRACT["sub_account_id"],
-            SubAccountName=CONTRACT["sub_account_name"],
-            BillingPeriodStart="2026-10-01T00:00:00Z",
-            BillingPeriodEnd="2026-11-01T00:00:00Z",
-        )
-        for k in range(n_accounts)
-    ]
-    days = [
-        fields(
-            ChargePeriodStart=f"{first + d}T00:00:00Z",
-            ChargePeriodEnd=f"{first + d + 1}T00:00:00Z",
-            ChargeCategory="Usage",
-            ChargeClass=None,
-            ChargeFrequency="Usage-Based",
-        )
-        for d in range(n_days)
-    ]
-    seg1, seg2, seg3, seg4 = [], [], [], []
-    for k, r in enumerate(m.itertuples()):
-        seg1.append(
-            fields(
-                ChargeDescription=f"{r.x_billable_metric_name} \u2014 daily usage",
-                x_BillableMetricId=r.x_billable_metric_id,
-                x_BillableMetricName=r.x_billable_metric_name,
-                x_ProductFamilyId=r.x_product_family_id,
-                x_ProductFamilyName=r.x_product_family_name,
-                x_ProductCategoryName=r.x_product_category_name,
-            )
-            + '"ConsumedQuantity":'
-        )
-        seg2.append("," + fields(ConsumedUnit=r.consumed_unit) + '"PricingQuantity":')
-        seg3.append(
-            "," + fields(PricingUnit=r.pricing_unit, ListUnitPrice=float(price[k])) + '"ListCost":'
-        )
-        seg4.append("," + fields(ContractedUnitPrice=float(cup[k])) + '"ContractedCost":')
-    tail = (
-        ","
-        + fields(
-            BillingCurrency="USD",
-            HostProviderName="Cloudflare",
-            InvoiceIssuerName="Cloudflare",
-            ServiceProviderName="Cloudflare",
-            RegionId=None,
-            RegionName=None,
-            x_ZoneId=None,
-            x_ZoneName=None,
-        )[:-1]
-        + "}"
-    )
-    heads = np.array([",{" + h for h in head], dtype=object)
-    day_parts = np.array(days, dtype=object)
-    segs = [np.array(x, dtype=object) for x in (seg1, seg2, seg3, seg4)]
-    chunks = [b'{"success":true,"errors":[],"messages":[],"result":[']
-    # chunk by chunk (bounded memory): every piece of every record in one object array, the
-    # numbers formatted by msgspec in bulk, then one join per chunk
-    for lo in range(0, n, _CHUNK):
-        rows = slice(lo, min(lo + _CHUNK, n))
-        k = metric[rows]
-        pieces = np.empty((rows.stop - lo, 15), dtype=object)
-        pieces[:, 0] = heads[account[rows]]
-        pieces[:, 1] = day_parts[day[rows]]
-        pieces[:, 2] = segs[0][k]
-        pieces[:, 3] = _numbers(consumed[rows])
-        pieces[:, 4] = segs[1][k]
-        pieces[:, 5] = _numbers(pq[rows])
-        pieces[:, 6] = segs[2][k]
-        pieces[:, 7] = _numbers(list_cost[rows])
-        pieces[:, 8] = segs[3][k]
-        pieces[:, 9] = pieces[:, 11] = pieces[:, 13] = _numbers(contracted[rows])
-        pieces[:, 10] = ',"EffectiveCost":'
-        pieces[:, 12] = ',"BilledCost":'
-        pieces[:, 14] = tail
-        text = "".join(pieces.ravel().tolist())
-        chunks.append((text[1:] if lo == 0 else text).encode("ascii"))
-    chunks.append(b"]}")
-    return b"".join(chunks)
-
-
-_CHUNK = 100_000
-
-
-def _numbers(values: np.ndarray) -> np.ndarray:
-    """JSON spellings of numbers (shortest round-trip for floats), encoded in bulk."""
-    return np.array(msgspec.json.encode(values.tolist()).decode()[1:-1].split(","), dtype=object)
-
-
-# ---------------------------------------------------------------------------------------------
 # README of data/sample and the command line
 # ---------------------------------------------------------------------------------------------
 
@@ -1286,7 +1104,7 @@ def _readme(records: Sequence[dict[str, Any]]) -> str:
     lines = [
         "# The cfusage sample organization",
         "",
-        "Generated by `python -m cfusage.sample data/sample` (seed 7; do not edit by hand). Each",
+        "Generated by `python -m cfusage.sample --package` (seed 7; do not edit by hand). Each",
         "`usage_<from>_<to>.json.gz` is one API envelope (revision B, with costs) holding the records",
         "whose `ChargePeriodStart` is in `[from, to)`; `to` is exclusive. Load them all with",
         "`cfusage.sample.load()`.",
@@ -1317,7 +1135,7 @@ def _readme(records: Sequence[dict[str, Any]]) -> str:
         lines.append(f"| {z.x_zone_name} | `{z.x_zone_id}` | {names[z.billing_account_id]} |")
     lines += [
         "",
-        "## Metrics (current list prices; `cfusage/data/price_book.csv` is generated from them)",
+        "## Metrics (current list prices; `cfusage/analysis/data/price_book.csv` is generated from them)",
         "",
         "| metric id | family | consumed unit | pricing unit | list price (USD) | free per month |",
         "|---|---|---|---|---|---|",
@@ -1387,13 +1205,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     0
     """
     args = list(sys.argv[1:] if argv is None else argv)
-    directory = args[0] if args else "data/sample"
+    if args not in (["--package"],) and len(args) != 1:
+        print(
+            "usage: python -m cfusage.sample DIR  (writes the sample and price_book.csv into DIR)\n"
+            "       python -m cfusage.sample --package  (regenerates the copy cfusage ships)",
+            file=sys.stderr,
+        )
+        return 2
+    if args == ["--package"]:
+        directory, book_path = _PACKAGE_SAMPLE, price_book_path()
+    else:
+        directory = Path(args[0])
+        book_path = directory / "price_book.csv"
     paths = write_sample(directory)
-    book = write_price_book()
+    book = write_price_book(book_path)
     size = sum(p.stat().st_size for p in paths)
     print(f"wrote {len(paths)} files ({size / 1e6:.1f} MB) to {directory} and {book}")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""Getting usage from Cloudflare: the HTTP clients and the local Parquet store.
+
+:class:`Client` / :class:`AsyncClient` split a date range into API windows, retry what can be
+retried and return typed frames (through :func:`cfusage.io.to_frame`); :class:`Store` keeps a
+month-partitioned Parquet copy and syncs only the days that are missing or not yet final.
+"""
+
+from ._client import DEFAULT_BASE_URL, AsyncClient, Client, Retry
+from ._store import MANIFEST, Store, SyncResult, atomic_write_bytes, to_arrow
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MANIFEST",
+    "AsyncClient",
+    "Client",
+    "Retry",
+    "Store",
+    "SyncResult",
+    "atomic_write_bytes",
+    "to_arrow",
+]

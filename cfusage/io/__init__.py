@@ -1,0 +1,28 @@
+"""Reading and writing usage data: responses and FOCUS files in, typed frames out.
+
+:func:`to_frame` turns whatever a user has in hand (an API envelope, its bytes, a file, SDK objects,
+FOCUS CSV/Parquet, a DataFrame) into a typed frame with the columns of :mod:`cfusage.schema`;
+:func:`validate` checks a frame against the same rules; :func:`to_focus` writes a FOCUS file.
+"""
+
+from ._coerce import NULL_TEXT
+from ._coerce import _complete as complete_columns
+from ._dates import DateLike, utc_day
+from ._focus import to_focus
+from ._frame import Rejected, concat, summary, to_frame
+from ._validation import ISO_4217, ValidationReport, validate
+
+__all__ = [
+    "ISO_4217",
+    "NULL_TEXT",
+    "DateLike",
+    "Rejected",
+    "ValidationReport",
+    "complete_columns",
+    "concat",
+    "summary",
+    "to_focus",
+    "to_frame",
+    "utc_day",
+    "validate",
+]

@@ -1,0 +1,68 @@
+"""The bundled sample organization, its generator, its local API server and the demo.
+
+Demo scaffolding, above the library: it uses :mod:`cfusage.io`, :mod:`cfusage.fetch` and
+:mod:`cfusage.viz`, and nothing in the library imports it. The data ships inside the package
+(``cfusage/sample/data/``), so ``cfusage.sample.load()`` works from an installed copy.
+
+- :func:`load`: the committed sample as a typed frame (19,621 rows, 5 accounts, 20 metrics).
+- :func:`generate_records`: the same organization for any date range (deterministic).
+- :class:`SampleServer`: the organization and account endpoints on a loopback port
+  (``cfusage serve-sample``).
+- ``python -m cfusage.sample DIR``: write the sample files and a price book into ``DIR``.
+
+Examples
+--------
+>>> from cfusage import sample
+>>> df = sample.load()
+>>> len(df), df["billing_account_name"].nunique()
+(19621, 5)
+"""
+
+from ._generate import (
+    ACCOUNTS,
+    COMMITMENTS,
+    COMPLETE_THROUGH,
+    CONTRACT,
+    END,
+    EVENTS,
+    METRICS,
+    ORG_ID,
+    PRICE_CHANGES,
+    START,
+    ZONES,
+    envelope,
+    generate_records,
+    load,
+    main,
+    price_book_path,
+    sample_paths,
+    to_revision,
+    write_price_book,
+    write_sample,
+)
+from ._server import SampleServer, ServedRequest
+
+__all__ = [
+    "ACCOUNTS",
+    "COMMITMENTS",
+    "COMPLETE_THROUGH",
+    "CONTRACT",
+    "END",
+    "EVENTS",
+    "METRICS",
+    "ORG_ID",
+    "PRICE_CHANGES",
+    "START",
+    "ZONES",
+    "SampleServer",
+    "ServedRequest",
+    "envelope",
+    "generate_records",
+    "load",
+    "main",
+    "price_book_path",
+    "sample_paths",
+    "to_revision",
+    "write_price_book",
+    "write_sample",
+]
