@@ -21,13 +21,13 @@ OUT = Path(__file__).resolve().parent / "out"
 
 def large_body(n: int = 1_000_000) -> Path:
     """A generated envelope of ``n`` records as a JSON file (made once, cached under out/)."""
-    from cfusage import sample
+    from ._large import large_response
 
     path = OUT / f"large_{n}.json"
     if not path.exists():
         OUT.mkdir(exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(sample.large_response(n))
+        tmp.write_bytes(large_response(n))
         os.replace(tmp, path)
     return path
 

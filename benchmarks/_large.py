@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from cfusage.errors import DataError
+from cfusage.errors import ArgumentError
 from cfusage.sample._generate import CONTRACT, METRICS, _hex, envelope
 
 # ---------------------------------------------------------------------------------------------
@@ -38,7 +38,7 @@ def large_response(n_records: int = 1_000_000, *, seed: int = 0) -> bytes:
 
     Raises
     ------
-    cfusage.DataError
+    cfusage.ArgumentError
         If ``n_records`` is negative.
 
     Examples
@@ -48,7 +48,7 @@ def large_response(n_records: int = 1_000_000, *, seed: int = 0) -> bytes:
     1000
     """
     if n_records < 0:
-        raise DataError(f"n_records must not be negative, got n_records={n_records!r}")
+        raise ArgumentError(f"n_records must not be negative, got n_records={n_records!r}")
     n = int(n_records)
     if n == 0:
         return msgspec.json.encode(envelope([]))

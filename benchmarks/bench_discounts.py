@@ -1,6 +1,6 @@
 """amortize and discounts on a 1,000,000-record frame against naive twins.
 
-The frame is ``cfusage.to_frame(cfusage.sample.large_response(1_000_000))`` (cached as Parquet
+The frame is ``cfusage.to_frame(benchmarks._large.large_response(1_000_000))`` (cached as Parquet
 under benchmarks/out/), plus one monthly subscription fee per account x product family (charge
 period = the whole month; about 22,000 rows), so that amortizing has rows to spread.
 

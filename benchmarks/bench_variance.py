@@ -1,6 +1,6 @@
 """price_volume_mix and anomalies on a 1,000,000-record frame against naive twins.
 
-The frame is ``cfusage.to_frame(cfusage.sample.large_response(1_000_000))`` (cached as Parquet
+The frame is ``cfusage.to_frame(benchmarks._large.large_response(1_000_000))`` (cached as Parquet
 under benchmarks/out/ by ``benchmarks._common.large_frame``). It covers one month (October 2026),
 so the two periods compared are its halves.
 

@@ -49,6 +49,7 @@ class _FrameFirst:
         self.signature = sig.replace(parameters=list(sig.parameters.values())[1:])
         self.__doc__ = func.__doc__
         self.__name__ = func.__name__
+        self.__module__ = func.__module__  # doctest collects the examples where they are defined
 
     def __get__(self, obj: Any, owner: type | None = None) -> Any:
         if obj is None:
@@ -75,7 +76,7 @@ class PlotNamespace:
 @functools.cache
 def _plot_namespace() -> type[PlotNamespace]:
     """PlotNamespace with the chart functions attached (matplotlib is imported here, once)."""
-    from . import plots
+    from .viz import plots
 
     for name in USAGE_PLOTS:
         setattr(PlotNamespace, name, _FrameFirst(getattr(plots, name)))

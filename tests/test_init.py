@@ -14,10 +14,14 @@ def test_every_public_name_resolves_and_has_a_docstring():
         assert obj.__doc__, f"cfusage.{name} has no docstring"
 
 
-def test_helper_functions_win_over_their_modules_of_the_same_name():
+def test_no_public_function_shadows_a_module():
+    """Implementation modules are private, so no helper can hide a module of its name."""
     code = (
-        "import cfusage.analysis._discounts, cfusage.anomalies, cfusage; "
-        "assert callable(cfusage.discounts) and callable(cfusage.anomalies)"
+        "import importlib, pkgutil, cfusage; "
+        "mods = {m.name.rsplit('.', 1)[-1] for m in pkgutil.walk_packages(cfusage.__path__, 'cfusage.')}; "
+        "clash = [n for n in cfusage.__all__ if n in mods and callable(getattr(cfusage, n)) "
+        "and not isinstance(getattr(cfusage, n), type(cfusage))]; "
+        "assert not clash, clash"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

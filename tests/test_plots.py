@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
-from cfusage import plots
 from cfusage.errors import CurrencyError, MissingColumnsError
 from cfusage.schema import dtypes
+from cfusage.viz import plots
 
 DTYPES = dtypes()
 

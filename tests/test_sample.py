@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cfusage import sample
-from cfusage.errors import DataError
+from cfusage.errors import ArgumentError
+from cfusage.sample import _generate as gen
 from cfusage.schema import COLUMNS
 
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -74,7 +75,7 @@ def test_committed_sample_is_what_write_sample_writes(tmp_path) -> None:
 
 def test_sample_files_are_one_envelope_per_window_of_charge_days(records: list[dict]) -> None:
     paths = sample.sample_paths()
-    expected = sample.windows(sample.START, sample.END)
+    expected = gen._windows(sample.START, sample.END)
     assert [p.name for p in paths] == [f"usage_{a}_{b}.json.gz" for a, b in expected]
     total = 0
     for path, (lo, hi) in zip(paths, expected, strict=True):
@@ -112,7 +113,7 @@ def test_billing_period_is_the_calendar_month_except_for_the_correction(
     rows = wire[wire["ChargeClass"].isna() & (wire["ChargeCategory"] == "Usage")]
     month_start = [f"{d:%Y-%m}-01T00:00:00Z" for d in rows["day"]]
     assert rows["BillingPeriodStart"].tolist() == month_start
-    nxt = [sample._next_month(d.replace(day=1)) for d in rows["day"]]
+    nxt = [gen._next_month(d.replace(day=1)) for d in rows["day"]]
     assert rows["BillingPeriodEnd"].tolist() == [f"{d}T00:00:00Z" for d in nxt]
 
 
@@ -434,7 +435,7 @@ def test_scale_multiplies_accounts_and_keeps_events_with_the_base_accounts() -> 
     ],
 )
 def test_generate_records_rejects_bad_arguments(kwargs: dict, field: str) -> None:
-    with pytest.raises(DataError, match=field):
+    with pytest.raises(ArgumentError, match=field):
         sample.generate_records(**kwargs)
 
 
@@ -482,7 +483,7 @@ def test_to_revision_keeps_unknown_fields_and_rejects_unknown_revisions() -> Non
         [{"x_BillableMetricId": "m", "x_NewField": 1, "ListCost": 2.0}], "A", costs=False
     )
     assert out == [{"x_BillableMetricId": "m", "x_NewField": 1}]
-    with pytest.raises(DataError, match="'D'"):
+    with pytest.raises(ArgumentError, match="'D'"):
         sample.to_revision([], "D")
 
 
@@ -496,7 +497,7 @@ def test_windows_cover_the_range_without_gap_or_overlap(
     start: dt.date, length: int, days: int
 ) -> None:
     end = start + dt.timedelta(days=length)
-    ws = sample.windows(start, end, days=days)
+    ws = gen._windows(start, end, days=days)
     assert len(ws) == math.ceil(length / days)
     covered = [w[0] + dt.timedelta(days=i) for w in ws for i in range((w[1] - w[0]).days)]
     assert covered == [start + dt.timedelta(days=i) for i in range(length)]
@@ -504,47 +505,19 @@ def test_windows_cover_the_range_without_gap_or_overlap(
 
 
 def test_windows_accepts_strings_and_rejects_bad_input() -> None:
-    assert sample.windows("2026-01-01", "2026-01-01") == []
-    assert sample.windows("2026-01-01", dt.date(2026, 1, 3)) == [
+    assert gen._windows("2026-01-01", "2026-01-01") == []
+    assert gen._windows("2026-01-01", dt.date(2026, 1, 3)) == [
         (dt.date(2026, 1, 1), dt.date(2026, 1, 3))
     ]
-    with pytest.raises(DataError, match="start"):
-        sample.windows("2026-02-01", "2026-01-01")
-    with pytest.raises(DataError, match="days"):
-        sample.windows("2026-01-01", "2026-02-01", days=0)
+    with pytest.raises(ArgumentError, match="start"):
+        gen._windows("2026-02-01", "2026-01-01")
+    with pytest.raises(ArgumentError, match="days"):
+        gen._windows("2026-01-01", "2026-02-01", days=0)
 
 
 def test_envelope_wraps_records() -> None:
     recs = [{"a": 1}]
     assert sample.envelope(recs) == {"success": True, "errors": [], "messages": [], "result": recs}
-
-
-# --- large responses -------------------------------------------------------------------------
-
-
-def test_large_response_parses_and_has_n_records() -> None:
-    body = json.loads(sample.large_response(5_000, seed=3))
-    assert body["success"] is True
-    result = body["result"]
-    assert len(result) == 5_000
-    fields = [c.wire for c in COLUMNS if c.wire != "Tags"]
-    assert all(list(r) == fields for r in result)
-    assert len({r["x_BillableMetricId"] for r in result}) == len(sample.METRICS)
-    assert len({r["ChargePeriodStart"] for r in result}) == 31
-    for r in result[:500]:
-        assert math.isclose(r["ListCost"], r["ListUnitPrice"] * r["PricingQuantity"], rel_tol=1e-9)
-        assert math.isclose(
-            r["ContractedCost"], r["ContractedUnitPrice"] * r["PricingQuantity"], rel_tol=1e-9
-        )
-        assert r["BilledCost"] == r["EffectiveCost"] == r["ContractedCost"]
-    assert sample.large_response(5_000, seed=3) == sample.large_response(5_000, seed=3)
-
-
-def test_large_response_edge_sizes() -> None:
-    assert json.loads(sample.large_response(0))["result"] == []
-    assert len(json.loads(sample.large_response(1))["result"]) == 1
-    with pytest.raises(DataError, match="n_records"):
-        sample.large_response(-1)
 
 
 # --- files, price book, loading --------------------------------------------------------------
@@ -580,11 +553,13 @@ def test_price_book_is_generated_from_metrics(tmp_path) -> None:
 
 
 def test_main_regenerates_sample_and_price_book(tmp_path, monkeypatch, capsys) -> None:
-    monkeypatch.setattr(sample, "price_book_path", lambda: tmp_path / "book" / "price_book.csv")
+    before = sample.price_book_path().read_bytes()
     assert sample.main([str(tmp_path / "out")]) == 0
     assert len(list((tmp_path / "out").glob("usage_*.json.gz"))) == len(sample.sample_paths())
-    assert (tmp_path / "book" / "price_book.csv").is_file()
+    assert (tmp_path / "out" / "price_book.csv").read_bytes() == before
+    assert sample.price_book_path().read_bytes() == before  # the package's own copy is untouched
     assert "wrote 15 files" in capsys.readouterr().out
+    assert sample.main([]) == 2  # a directory (or --package) must be named
 
 
 def test_load_gives_the_typed_frame_of_the_whole_sample(records: list[dict]) -> None:

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from . import _grouping as g
+from ._pricing import _first_tier, load_price_book
 
 __all__ = ["discounts", "savings_summary", "unit_price_discounts"]
 
@@ -379,7 +380,6 @@ def _free_tier_value(
     for c in ("x_billable_metric_id", "consumed_quantity", "pricing_quantity"):
         if c not in df.columns:
             return na
-    from ._pricing import _first_tier, load_price_book
 
     book = _first_tier(load_price_book(price_book))
     metric = df["x_billable_metric_id"].astype("str")

@@ -55,7 +55,7 @@ import msgspec
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import ArgumentError
 from ..io import DateLike, to_frame, utc_day
 from ..schema import COLUMNS, REVISIONS
 
@@ -771,7 +771,7 @@ def generate_records(
 
     Raises
     ------
-    cfusage.DataError
+    cfusage.ArgumentError
         If ``start`` or ``end`` is not a date, ``start >= end`` or ``scale < 1``.
 
     Examples
@@ -783,9 +783,9 @@ def generate_records(
     """
     start_d, end_d = utc_day(start, "start"), utc_day(end, "end")
     if start_d >= end_d:
-        raise DataError(f"start must be before end, got start={start_d} end={end_d}")
+        raise ArgumentError(f"start must be before end, got start={start_d} end={end_d}")
     if not isinstance(scale, int) or isinstance(scale, bool) or scale < 1:
-        raise DataError(f"scale must be a positive integer, got scale={scale!r}")
+        raise ArgumentError(f"scale must be a positive integer, got scale={scale!r}")
     first, last = min(start_d, START), max(end_d, END)
     u = _usage(seed, scale, first, last)
     u["billed_cost"] = _commitment_billed(u)
@@ -847,7 +847,7 @@ def to_revision(
 
     Raises
     ------
-    cfusage.DataError
+    cfusage.ArgumentError
         If ``revision`` is not one of ``"A"``, ``"B"``, ``"C"``.
 
     Examples
@@ -857,7 +857,7 @@ def to_revision(
     (False, False, True)
     """
     if revision not in REVISIONS:
-        raise DataError(f"revision must be one of {', '.join(REVISIONS)}, got {revision!r}")
+        raise ArgumentError(f"revision must be one of {', '.join(REVISIONS)}, got {revision!r}")
     known = {c.wire for c in COLUMNS}
     drop = known - _REVISION_FIELDS[revision]
     if not costs:
@@ -892,7 +892,7 @@ def _windows(start: DateLike, end: DateLike, days: int = 31) -> list[tuple[dt.da
 
     Raises
     ------
-    cfusage.DataError
+    cfusage.ArgumentError
         If a date does not parse, ``start > end`` or ``days < 1``.
 
     Examples
@@ -902,9 +902,9 @@ def _windows(start: DateLike, end: DateLike, days: int = 31) -> list[tuple[dt.da
     """
     lo, hi = utc_day(start, "start"), utc_day(end, "end")
     if lo > hi:
-        raise DataError(f"start must not be after end, got start={lo} end={hi}")
+        raise ArgumentError(f"start must not be after end, got start={lo} end={hi}")
     if days < 1:
-        raise DataError(f"days must be at least 1, got days={days!r}")
+        raise ArgumentError(f"days must be at least 1, got days={days!r}")
     step = dt.timedelta(days=days)
     out = []
     while lo < hi:

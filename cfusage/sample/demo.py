@@ -20,6 +20,7 @@ import pandas as pd
 from ..analysis import period_over_period, savings_summary
 from ..fetch import Client
 from ..io import summary
+from ..viz import write_report
 from ._server import SampleServer
 
 
@@ -88,8 +89,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  {row.x_product_family_name!s:<20} {_money(row.previous)} -> {_money(row.current)}"
             f"  ({row.change:+,.2f}, {rel})"
         )
-
-    from ..viz import write_report
 
     path = write_report(df, Path(args.out))
     print(f"\nReport written to {path.resolve()}")

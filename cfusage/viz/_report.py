@@ -38,9 +38,19 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..analysis import require
+from ..analysis import (
+    anomalies,
+    budget_variance,
+    describe_anomalies,
+    discounts,
+    price_volume_mix,
+    reconcile,
+    require,
+    top_movers,
+)
 from ..errors import CurrencyError, DataError, Error, MissingColumnsError
 from ..io import utc_day
+from ..schema import DIMENSIONS
 from . import plots
 
 __all__ = ["Headline", "Report", "build_report", "write_report"]
@@ -456,7 +466,6 @@ def _ratio(num: float | None, den: float | None) -> float | None:
 
 def _savings(df: pd.DataFrame) -> dict[str, float | None]:
     """The savings figures of :func:`cfusage.discounts` over ``df`` (empty when not computable)."""
-    from ..analysis import discounts
 
     if not len(df):
         return {}
@@ -540,8 +549,6 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         plots.cost(recent, by=by, freq="D", top=6, ax=ax, currency=head.currency)
         report.figures[name.replace("_", "-")] = fig
 
-        from ..schema import DIMENSIONS
-
         column = DIMENSIONS[by]
         require(df, [column], f"cost by {by}")
         labels = df[column].astype("str").fillna("(not set)")
@@ -575,7 +582,6 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
 
 def _need(df: pd.DataFrame, dimensions: list[str], what: str) -> None:
     """Raise MissingColumnsError when a dimension the section groups by is not in the frame."""
-    from ..schema import DIMENSIONS
 
     require(df, [DIMENSIONS.get(d, d) for d in dimensions], what)
 
@@ -595,7 +601,6 @@ def _require_rows(df: pd.DataFrame, window: tuple[dt.date, dt.date], what: str) 
 
 
 def _section_variance(df: pd.DataFrame, report: Report) -> None:
-    from ..analysis import price_volume_mix
 
     _need(df, ["product", "metric_id"], "the variance bridge")
     base, current = _last_two_months(report)
@@ -612,7 +617,6 @@ def _section_variance(df: pd.DataFrame, report: Report) -> None:
 
 
 def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
-    from ..analysis import top_movers
 
     _need(df, ["metric", "account"], "top movers")
     base, current = _last_two_months(report)
@@ -629,7 +633,6 @@ def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
 
 
 def _section_anomalies(df: pd.DataFrame, report: Report) -> None:
-    from ..analysis import anomalies, describe_anomalies
 
     _need(df, ["metric", "account"], "anomalies by metric and account")
     h = report.headline
@@ -666,7 +669,6 @@ def _top_group(flagged: pd.DataFrame, scored: pd.DataFrame) -> tuple:
 
 
 def _section_discounts(df: pd.DataFrame, report: Report) -> None:
-    from ..analysis import discounts
 
     h = report.headline
     last = _between(df, h.last_month, h.month)
@@ -682,8 +684,6 @@ def _section_discounts(df: pd.DataFrame, report: Report) -> None:
     plots.discount_waterfall(total, ax=ax)
     report.figures["discounts"] = fig
     try:
-        from ..analysis import reconcile
-
         monthly = reconcile(_between(df, _add_months(h.month, -12), h.month), freq="MS")
     except MissingColumnsError:
         return  # no billed cost: the waterfall stops at effective cost, and so does the report
@@ -733,7 +733,6 @@ def _check_budget(budget: object) -> pd.DataFrame:
 
 def _section_budget(budget: pd.DataFrame) -> Callable[[pd.DataFrame, Report], None]:
     def step(df: pd.DataFrame, report: Report) -> None:
-        from ..analysis import budget_variance
 
         h = report.headline
         with warnings.catch_warnings():

@@ -29,8 +29,9 @@ import pandas as pd
 from matplotlib.collections import PolyCollection
 from matplotlib.ticker import FuncFormatter
 
-from ..analysis import add_period, freq_of, require, resolve_by
+from ..analysis import add_period, discounts, freq_of, reconcile, require, resolve_by
 from ..errors import CurrencyError, DataError, MissingColumnsError
+from ..schema import DIMENSIONS
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -758,8 +759,6 @@ def discount_waterfall(
     ['List', 'Negotiated\\nsavings', 'Contracted']
     """
     if "total_savings" not in data.columns and "charge_period_start" in data.columns:
-        from ..analysis import discounts
-
         data = discounts(data, None, None)
     cur = _currency_of(data, currency)
     cols = ["list_cost", "contracted_cost", "effective_cost"]
@@ -1019,7 +1018,6 @@ def _pick_group(result: pd.DataFrame, cols: list[str], group: Any) -> pd.DataFra
 
 
 def _column_of(name: str, cols: list[str]) -> str:
-    from ..schema import DIMENSIONS
 
     col = DIMENSIONS.get(name, name)
     if col not in cols:
@@ -1334,8 +1332,6 @@ def amortized_vs_billed(data: pd.DataFrame, freq: str = "MS", ax: Axes | None = 
     4
     """
     if "charge_period_start" in data.columns and "difference" not in data.columns:
-        from ..analysis import reconcile
-
         data = reconcile(data, freq=freq)
     need = ["period", "billed_cost", "effective_cost"]
     _need_columns(data, need, "amortized_vs_billed needs a reconcile() result")
