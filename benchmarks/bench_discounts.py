@@ -140,8 +140,8 @@ def main(n: int = 1_000_000) -> dict[str, float]:
 
     figures: dict[str, float] = {}
     cases = {
-        "amortize D": (lambda: amortize(df, "D"), lambda: naive_amortize(sliced, "D")),
-        "amortize MS": (lambda: amortize(df, "MS"), lambda: naive_amortize(sliced, "MS")),
+        "amortize D": (lambda: amortize(df, freq="D"), lambda: naive_amortize(sliced, "D")),
+        "amortize MS": (lambda: amortize(df, freq="MS"), lambda: naive_amortize(sliced, "MS")),
         "discounts account x product x month": (
             lambda: discounts(df, by=["account", "product"], freq="MS"),
             lambda: naive_discounts(sliced),

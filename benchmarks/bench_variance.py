@@ -85,7 +85,7 @@ def main() -> None:
     print(f"   frame: {len(df):,} records, loaded in {time.perf_counter() - t0:.1f} s")
 
     # price / volume / mix
-    fast, result = best_of(lambda: price_volume_mix(df, BASE, CURRENT, by="product"))
+    fast, result = best_of(lambda: price_volume_mix(df, base=BASE, current=CURRENT, by="product"))
     slow, naive = best_of(lambda: naive_price_volume_mix(df, BASE, CURRENT), repeat=1)
     result = result.set_index("x_product_family_name")
     worst = max(

@@ -16,7 +16,7 @@ Examples
 ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
 ...     "effective_cost": pd.array([10.0, 12.0], dtype="Float64"),
 ... })
->>> df.cfusage.period_over_period(complete_through="2026-02-28")[["period", "change"]]
+>>> df.cfusage.period_over_period(as_of="2026-02-28")[["period", "change"]]
                      period  change
 0 2026-01-01 00:00:00+00:00    <NA>
 1 2026-02-01 00:00:00+00:00     2.0
@@ -98,7 +98,7 @@ class CfusageAccessor:
     ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
     ...     "effective_cost": pd.array([10.0, 12.0], dtype="Float64"),
     ... })
-    >>> df.cfusage.budget_status(500.0, as_of="2026-02-14")[["period", "actual", "forecast"]]
+    >>> df.cfusage.budget_status(budget=500.0, as_of="2026-02-14")[["period", "actual", "forecast"]]
                          period  actual  forecast
     0 2026-01-01 00:00:00+00:00    10.0      10.0
     1 2026-02-01 00:00:00+00:00    12.0      24.0

@@ -24,19 +24,23 @@ def sample() -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    ("method", "func", "args", "kwargs"),
+    ("method", "func", "kwargs"),
     [
-        ("period_over_period", variance.period_over_period, (), {"by": "product"}),
-        ("price_volume_mix", variance.price_volume_mix, ("2026-05", "2026-06"), {"by": "product"}),
-        ("budget_variance", variance.budget_variance, (50_000.0,), {"as_of": "2026-04-10"}),
-        ("budget_status", variance.budget_status, (50_000.0,), {}),
-        ("top_movers", variance.top_movers, ("2026-05", "2026-06"), {"n": 5}),
-        ("anomalies", anomalies_mod.anomalies, (), {"by": ["metric", "account"]}),
+        ("period_over_period", variance.period_over_period, {"by": "product"}),
+        (
+            "price_volume_mix",
+            variance.price_volume_mix,
+            {"base": "2026-05", "current": "2026-06", "by": "product"},
+        ),
+        ("budget_variance", variance.budget_variance, {"budget": 50_000.0, "as_of": "2026-04-10"}),
+        ("budget_status", variance.budget_status, {"budget": 50_000.0}),
+        ("top_movers", variance.top_movers, {"base": "2026-05", "current": "2026-06", "n": 5}),
+        ("anomalies", anomalies_mod.anomalies, {"by": ["metric", "account"]}),
     ],
 )
-def test_accessor_returns_what_the_function_returns(sample, method, func, args, kwargs):
-    got = getattr(sample.cfusage, method)(*args, **kwargs)
-    expected = func(sample, *args, **kwargs)
+def test_accessor_returns_what_the_function_returns(sample, method, func, kwargs):
+    got = getattr(sample.cfusage, method)(**kwargs)
+    expected = func(sample, **kwargs)
     pd.testing.assert_frame_equal(got, expected)
 
 

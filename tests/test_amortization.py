@@ -44,7 +44,7 @@ def test_amortize_quarter_purchase_lands_by_days() -> None:
             "effective_cost": _costs([None]),
         }
     )
-    out = amortize(fee, "MS")
+    out = amortize(fee, freq="MS")
     assert list(out["period"]) == list(_ts(["2026-01-01", "2026-02-01", "2026-03-01"]))
     assert out["billed_cost"].tolist() == pytest.approx(
         [900 * 31 / 90, 900 * 28 / 90, 900 * 31 / 90]
@@ -68,7 +68,7 @@ def test_amortize_daily_rows_stay_whole_at_every_grain() -> None:
         "MS": ["2026-03-01", "2026-03-01"],
         "QS": ["2026-01-01", "2026-01-01"],
     }.items():
-        out = amortize(df, freq)
+        out = amortize(df, freq=freq)
         assert len(out) == 2, freq
         assert out["list_cost"].tolist() == [1.5, 2.5]
         assert list(out["period"]) == list(_ts(periods)), freq
@@ -83,10 +83,10 @@ def test_amortize_weekly_and_quarterly_partial_periods() -> None:
             "billed_cost": _costs([3.0, 89.0]),
         }
     )
-    week = amortize(df.iloc[[0]], "W")
+    week = amortize(df.iloc[[0]], freq="W")
     assert list(week["period"]) == list(_ts(["2026-02-23", "2026-03-02"]))
     assert week["billed_cost"].tolist() == pytest.approx([1.0, 2.0])
-    quarter = amortize(df.iloc[[1]], "QS")
+    quarter = amortize(df.iloc[[1]], freq="QS")
     # 15 Feb to 1 Apr = 45 days, 1 Apr to 15 May = 44 days
     assert quarter["billed_cost"].tolist() == pytest.approx([45.0, 44.0])
 
@@ -99,7 +99,7 @@ def test_amortize_partial_day_by_time_and_zero_length() -> None:
             "billed_cost": _costs([18.0, 7.0]),
         }
     )
-    out = amortize(df, "D")
+    out = amortize(df, freq="D")
     assert out["billed_cost"].tolist() == pytest.approx([6.0, 12.0, 7.0])
     assert list(out["period"]) == list(_ts(["2026-03-01", "2026-03-02", "2026-03-05"]))
 
@@ -115,18 +115,18 @@ def test_amortize_rejects_bad_periods_and_non_calendar_grains() -> None:
         }
     )
     with pytest.raises(ValidationError) as err:
-        amortize(df, "D")
+        amortize(df, freq="D")
     cases = err.value.failure_cases
     assert sorted(cases["row"]) == [0, 1]
     assert set(cases["field"]) == {"charge_period_end"}
     with pytest.raises(ValueError, match="billing_period"):
-        amortize(df.iloc[:0], "billing_period")
+        amortize(df.iloc[:0], freq="billing_period")
 
 
 def test_amortize_does_not_mutate_input(sample_frame: pd.DataFrame) -> None:
     df = sample_frame.head(50).copy()
     before = df.copy()
-    amortize(df, "W")
+    amortize(df, freq="W")
     pd.testing.assert_frame_equal(df, before)
 
 
@@ -175,7 +175,7 @@ def test_amortize_conserves_total(spans: list[tuple[int, int, float]], freq: str
             "list_cost": _costs([abs(c) for _, _, c in spans]),
         }
     )
-    out = amortize(df, freq)
+    out = amortize(df, freq=freq)
     for c in ["billed_cost", "list_cost"]:
         total = float(df[c].sum())
         scale = float(df[c].abs().sum()) or 1.0
@@ -189,7 +189,7 @@ def test_amortize_conserves_total(spans: list[tuple[int, int, float]], freq: str
 
 
 def test_amortize_sample_purchase_spreads_over_its_term(sample_frame: pd.DataFrame) -> None:
-    out = amortize(sample_frame, "MS")
+    out = amortize(sample_frame, freq="MS")
     purchase = out[out["charge_category"] == "Purchase"]
     assert len(purchase) == 12
     assert purchase["billed_cost"].iloc[0] == pytest.approx(60_000 * 30 / 365)  # November
@@ -260,8 +260,8 @@ def test_amortize_commitment_hand_worked() -> None:
         ]
     )
     c = _commitments(("c1", 20.0, "USD", "2026-01-01", "2026-01-03", "acc", "Workers|R2"))
-    out = amortize_commitment(usage, c)
-    relabelled = amortize_commitment(usage.set_axis([9, 9, 9, 2, 2, 2]), c)
+    out = amortize_commitment(usage, commitments=c)
+    relabelled = amortize_commitment(usage.set_axis([9, 9, 9, 2, 2, 2]), commitments=c)
     pd.testing.assert_frame_equal(relabelled, out)
     assert len(out) == len(usage) + 1
     assert out["commitment_status"].iloc[:2].tolist() == ["Used", "Used"]
@@ -280,7 +280,7 @@ def test_amortize_commitment_hand_worked() -> None:
     assert unused["billing_account_id"] == "acc"
     assert pd.isna(unused["x_product_family_name"])  # two families in scope
     assert out["charge_category"].dtype == "category"
-    flagged = amortize_commitment(usage.assign(cost_estimated=True), c)
+    flagged = amortize_commitment(usage.assign(cost_estimated=True), commitments=c)
     assert flagged["cost_estimated"].dtype == bool
     assert flagged["cost_estimated"].tolist() == [True] * 6 + [
         False
@@ -296,7 +296,7 @@ def test_amortize_commitment_first_commitment_covers_overlaps() -> None:
         ("late", 10.0, "USD", "2026-01-01", "2026-01-02", None, None),
         ("early", 10.0, "USD", "2025-12-31", "2026-01-02", None, "Workers"),
     )
-    out = amortize_commitment(usage, c)
+    out = amortize_commitment(usage, commitments=c)
     assert out["commitment_id"].iloc[0] == "early"
     assert out["amortized_commitment_cost"].iloc[0] == 5.0  # early: 10 over two days
     unused = out[out["commitment_status"] == "Unused"]
@@ -322,7 +322,7 @@ def test_amortize_commitment_allocated_plus_unused_is_the_fee(
     start = day0 + dt.timedelta(days=term[0])
     end = start + dt.timedelta(days=term[1])
     c = _commitments(("c", amount, "USD", start.isoformat(), end.isoformat(), "acc", "R2"))
-    out = amortize_commitment(usage, c)
+    out = amortize_commitment(usage, commitments=c)
     mine = out[out["commitment_id"] == "c"]
     assert float(mine["amortized_commitment_cost"].sum()) == pytest.approx(
         amount, rel=1e-9, abs=1e-9
@@ -336,7 +336,7 @@ def test_amortize_commitment_allocated_plus_unused_is_the_fee(
 
 
 def test_amortize_commitment_on_sample(sample_frame: pd.DataFrame) -> None:
-    out = amortize_commitment(sample_frame, sample.COMMITMENTS)
+    out = amortize_commitment(sample_frame, commitments=sample.COMMITMENTS)
     c = sample.COMMITMENTS.iloc[0]
     mine = out[out["commitment_id"] == c["commitment_id"]]
     assert float(mine["amortized_commitment_cost"].sum()) == pytest.approx(60_000, rel=1e-9)
@@ -485,7 +485,7 @@ def test_reconcile_sample(sample_frame: pd.DataFrame) -> None:
     assert list(corrections["period"].dt.strftime("%Y-%m")) == ["2026-02", "2026-03"]
     assert corrections["corrections"].sum() == pytest.approx(0.0, abs=1e-9)
     # with the unused commitment made explicit, the drawdown and unused shares make up the fee
-    explicit = reconcile(amortize_commitment(sample_frame, sample.COMMITMENTS))
+    explicit = reconcile(amortize_commitment(sample_frame, commitments=sample.COMMITMENTS))
     in_term = explicit[
         (explicit["period"] >= pd.Timestamp("2025-11-01", tz="UTC"))
         & (explicit["period"] < pd.Timestamp("2026-11-01", tz="UTC"))

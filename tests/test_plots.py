@@ -381,7 +381,7 @@ def test_variance_bridge_bars_add_up_to_the_change(sample: pd.DataFrame) -> None
     from cfusage.analysis._variance import price_volume_mix
 
     # July: the planted R2 Class A price change, Workers AI adoption in April, Stream retired
-    pvm = price_volume_mix(sample, "2026-06", "2026-07", by="product")
+    pvm = price_volume_mix(sample, base="2026-06", current="2026-07", by="product")
     ax = plots.variance_bridge(pvm, ax=new_ax())
     h = heights(ax)
     previous, current = float(pvm["previous_cost"].sum()), float(pvm["current_cost"].sum())
@@ -405,7 +405,7 @@ def test_variance_bridge_bars_add_up_to_the_change(sample: pd.DataFrame) -> None
 def test_top_movers_draws_one_bar_per_row_largest_on_top(sample: pd.DataFrame) -> None:
     from cfusage.analysis._variance import top_movers
 
-    movers = top_movers(sample, "2026-06", "2026-07", by="product", n=5)
+    movers = top_movers(sample, base="2026-06", current="2026-07", by="product", n=5)
     ax = plots.top_movers(movers, ax=new_ax())
     drawn = bars(ax, "bar:")
     assert len(drawn) == 5
@@ -451,7 +451,7 @@ def test_anomaly_timeline_defaults_to_the_strongest_anomaly(sample: pd.DataFrame
 def test_budget_draws_actual_budget_forecast_and_thresholds(sample: pd.DataFrame) -> None:
     from cfusage.analysis._variance import budget_variance
 
-    daily = budget_variance(sample, 40_000.0, as_of="2026-11-20")
+    daily = budget_variance(sample, budget=40_000.0, as_of="2026-11-20")
     ax = plots.budget(daily, ax=new_ax())
     gids = [line.get_gid() for line in ax.lines]
     assert gids[:3] == ["budget", "actual", "forecast"]
@@ -472,7 +472,7 @@ def test_budget_draws_actual_budget_forecast_and_thresholds(sample: pd.DataFrame
 def test_budget_refuses_several_budget_lines(sample: pd.DataFrame) -> None:
     from cfusage.analysis._variance import budget_variance
 
-    daily = budget_variance(sample, 10_000.0, by="account", as_of="2026-11-20")
+    daily = budget_variance(sample, budget=10_000.0, by="account", as_of="2026-11-20")
     with pytest.raises(ValueError, match="filter it to one group"):
         plots.budget(daily, ax=new_ax())
 

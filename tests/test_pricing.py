@@ -89,7 +89,7 @@ def test_rate_allowance_crossing_mid_day() -> None:
             ("2026-04-01", "a", "req", 2e6),  # a new billing period starts afresh
         ]
     )
-    out = rate(usage, _book([REQ]))
+    out = rate(usage, price_book=_book([REQ]))
     assert out["pricing_quantity"].tolist() == [0.0, 4.0, 3.0, 2.0, 0.0]
     assert out["list_cost"].tolist() == pytest.approx([0.0, 1.2, 0.9, 0.6, 0.0])
     assert out["contracted_unit_price"].tolist() == pytest.approx([0.24] * 5)
@@ -114,7 +114,7 @@ def test_rate_tiers_priced_piecewise() -> None:
             ("2026-03-04", "a", "gb", 0.0),  # nothing billable: the marginal (second) price
         ]
     )
-    out = rate(usage, book)
+    out = rate(usage, price_book=book)
     assert out["pricing_quantity"].tolist() == [50.0, 80.0, 50.0, 0.0]
     assert out["list_cost"].tolist() == pytest.approx([5.0, 6.5, 2.5, 0.0])
     assert out["list_unit_price"].tolist() == pytest.approx([0.10, 6.5 / 80, 0.05, 0.05])
@@ -126,7 +126,7 @@ def test_rate_price_versions_by_effective_from() -> None:
         effective_from=[None, "2026-03-02"],
     )
     usage = _usage([("2026-03-01", "a", "req", 11e6), ("2026-03-02", "a", "req", 1e6)])
-    out = rate(usage, book)
+    out = rate(usage, price_book=book)
     assert out["list_unit_price"].tolist() == [0.30, 0.50]
     assert out["list_cost"].tolist() == pytest.approx([0.30, 0.50])
 
@@ -135,13 +135,13 @@ def test_rate_keeps_existing_costs_unless_overwrite() -> None:
     usage = _usage([("2026-03-01", "a", "req", 12e6), ("2026-03-02", "a", "req", 1e6)])
     usage["list_cost"] = pd.array([99.0, None], dtype="Float64")
     before = usage.copy()
-    out = rate(usage, _book([REQ]))
+    out = rate(usage, price_book=_book([REQ]))
     assert out["list_cost"].tolist() == [99.0, 0.30]  # the first row kept its own cost
     assert pd.isna(out["contracted_cost"].iloc[0])  # ... and its own (missing) other values
     assert out["cost_estimated"].tolist() == [False, True]
     # the kept row still used up the allowance: the second row is wholly billable
     assert out["pricing_quantity"].iloc[1] == 1.0
-    again = rate(usage, _book([REQ]), overwrite=True)
+    again = rate(usage, price_book=_book([REQ]), overwrite=True)
     assert again["list_cost"].tolist() == pytest.approx([0.60, 0.30])
     assert again["cost_estimated"].all()
     pd.testing.assert_frame_equal(usage, before)
@@ -153,7 +153,7 @@ def test_rate_warns_about_unpriceable_rows_and_leaves_them_na() -> None:
     )  # fmt: skip
     usage["billing_currency"] = pd.Categorical([None, None, "EUR"])
     with pytest.warns(UserWarning) as record:
-        out = rate(usage, _book([REQ]))
+        out = rate(usage, price_book=_book([REQ]))
     messages = " ".join(str(w.message) for w in record)
     assert "mystery" in messages and "EUR" in messages
     assert out["list_cost"].isna().tolist() == [False, True, True]
@@ -175,7 +175,7 @@ def test_rate_leaves_purchases_and_prices_corrections_without_allowance() -> Non
     usage["billing_period_start"] = pd.to_datetime(["2026-03-01"] * 3, utc=True).astype(UTC)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a purchase is no unknown metric
-        out = rate(usage, _book([REQ]))
+        out = rate(usage, price_book=_book([REQ]))
     assert out["pricing_quantity"].iloc[0] == 0.0  # the correction did not eat the allowance
     assert pd.isna(out["list_cost"].iloc[1]) and not out["cost_estimated"].iloc[1]
     assert out["list_cost"].iloc[2] == pytest.approx(-0.60)
@@ -190,14 +190,14 @@ def test_free_allowance_usage_hand_worked() -> None:
     usage = _usage(
         [("2026-03-01", "a", "req", 6e6), ("2026-03-02", "a", "req", 8e6), ("2026-04-01", "a", "req", 1e6)]
     )  # fmt: skip
-    out = free_allowance_usage(usage, _book([REQ]))
+    out = free_allowance_usage(usage, price_book=_book([REQ]))
     assert out["free_quantity"].tolist() == [10e6, 1e6]
     assert out["billable_quantity"].tolist() == [4e6, 0.0]
     assert out["allowance_used_share"].tolist() == [1.0, 0.1]
-    daily = free_allowance_usage(usage, _book([REQ]), freq="D")
+    daily = free_allowance_usage(usage, price_book=_book([REQ]), freq="D")
     assert daily["allowance_used_share"].tolist() == pytest.approx([0.6, 0.4, 0.1])
     two_months = _usage([("2026-02-01", "a", "req", 3e6), ("2026-03-01", "a", "req", 6e6)])
-    quarter = free_allowance_usage(two_months, _book([REQ]), freq="QS")
+    quarter = free_allowance_usage(two_months, price_book=_book([REQ]), freq="QS")
     assert quarter["free_allowance"].tolist() == [20e6]  # two billing periods in the quarter
     assert quarter["allowance_used_share"].tolist() == [9e6 / 20e6]
 
@@ -261,7 +261,7 @@ def test_rate_matches_naive_twin(rows: list[tuple]) -> None:
     )
     day0 = pd.Timestamp("2026-03-01")
     usage = _usage([((day0 + pd.Timedelta(days=d)).isoformat(), a, m, q) for d, a, m, q in rows])
-    out = rate(usage, book)
+    out = rate(usage, price_book=book)
     naive = np.array(_naive_rate(usage, book))
     np.testing.assert_allclose(
         out["pricing_quantity"].to_numpy(dtype=float), naive[:, 0], rtol=1e-9, atol=1e-6
@@ -313,7 +313,7 @@ def test_rate_reproduces_the_sample_costs() -> None:
         "billed_cost",
         "billing_currency",
     ]
-    out = rate(df.drop(columns=filled), _sample_book())
+    out = rate(df.drop(columns=filled), price_book=_sample_book())
     usage = (df["charge_category"] == "Usage").to_numpy()
     assert out["cost_estimated"].to_numpy().tolist() == usage.tolist()
     # rows alone on their account x metric x day match exactly; where an account has several

@@ -217,7 +217,7 @@ def test_complete_through_comes_from_attrs(sample: pd.DataFrame) -> None:
 def test_variance_section_equals_price_volume_mix(report: Report, sample: pd.DataFrame) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        expected = price_volume_mix(sample, "2026-09", "2026-10", by="product")
+        expected = price_volume_mix(sample, base="2026-09", current="2026-10", by="product")
     got = report.tables["variance"].set_index("x_product_family_name").sort_index()
     expected = expected.set_index("x_product_family_name").sort_index()
     pd.testing.assert_series_equal(got["change"], expected["change"], check_names=False)

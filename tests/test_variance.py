@@ -76,7 +76,7 @@ def test_period_over_period_monthly_by_product_worked_by_hand():
             ("2026-02-11", "img", "Images", 1, 4.0),  # Images is new in February
         ]
     )
-    r = period_over_period(df, by="product", complete_through="2026-02-28")
+    r = period_over_period(df, by="product", as_of="2026-02-28")
     feb = r[r["period"] == pd.Timestamp("2026-02-01", tz="UTC")].set_index("x_product_family_name")
     assert feb.loc["Workers", ["previous", "current", "change"]].tolist() == [15.0, 30.0, 15.0]
     assert feb.loc["Workers", "relative_change"] == 1.0
@@ -122,7 +122,7 @@ def test_period_over_period_uses_complete_through_from_attrs_and_drops_later_day
     feb = period_over_period(df).iloc[-1]
     assert (feb["previous"], feb["current"], feb["days_compared"]) == (1.0, 4.0, 1)
     # the argument wins over attrs
-    feb = period_over_period(df, complete_through="2026-02-02").iloc[-1]
+    feb = period_over_period(df, as_of="2026-02-02").iloc[-1]
     assert (feb["previous"], feb["current"]) == (3.0, 54.0)
 
 
@@ -143,7 +143,7 @@ def test_period_over_period_keeps_currencies_apart():
             ("2026-02-05", "req", "W", 1, 7.0, "EUR"),
         ]
     )
-    r = period_over_period(df, complete_through="2026-02-28")
+    r = period_over_period(df, as_of="2026-02-28")
     feb = r[r["period"].dt.month == 2].set_index("billing_currency")
     assert feb.loc["USD", "change"] == 10.0 and feb.loc["EUR", "change"] == 0.0
 
@@ -172,7 +172,7 @@ def test_period_over_period_warns_and_counts_missing_costs():
         ]
     )
     with pytest.warns(UserWarning, match="1 of 3 rows have no effective_cost"):
-        r = period_over_period(df, complete_through="2026-02-28")
+        r = period_over_period(df, as_of="2026-02-28")
     assert r.iloc[-1]["current"] == 20.0
     assert r.iloc[-1]["missing_value_rows"] == 1
 
@@ -207,7 +207,7 @@ def test_period_over_period_does_not_mutate_input():
 def test_period_over_period_change_is_current_minus_previous(rows):
     start = pd.Timestamp("2026-01-01", tz="UTC")
     df = frame([(start + pd.Timedelta(days=d), m, m, 1, c) for d, m, c in rows])
-    r = period_over_period(df, by="product", complete_through="2026-04-30")
+    r = period_over_period(df, by="product", as_of="2026-04-30")
     compared = r["previous"].notna()
     diff = (r["current"] - r["previous"] - r["change"])[compared].abs()
     assert (diff <= 1e-9).all()
@@ -222,7 +222,7 @@ def test_period_over_period_change_is_current_minus_previous(rows):
 
 
 def test_period_over_period_matches_naive_loop_on_sample(sample):
-    r = period_over_period(sample, by="product", complete_through="2026-10-31")
+    r = period_over_period(sample, by="product", as_of="2026-10-31")
     d = sample.assign(month=sample["charge_period_start"].dt.strftime("%Y-%m"))
     totals = {}
     for (fam, month), part in d.groupby(["x_product_family_name", "month"], observed=True):
@@ -255,7 +255,7 @@ def test_price_volume_mix_worked_by_hand():
             ("2026-02-05", "kv", "W", 3.0, 7.0),  # new
         ]
     )
-    r = price_volume_mix(df, "2026-01", "2026-02", by="product").iloc[0]
+    r = price_volume_mix(df, base="2026-01", current="2026-02", by="product").iloc[0]
     # base-priced quantity index over continuing items: (150*0.1 + 40*1) / (10 + 50) - 1
     g = (15.0 + 40.0) / 60.0 - 1.0
     assert r["previous_cost"] == pytest.approx(65.0)
@@ -279,7 +279,7 @@ def test_price_volume_mix_detail_shows_items_and_mix_cancels():
             ("2026-02-05", "cpu", "W", 25.0, 25.0),
         ]
     )
-    d = price_volume_mix(df, "2026-01", "2026-02", by="product", detail=True)
+    d = price_volume_mix(df, base="2026-01", current="2026-02", by="product", detail=True)
     d = d.set_index("x_billable_metric_id")
     g = (30.0 + 25.0) / 60.0 - 1.0
     assert d.loc["req", "volume_effect"] == pytest.approx(10.0 * g)
@@ -302,7 +302,9 @@ def test_price_volume_mix_zero_quantity_rules():
             ("2026-02-05", "fee", "W", None, 12.0),
         ]
     )
-    d = price_volume_mix(df, "2026-01", "2026-02", detail=True).set_index("x_billable_metric_id")
+    d = price_volume_mix(df, base="2026-01", current="2026-02", detail=True).set_index(
+        "x_billable_metric_id"
+    )
     assert d.loc["free", "status"] == "new" and d.loc["free", "new_effect"] == 4.0
     assert d.loc["gone", "status"] == "retired" and d.loc["gone", "retired_effect"] == -4.0
     assert d.loc["fee", "status"] == "unpriced" and d.loc["fee", "price_effect"] == 3.0
@@ -311,19 +313,19 @@ def test_price_volume_mix_zero_quantity_rules():
 
 def test_price_volume_mix_accepts_period_objects_and_pairs():
     df = frame([("2026-01-05", "req", "W", 10.0, 1.0), ("2026-02-05", "req", "W", 20.0, 2.0)])
-    a = price_volume_mix(df, "2026-01", "2026-02")
-    b = price_volume_mix(df, pd.Period("2026-01", "M"), ("2026-02-01", "2026-03-01"))
+    a = price_volume_mix(df, base="2026-01", current="2026-02")
+    b = price_volume_mix(df, base=pd.Period("2026-01", "M"), current=("2026-02-01", "2026-03-01"))
     pd.testing.assert_frame_equal(a, b, check_like=True)
     with pytest.raises(ValueError, match="overlap"):
-        price_volume_mix(df, "2026-01", ("2026-01-15", "2026-02-15"))
+        price_volume_mix(df, base="2026-01", current=("2026-01-15", "2026-02-15"))
     with pytest.raises(ValueError, match="not a period"):
-        price_volume_mix(df, "last month", "2026-02")
+        price_volume_mix(df, base="last month", current="2026-02")
 
 
 def test_price_volume_mix_needs_quantity():
     df = frame([("2026-01-05", "req", "W", None, 1.0), ("2026-02-05", "req", "W", None, 2.0)])
     with pytest.raises(MissingColumnsError, match="pricing_quantity"):
-        price_volume_mix(df, "2026-01", "2026-02")
+        price_volume_mix(df, base="2026-01", current="2026-02")
 
 
 _item = st.tuples(
@@ -346,9 +348,9 @@ def test_price_volume_mix_effects_add_up_to_change(rows):
     df = frame([(f"2026-0{1 + p}-05", m, f, q, c) for m, f, p, q, c in rows])
     if df["pricing_quantity"].isna().all():
         with pytest.raises(MissingColumnsError):
-            price_volume_mix(df, "2026-01", "2026-02", by="product")
+            price_volume_mix(df, base="2026-01", current="2026-02", by="product")
         return
-    r = price_volume_mix(df, "2026-01", "2026-02", by="product")
+    r = price_volume_mix(df, base="2026-01", current="2026-02", by="product")
     effects = r[["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]]
     # rounding is relative to the largest amount involved (costs or effects)
     scale = np.maximum.reduce(
@@ -360,7 +362,7 @@ def test_price_volume_mix_effects_add_up_to_change(rows):
     )
     gap = (effects.sum(axis=1) - r["change"]).abs().to_numpy(float)
     assert (gap <= 1e-9 * scale).all()
-    d = price_volume_mix(df, "2026-01", "2026-02", by="product", detail=True)
+    d = price_volume_mix(df, base="2026-01", current="2026-02", by="product", detail=True)
     mix = d.groupby("x_product_family_name", observed=True)["mix_effect"].sum().abs()
     assert (mix.to_numpy(float) <= 1e-9 * scale.max()).all()
 
@@ -385,7 +387,7 @@ def _naive_pvm(df, base, current, by, item="x_billable_metric_id"):
 
 
 def test_price_volume_mix_matches_naive_loop_on_sample(sample):
-    r = price_volume_mix(sample, "2026-06", "2026-07", by="product").dropna(
+    r = price_volume_mix(sample, base="2026-06", current="2026-07", by="product").dropna(
         subset=["x_product_family_name"]
     )
     naive = _naive_pvm(sample, "2026-06", "2026-07", "x_product_family_name")
@@ -410,7 +412,7 @@ def test_budget_variance_daily_rows_worked_by_hand():
             ("2026-04-03", "req", "W", 1, 20.0),  # 2 April has no rows: 0
         ]
     )
-    r = budget_variance(df, 300.0)
+    r = budget_variance(df, budget=300.0)
     assert r["date"].dt.day.tolist() == [1, 2, 3]
     assert r["actual"].tolist() == [10.0, 0.0, 20.0]
     assert r["cumulative_actual"].tolist() == [10.0, 10.0, 30.0]
@@ -424,7 +426,7 @@ def test_budget_variance_daily_rows_worked_by_hand():
 
 def test_budget_variance_thresholds_crossed():
     df = frame([("2026-04-01", "req", "W", 1, 50.0), ("2026-04-02", "req", "W", 1, 35.0)])
-    r = budget_variance(df, 100.0, thresholds=(0.8, 0.5, 1.0))
+    r = budget_variance(df, budget=100.0, thresholds=(0.8, 0.5, 1.0))
     assert r["threshold_crossed"].tolist() == [0.5, 0.8]
 
 
@@ -436,13 +438,13 @@ def test_budget_variance_budget_mapping_and_frame():
             ("2026-05-01", "ops", "R2", 1, 20.0),
         ]
     )
-    by_group = budget_status(df, {"Workers": 300.0, "R2": 600.0}, by="product")
+    by_group = budget_status(df, budget={"Workers": 300.0, "R2": 600.0}, by="product")
     got = {(r.x_product_family_name, r.period.month): r.budget for r in by_group.itertuples()}
     assert got == {("R2", 4): 600.0, ("R2", 5): 600.0, ("Workers", 4): 300.0}
-    by_period = budget_status(df, {"2026-04": 100.0})
+    by_period = budget_status(df, budget={"2026-04": 100.0})
     assert by_period["budget"].isna().tolist() == [False, True]  # no May budget: NA, never 0
     table = pd.DataFrame({"product": ["R2"], "period": ["2026-05"], "budget": [62.0]})
-    s = budget_status(df, table, by="product")
+    s = budget_status(df, budget=table, by="product")
     r2_may = s[(s.x_product_family_name == "R2") & (s.period.dt.month == 5)]
     assert r2_may["budget"].tolist() == [62.0]
     assert s["budget"].isna().sum() == 2
@@ -451,16 +453,16 @@ def test_budget_variance_budget_mapping_and_frame():
 def test_budget_variance_refuses_one_amount_for_several_currencies():
     df = frame([("2026-04-01", "r", "W", 1, 1.0, "USD"), ("2026-04-01", "r", "W", 1, 1.0, "EUR")])
     with pytest.raises(CurrencyError, match="billing_currency"):
-        budget_variance(df, 100.0)
+        budget_variance(df, budget=100.0)
     table = pd.DataFrame({"billing_currency": ["USD", "EUR"], "budget": [100.0, 90.0]})
-    r = budget_status(df, table).set_index("billing_currency")
+    r = budget_status(df, budget=table).set_index("billing_currency")
     assert r.loc["EUR", "budget"] == 90.0
 
 
 def test_budget_status_as_of_and_run_rate():
     days = pd.date_range("2026-04-01", "2026-04-20", tz="UTC")
     df = frame([(d, "req", "W", 1, 10.0) for d in days])
-    s = budget_status(df, 120.0, as_of="2026-04-10")
+    s = budget_status(df, budget=120.0, as_of="2026-04-10")
     row = s.iloc[0]
     assert row["actual"] == 100.0 and row["days_elapsed"] == 10
     assert row["forecast"] == pytest.approx(300.0)  # 100 x 30 / 10
@@ -471,7 +473,7 @@ def test_budget_status_as_of_and_run_rate():
 
 
 def test_budget_variance_cumulative_matches_naive_on_sample(sample):
-    r = budget_variance(sample, 50_000.0, by="account", as_of="2026-03-31")
+    r = budget_variance(sample, budget=50_000.0, by="account", as_of="2026-03-31")
     mar = r[r["period"] == pd.Timestamp("2026-03-01", tz="UTC")]
     last = mar[mar["date"] == pd.Timestamp("2026-03-31", tz="UTC")].set_index(
         "billing_account_name"
@@ -497,7 +499,7 @@ def test_top_movers_orders_by_absolute_change():
             ("2026-02-05", "c", "C", 1, 20.0),  # new, +20
         ]
     )
-    r = top_movers(df, "2026-01", "2026-02", by="product", n=2)
+    r = top_movers(df, base="2026-01", current="2026-02", by="product", n=2)
     assert r["x_product_family_name"].astype(str).tolist() == ["A", "C"]
     assert r["change"].tolist() == [-60.0, 20.0]
     assert r["status"].tolist() == ["continuing", "new"]
@@ -506,7 +508,7 @@ def test_top_movers_orders_by_absolute_change():
 
 
 def test_top_movers_on_sample_finds_stream_retirement(sample):
-    r = top_movers(sample, "2026-06", "2026-07", by=["account", "product"], n=3)
+    r = top_movers(sample, base="2026-06", current="2026-07", by=["account", "product"], n=3)
     top = r.iloc[0]
     assert top["x_product_family_name"] == "Stream" and top["status"] == "retired"
     assert top["billing_account_name"] == "Team Media"
@@ -517,4 +519,4 @@ def test_helpers_reject_unknown_dimension():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="not a dimension"):
-            top_movers(df, "2026-01", "2026-02", by="planet")
+            top_movers(df, base="2026-01", current="2026-02", by="planet")

@@ -32,7 +32,9 @@ _CALENDAR = ("D", "W", "MS", "QS")
 # amortize
 
 
-def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONEY) -> pd.DataFrame:
+def amortize(
+    data: pd.DataFrame, *, freq: str = "MS", columns: Sequence[str] = MONEY
+) -> pd.DataFrame:
     """Spread each row's costs evenly over its charge period, onto periods of grain ``freq``.
 
     A row whose ``[charge_period_start, charge_period_end)`` overlaps several periods becomes one
@@ -43,11 +45,11 @@ def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONE
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame (``charge_period_start`` and ``charge_period_end`` are needed).
-    freq : str
+    freq : str, default "MS"
         Target grain: ``"D"``, ``"W"`` (weeks start Monday), ``"MS"`` or ``"QS"`` (aliases as in
-        ``_grouping.FREQS``). ``"billing_period"`` has no calendar and is refused.
+        :data:`cfusage.FREQS`). ``"billing_period"`` has no calendar and is refused.
     columns : sequence of str
         The columns to spread (default: every cost column, ``cfusage.schema.MONEY``). Columns the
         frame lacks are skipped. Every other column, quantities included, is repeated unchanged
@@ -56,7 +58,7 @@ def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONE
     Returns
     -------
     pandas.DataFrame
-        ``period`` (start of the target period, UTC) followed by every column of ``df``, one row
+        ``period`` (start of the target period, UTC) followed by every column of ``data``, one row
         per original row x period it overlaps, in the original row order, with a fresh
         RangeIndex. A zero-length charge period (end == start) keeps its whole cost in the
         period of its start.
@@ -80,21 +82,21 @@ def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONE
     ...     "charge_period_end": pd.to_datetime(["2026-04-01"], utc=True),
     ...     "billed_cost": pd.array([900.0], dtype="Float64"),
     ... })
-    >>> amortize(fee, "MS")["billed_cost"].round(2).tolist()
+    >>> amortize(fee, freq="MS")["billed_cost"].round(2).tolist()
     [310.0, 280.0, 310.0]
     """
     grain = _calendar_grain(freq)
-    g.require(df, ["charge_period_start", "charge_period_end"], "amortize()", allow_all_na=True)
-    start, end = _period_bounds(df)
+    g.require(data, ["charge_period_start", "charge_period_end"], "amortize()", allow_all_na=True)
+    start, end = _period_bounds(data)
     first = _period_index(start, grain)
     last = np.where(end > start, _period_index(end - 1, grain), first)
     n = (last - first + 1).astype(np.int64)
-    cols = [c for c in columns if c in df.columns]
-    if len(df) == 0 or (n == 1).all():
-        out = df.assign(**{g.PERIOD: _to_timestamps(_period_start_us(first, grain))})
+    cols = [c for c in columns if c in data.columns]
+    if len(data) == 0 or (n == 1).all():
+        out = data.assign(**{g.PERIOD: _to_timestamps(_period_start_us(first, grain))})
         return _period_first(out).reset_index(drop=True)
 
-    rep = np.repeat(np.arange(len(df)), n)
+    rep = np.repeat(np.arange(len(data)), n)
     offset = np.arange(len(rep)) - np.repeat(np.cumsum(n) - n, n)
     idx = first[rep] + offset
     p_start = _period_start_us(idx, grain)
@@ -103,9 +105,11 @@ def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONE
     duration = e - s
     overlap = np.minimum(e, p_end) - np.maximum(s, p_start)
     share = np.where(duration > 0, overlap / np.where(duration > 0, duration, 1), 1.0)
-    out = df.take(rep)
+    out = data.take(rep)
     spread = {
-        c: pd.array(df[c].to_numpy(dtype="float64", na_value=np.nan)[rep] * share, dtype="Float64")
+        c: pd.array(
+            data[c].to_numpy(dtype="float64", na_value=np.nan)[rep] * share, dtype="Float64"
+        )
         for c in cols
     }
     spread[g.PERIOD] = _to_timestamps(p_start)
@@ -117,7 +121,7 @@ def amortize(df: pd.DataFrame, freq: str = "D", *, columns: Sequence[str] = MONE
 # amortize_commitment
 
 
-def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataFrame:
+def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.DataFrame:
     """Amortize prepaid commitments over their term and allocate them to the usage they covered.
 
     The rule, day by day (a decision of cfusage; FOCUS leaves the period to the provider):
@@ -148,7 +152,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with ``charge_period_start``, ``contracted_cost`` and
         ``billing_currency``.
     commitments : pandas.DataFrame
@@ -162,7 +166,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     Returns
     -------
     pandas.DataFrame
-        Every row of ``df`` (same order, fresh RangeIndex) with four new columns, then one
+        Every row of ``data`` (same order, fresh RangeIndex) with four new columns, then one
         Unused row per commitment x day with an unused share:
 
         ``commitment_id`` (str; NA on rows no commitment covers), ``commitment_status``
@@ -183,7 +187,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     Raises
     ------
     MissingColumnsError
-        If ``df`` lacks ``charge_period_start``, ``contracted_cost`` or ``billing_currency``, or
+        If ``data`` lacks ``charge_period_start``, ``contracted_cost`` or ``billing_currency``, or
         ``commitments`` lacks one of its required columns.
     ValidationError
         If a commitment has a missing or negative amount, or a term that ends before it starts.
@@ -203,13 +207,13 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     ...     "term_start": pd.to_datetime(["2026-01-01"], utc=True),
     ...     "term_end": pd.to_datetime(["2026-01-03"], utc=True),
     ... })
-    >>> out = amortize_commitment(usage, commitment)
+    >>> out = amortize_commitment(usage, commitments=commitment)
     >>> out[["commitment_status", "amortized_commitment_cost", "on_demand_cost"]].values.tolist()
     [['Used', 10.0, 5.0], ['Used', 4.0, 0.0], ['Unused', 6.0, <NA>]]
     """
 
     g.require(
-        df,
+        data,
         ["charge_period_start", "contracted_cost", "billing_currency"],
         "amortize_commitment()",
     )
@@ -217,14 +221,14 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
     g.require(commitments, need, "amortize_commitment(commitments=)", allow_all_na=True)
     book = _check_commitments(commitments)
 
-    n = len(df)
-    usage = g.usage_mask(df)
-    if "charge_class" in df.columns:
-        usage &= ~g.text_is(df["charge_class"], "correction")
-    contracted = df["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
+    n = len(data)
+    usage = g.usage_mask(data)
+    if "charge_class" in data.columns:
+        usage &= ~g.text_is(data["charge_class"], "correction")
+    contracted = data["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
     usage &= np.nan_to_num(contracted, nan=0.0) > 0
-    day = _period_index(_us(df["charge_period_start"]), "D")
-    currency = df["billing_currency"].astype("str").to_numpy(dtype=object, na_value=None)
+    day = _period_index(_us(data["charge_period_start"]), "D")
+    currency = data["billing_currency"].astype("str").to_numpy(dtype=object, na_value=None)
     known_days = day[usage] if usage.any() else day
     first_day, last_day = (known_days.min(), known_days.max()) if n else (0, -1)
 
@@ -241,7 +245,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
         share = c.amount * (hi - lo) / (t1 - t0) if t1 > t0 else np.where(days == d0, c.amount, 0)
         mask = usage & (assigned < 0) & (currency == c.currency) & (day >= d0) & (day <= d1)
         for col, allowed in c.scope:
-            mask &= df[col].astype("str").isin(allowed).to_numpy(dtype=bool, na_value=False)
+            mask &= data[col].astype("str").isin(allowed).to_numpy(dtype=bool, na_value=False)
         rows = np.flatnonzero(mask)
         assigned[rows] = j
         rel = day[rows] - d0
@@ -252,7 +256,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
         unused = share - used
         in_frame = (days >= first_day) & (days <= last_day) & (unused > 0)
         if in_frame.any():
-            unused_parts.append(_unused_rows(df, c, days[in_frame], unused[in_frame], rows))
+            unused_parts.append(_unused_rows(data, c, days[in_frame], unused[in_frame], rows))
 
     covered_rows = assigned >= 0
     ids = book["commitment_id"].to_numpy(dtype=object)
@@ -268,7 +272,7 @@ def amortize_commitment(df: pd.DataFrame, commitments: pd.DataFrame) -> pd.DataF
             np.where(covered_rows, contracted - amortized, np.nan), dtype="Float64"
         ),
     }
-    out = df.reset_index(drop=True).assign(**new)
+    out = data.reset_index(drop=True).assign(**new)
     if not unused_parts:
         return out
     return _concat_typed(out, pd.concat(unused_parts, ignore_index=True))
@@ -419,10 +423,10 @@ _COMPONENTS = (
 
 
 def reconcile(
-    df: pd.DataFrame,
-    by: g.By = None,
-    freq: str = "billing_period",
+    data: pd.DataFrame,
     *,
+    by: g.By = None,
+    freq: str = "MS",
     currency_rates: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Billed cost (the invoice) against effective cost (amortized), the difference explained.
@@ -454,12 +458,13 @@ def reconcile(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with ``billed_cost`` and ``effective_cost``.
     by : str, list of str or None
         Dimensions; see :func:`cfusage.discounts`.
     freq : str
-        ``"billing_period"`` (default), ``"D"``, ``"W"``, ``"MS"`` or ``"QS"``.
+        ``"MS"`` (calendar month, the default of every helper), ``"billing_period"``
+        (the invoice cycle: ``billing_period_start``), ``"D"``, ``"W"`` or ``"QS"``.
     currency_rates : mapping of str to float, optional
         Convert costs into one currency first.
 
@@ -482,7 +487,7 @@ def reconcile(
     >>> import pandas as pd
     >>> from cfusage.analysis._amortization import reconcile
     >>> month = pd.to_datetime(["2026-01-01"] * 2, utc=True)
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-01", "2026-01-02"], utc=True),
     ...     "billing_period_start": month,
     ...     "charge_category": pd.Categorical(["Purchase", "Usage"]),
@@ -490,13 +495,13 @@ def reconcile(
     ...     "billed_cost": pd.array([100.0, 0.0], dtype="Float64"),
     ...     "effective_cost": pd.array([0.0, 30.0], dtype="Float64"),
     ... })
-    >>> r = reconcile(df)
+    >>> r = reconcile(data)
     >>> r[["difference", "prepaid_purchases", "prepaid_drawdown", "other"]].iloc[0].tolist()
     [70.0, 100.0, -30.0, 0.0]
     """
-    g.require(df, ["billed_cost", "effective_cost"], "reconcile()")
+    g.require(data, ["billed_cost", "effective_cost"], "reconcile()")
     grain = g.freq_of(freq)
-    work = g.convert_currency(df, currency_rates, ["billed_cost", "effective_cost"])
+    work = g.convert_currency(data, currency_rates, ["billed_cost", "effective_cost"])
     work, dims = g.resolve_by(work, by)
     keys = g.group_keys(work, dims)
     bill_period, eff_period = _reconcile_periods(work, grain)

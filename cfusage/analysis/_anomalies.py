@@ -34,14 +34,14 @@ _CHUNK = 1 << 16  # rows of the trailing-window matrix built at once (memory: ch
 
 
 def anomalies(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
+    *,
     by: By = None,
+    freq: str = "D",
     value: str = "effective_cost",
     window: int = 28,
     min_cost: float = 1.0,
     threshold: float = 3.5,
-    freq: str = "D",
-    *,
     min_history: int = 7,
     relative_floor: float = 0.05,
 ) -> pd.DataFrame:
@@ -69,7 +69,7 @@ def anomalies(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame.
     by : str, list of str or None
         Dimensions scored separately (``["metric", "account"]``); None scores the total.
@@ -111,11 +111,11 @@ def anomalies(
     >>> import pandas as pd
     >>> from cfusage.analysis._anomalies import anomalies
     >>> days = pd.date_range("2026-03-01", periods=15, tz="UTC")
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": days,
     ...     "effective_cost": pd.array([10.0] * 14 + [90.0], dtype="Float64"),
     ... })
-    >>> r = anomalies(df)
+    >>> r = anomalies(data)
     >>> r.loc[r["is_anomaly"], ["period", "actual", "expected", "ratio", "direction"]]
                           period  actual  expected  ratio direction
     14 2026-03-15 00:00:00+00:00    90.0      10.0    9.0     spike
@@ -128,8 +128,8 @@ def anomalies(
             f"window={window!r} and min_history={min_history!r}: need 1 <= min_history <= window"
         )
     window, min_history = int(window), int(min_history)
-    require(df, [value, "charge_period_start"], "anomalies")
-    d, cols = resolve_by(df, by)
+    require(data, [value, "charge_period_start"], "anomalies")
+    d, cols = resolve_by(data, by)
     keys = group_keys(d, cols)
     n_missing = int(d[value].isna().sum())
     if n_missing:
@@ -205,7 +205,7 @@ def anomalies(
     return out
 
 
-def describe_anomalies(result: pd.DataFrame, n: int = 5) -> list[str]:
+def describe_anomalies(result: pd.DataFrame, *, n: int = 5) -> list[str]:
     """Sentences about the strongest anomalies of an :func:`anomalies` result.
 
     Consecutive flagged periods of one group in the same direction form one episode (a service

@@ -51,10 +51,10 @@ _CONTEXT = (
 
 
 def discounts(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
+    *,
     by: g.By = None,
     freq: str | None = "MS",
-    *,
     currency_rates: Mapping[str, float] | None = None,
     price_book: pd.DataFrame | str | PathLike[str] | None = None,
 ) -> pd.DataFrame:
@@ -66,7 +66,7 @@ def discounts(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with cost columns.
     by : str, list of str or None
         Dimensions to group by: column names, aliases from ``cfusage.analysis._grouping.DIMENSIONS``
@@ -128,7 +128,7 @@ def discounts(
     --------
     >>> import pandas as pd
     >>> from cfusage.analysis._discounts import discounts
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
     ...     "charge_category": pd.Categorical(["Usage", "Usage"]),
     ...     "billing_currency": pd.Categorical(["USD", "USD"]),
@@ -137,12 +137,12 @@ def discounts(
     ...     "effective_cost": pd.array([80.0, 60.0], dtype="Float64"),
     ...     "billed_cost": pd.array([80.0, 60.0], dtype="Float64"),
     ... })
-    >>> out = discounts(df)
+    >>> out = discounts(data)
     >>> out[["total_savings", "esr_over_list", "esr_over_contract"]].iloc[0].tolist()
     [60.0, 0.3, 0.125]
     """
-    g.require(df, list(_COSTS), "discounts()")
-    work, dims = _usage_rows(df, by, ("consumed_quantity", "pricing_quantity"))
+    g.require(data, list(_COSTS), "discounts()")
+    work, dims = _usage_rows(data, by, ("consumed_quantity", "pricing_quantity"))
     free = _free_tier_value(work, price_book)
     work = work.assign(_free_tier_value=free)
     work = g.convert_currency(work, currency_rates, [*_COSTS, "_free_tier_value"])
@@ -199,10 +199,10 @@ def discounts(
 
 
 def unit_price_discounts(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
+    *,
     by: g.By = "metric_id",
     freq: str | None = None,
-    *,
     currency_rates: Mapping[str, float] | None = None,
 ) -> pd.DataFrame:
     """Unit-price discount (``1 - contracted_unit_price / list_unit_price``) per billable metric.
@@ -214,7 +214,7 @@ def unit_price_discounts(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with list and contracted prices and costs.
     by : str, list of str or None
         Dimensions (default: the billable metric id); see :func:`discounts`.
@@ -242,7 +242,7 @@ def unit_price_discounts(
     --------
     >>> import pandas as pd
     >>> from cfusage.analysis._discounts import unit_price_discounts
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
     ...     "x_billable_metric_id": ["r2_storage", "r2_storage"],
     ...     "billing_currency": pd.Categorical(["USD", "USD"]),
@@ -251,13 +251,13 @@ def unit_price_discounts(
     ...     "list_cost": pd.array([30.0, 10.0], dtype="Float64"),
     ...     "contracted_cost": pd.array([24.0, 10.0], dtype="Float64"),
     ... })
-    >>> out = unit_price_discounts(df)
+    >>> out = unit_price_discounts(data)
     >>> out[["unit_price_discount", "max_unit_price_discount"]].round(6).iloc[0].tolist()
     [0.15, 0.2]
     """
     need = ["list_cost", "contracted_cost", "list_unit_price", "contracted_unit_price"]
-    g.require(df, need, "unit_price_discounts()")
-    work, dims = _usage_rows(df, by, ("list_unit_price", "contracted_unit_price"))
+    g.require(data, need, "unit_price_discounts()")
+    work, dims = _usage_rows(data, by, ("list_unit_price", "contracted_unit_price"))
     work = g.convert_currency(work, currency_rates, ["list_cost", "contracted_cost"])
     if freq is not None:
         work = g.add_period(work, freq)
@@ -298,7 +298,7 @@ def unit_price_discounts(
 
 
 def savings_summary(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     currency_rates: Mapping[str, float] | None = None,
     price_book: pd.DataFrame | str | PathLike[str] | None = None,
@@ -310,7 +310,7 @@ def savings_summary(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with cost columns.
     currency_rates : mapping of str to float, optional
         Convert costs into one currency first (then there is a single row).
@@ -333,7 +333,7 @@ def savings_summary(
     --------
     >>> import pandas as pd
     >>> from cfusage.analysis._discounts import savings_summary
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-03-01"], utc=True),
     ...     "billing_currency": pd.Categorical(["USD"]),
     ...     "list_cost": pd.array([100.0], dtype="Float64"),
@@ -341,10 +341,10 @@ def savings_summary(
     ...     "effective_cost": pd.array([80.0], dtype="Float64"),
     ...     "billed_cost": pd.array([80.0], dtype="Float64"),
     ... })
-    >>> savings_summary(df)["esr_over_list"].tolist()
+    >>> savings_summary(data)["esr_over_list"].tolist()
     [0.2]
     """
-    full = discounts(df, None, None, currency_rates=currency_rates, price_book=price_book)
+    full = discounts(data, by=None, freq=None, currency_rates=currency_rates, price_book=price_book)
     cols = [
         *g.group_keys(full, []),
         *_COSTS,

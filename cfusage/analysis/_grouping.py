@@ -7,14 +7,17 @@ alias, a grain or a currency rule means the same thing everywhere.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
 
-from ..errors import CurrencyError, MissingColumnsError
+from ..errors import ArgumentError, CurrencyError, MissingColumnsError
 from ..schema import DIMENSIONS, FREQS
 
-By = str | Sequence[str] | None
+#: What ``by=`` takes: nothing, one dimension, or several in order.
+By: TypeAlias = str | Sequence[str] | None
 
 CURRENCY = "billing_currency"
 PERIOD = "period"
@@ -26,11 +29,66 @@ _COST_HINT = (
 )
 
 
+@dataclass(frozen=True)
+class Grouping:
+    """``by=`` and ``freq=`` resolved once: what every helper groups on.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        The input with what grouping needs added (a ``period`` column when there is a grain,
+        ``tag:KEY`` columns); never the caller's frame mutated.
+    dimensions : tuple of str
+        The ``by=`` columns, in the order given (aliases such as ``"product"`` resolved).
+    freq : str or None
+        The canonical grain (``"D"``, ``"W"``, ``"MS"``, ``"QS"``, ``"billing_period"``), or None.
+    keys : tuple of str
+        The result's key columns, always in this order: ``period`` (when there is a grain), the
+        dimensions in the order given, then ``billing_currency`` (when the frame has it, so that
+        currencies are never added together).
+    """
+
+    frame: pd.DataFrame
+    dimensions: tuple[str, ...]
+    freq: str | None
+    keys: tuple[str, ...]
+
+
+def grouping(
+    data: pd.DataFrame,
+    by: By = None,
+    freq: str | None = None,
+    *,
+    column: str = "charge_period_start",
+) -> Grouping:
+    """Resolve ``by=`` and ``freq=`` into a :class:`Grouping` (the one place helpers do it).
+
+    ``freq=None`` means no period key. ``column`` is the timestamp floored to the grain.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({
+    ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
+    ...     "x_product_family_name": ["Workers", "R2"],
+    ...     "billing_currency": ["USD", "USD"],
+    ... })
+    >>> grouping(df, by="product", freq="MS").keys
+    ('period', 'x_product_family_name', 'billing_currency')
+    """
+    grain = freq_of(freq) if freq is not None else None
+    frame, dims = resolve_by(data, by)
+    if grain is not None:
+        frame = add_period(frame, grain, column)
+    keys = ([PERIOD] if grain is not None else []) + group_keys(frame, dims)
+    return Grouping(frame=frame, dimensions=tuple(dims), freq=grain, keys=tuple(keys))
+
+
 def resolve_by(df: pd.DataFrame, by: By) -> tuple[pd.DataFrame, list[str]]:
     """Turn ``by=`` into column names, adding ``tag:KEY`` columns when asked for.
 
     Returns the (possibly extended) frame and the list of grouping columns. ``None`` means no
-    dimension. Raises ``ValueError`` naming the unknown dimension and the ones available.
+    dimension. Raises :class:`~cfusage.ArgumentError` naming the unknown dimension and the ones available.
     """
     if by is None:
         return df, []
@@ -49,7 +107,7 @@ def resolve_by(df: pd.DataFrame, by: By) -> tuple[pd.DataFrame, list[str]]:
         col = DIMENSIONS.get(name, name)
         if col not in df.columns:
             known = sorted(set(DIMENSIONS) | {c for c in df.columns if not _is_numeric(df[c])})
-            raise ValueError(
+            raise ArgumentError(
                 f"by={name!r} is not a dimension of this frame; use one of {known}, or 'tag:KEY'"
             )
         cols.append(col)
@@ -63,7 +121,7 @@ def freq_of(freq: str) -> str:
     try:
         return FREQS[freq]
     except KeyError:
-        raise ValueError(f"freq={freq!r} is not a grain; use one of {sorted(FREQS)}") from None
+        raise ArgumentError(f"freq={freq!r} is not a grain; use one of {sorted(FREQS)}") from None
 
 
 def floor_to(ts: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
@@ -86,7 +144,7 @@ def floor_to(ts: pd.Series | pd.DatetimeIndex, freq: str) -> pd.Series:
         months = naive.astype("datetime64[M]").astype(np.int64)
         out = (months - months % 3).astype("datetime64[M]")
     else:
-        raise ValueError("billing_period has no fixed calendar; group on billing_period_start")
+        raise ArgumentError("billing_period has no fixed calendar; group on billing_period_start")
     result = pd.Series(out.astype("datetime64[us]"), index=s.index).dt.tz_localize("UTC")
     return result.where(s.notna())
 

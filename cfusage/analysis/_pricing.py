@@ -151,7 +151,7 @@ def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
 
 
 def rate(
-    df: pd.DataFrame, price_book: PriceBook | None = None, *, overwrite: bool = False
+    data: pd.DataFrame, *, price_book: PriceBook | None = None, overwrite: bool = False
 ) -> pd.DataFrame:
     """Estimate costs from a price book: free allowance, block pricing, tiers and contract discount.
 
@@ -168,7 +168,7 @@ def rate(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
         ``charge_period_start``. The billing period is ``billing_period_start`` (the calendar
         month of the charge day where missing), the account ``billing_account_id``.
@@ -182,7 +182,7 @@ def rate(
     Returns
     -------
     pandas.DataFrame
-        A new frame: ``df`` with ``pricing_quantity``, ``pricing_unit``, ``list_unit_price``,
+        A new frame: ``data`` with ``pricing_quantity``, ``pricing_unit``, ``list_unit_price``,
         ``list_cost``, ``contracted_unit_price``, ``contracted_cost``, ``effective_cost``,
         ``billed_cost`` and ``billing_currency`` filled (created, typed as in
         :mod:`cfusage.schema`, when absent) and a boolean ``cost_estimated`` column: True on rows
@@ -192,7 +192,7 @@ def rate(
     Raises
     ------
     MissingColumnsError
-        If ``df`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
+        If ``data`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
         ``charge_period_start``.
     ValidationError
         If the price book has unusable values.
@@ -218,44 +218,48 @@ def rate(
     ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
     ...     "consumed_quantity": pd.array([6e6, 8e6], dtype="Float64"),
     ... })
-    >>> out = rate(usage, book)
+    >>> out = rate(usage, price_book=book)
     >>> out["pricing_quantity"].tolist(), out["list_cost"].round(4).tolist()
     ([0.0, 4.0], [0.0, 1.2])
     """
     g.require(
-        df,
+        data,
         ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
         "rate()",
         allow_all_na=True,
     )
     book = load_price_book(price_book)
-    pos = _positions(df, book, "rate()")
-    n = len(df)
+    pos = _positions(data, book, "rate()")
+    n = len(data)
     est = _price(pos, book)
 
     has_cost = np.zeros(n, dtype=bool)
     for c in _COSTS:
-        if c in df.columns:
-            has_cost |= df[c].notna().to_numpy()
+        if c in data.columns:
+            has_cost |= data[c].notna().to_numpy()
     fill = est.priced & (overwrite | ~has_cost)
 
     types = dtypes()
     out = {}
     for col in _FILLED:
-        old = df[col] if col in df.columns else pd.Series(pd.NA, index=df.index, dtype=types[col])
+        old = (
+            data[col]
+            if col in data.columns
+            else pd.Series(pd.NA, index=data.index, dtype=types[col])
+        )
         new = est.values[col]
         if types[col] == "category":
             merged = old.astype("object").where(~fill, new).astype("category")
         else:
-            merged = old.astype(types[col]).where(~fill, pd.Series(new, index=df.index))
+            merged = old.astype(types[col]).where(~fill, pd.Series(new, index=data.index))
             merged = merged.astype(types[col])
         out[col] = merged
-    out["cost_estimated"] = pd.Series(fill, index=df.index, dtype="bool")
-    return df.assign(**out)
+    out["cost_estimated"] = pd.Series(fill, index=data.index, dtype="bool")
+    return data.assign(**out)
 
 
 def free_allowance_usage(
-    df: pd.DataFrame, price_book: PriceBook | None = None, freq: str = "billing_period"
+    data: pd.DataFrame, *, price_book: PriceBook | None = None, freq: str = "MS"
 ) -> pd.DataFrame:
     """Share of each free allowance used, per account x metric x period.
 
@@ -264,13 +268,14 @@ def free_allowance_usage(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
         ``charge_period_start``.
     price_book : str, path or DataFrame, optional
         See :func:`load_price_book`; default: the example shipped with cfusage.
     freq : str
-        ``"billing_period"`` (default), ``"D"``, ``"W"``, ``"MS"`` or ``"QS"``.
+        ``"MS"`` (calendar month, the default of every helper), ``"billing_period"``
+        (the invoice cycle: ``billing_period_start``), ``"D"``, ``"W"`` or ``"QS"``.
 
     Returns
     -------
@@ -286,7 +291,7 @@ def free_allowance_usage(
     Raises
     ------
     MissingColumnsError
-        If ``df`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
+        If ``data`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
         ``charge_period_start``.
 
     Examples
@@ -303,32 +308,32 @@ def free_allowance_usage(
     ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
     ...     "consumed_quantity": pd.array([6e6, 8e6], dtype="Float64"),
     ... })
-    >>> free_allowance_usage(usage, book)["allowance_used_share"].tolist()
+    >>> free_allowance_usage(usage, price_book=book)["allowance_used_share"].tolist()
     [1.0]
     """
     g.require(
-        df,
+        data,
         ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
         "free_allowance_usage()",
         allow_all_na=True,
     )
     book = load_price_book(price_book)
-    pos = _positions(df, book, "free_allowance_usage()")
+    pos = _positions(data, book, "free_allowance_usage()")
     keep = pos.known & ~np.isnan(pos.consumed)
-    period = _billing_period(df) if g.freq_of(freq) == "billing_period" else None
+    period = _billing_period(data) if g.freq_of(freq) == "billing_period" else None
     if period is None:
-        period = g.floor_to(df["charge_period_start"], freq)
+        period = g.floor_to(data["charge_period_start"], freq)
     free = pos.consumed - pos.billable
     account = (
-        df["billing_account_id"]
-        if "billing_account_id" in df.columns
-        else pd.Series(pd.NA, index=df.index, dtype="str")
+        data["billing_account_id"]
+        if "billing_account_id" in data.columns
+        else pd.Series(pd.NA, index=data.index, dtype="str")
     )
     work = pd.DataFrame(
         {
             g.PERIOD: period.to_numpy(),
             "billing_account_id": account.to_numpy(),
-            "x_billable_metric_id": df["x_billable_metric_id"].to_numpy(),
+            "x_billable_metric_id": data["x_billable_metric_id"].to_numpy(),
             "consumed_quantity": pos.consumed,
             "free_quantity": free,
             "billable_quantity": pos.billable,

@@ -71,24 +71,24 @@ _STEP: dict[str, pd.DateOffset | pd.Timedelta] = {
 
 
 def period_over_period(
-    df: pd.DataFrame,
-    freq: str = "MS",
-    by: By = None,
-    value: str = "effective_cost",
+    data: pd.DataFrame,
     *,
-    complete_through: DateLike | None = None,
+    by: By = None,
+    freq: str = "MS",
+    value: str = "effective_cost",
+    as_of: DateLike | None = None,
 ) -> pd.DataFrame:
     """Compare each period's cost with the period before, per group.
 
     A period that is not over yet is compared like for like: month-to-date against the same
     number of days at the start of the previous month. The last fully delivered day is
-    ``complete_through`` (the argument, else ``df.attrs["cfusage"]["complete_through"]``, else the
+    ``as_of`` (the argument, else ``data.attrs["cfusage"]["complete_through"]``, else the
     last day that has data); rows after it are left out, since the API has not finished
     delivering them. Only the last period can be partial.
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame.
     freq : str, default "MS"
         Grain: ``"D"``, ``"W"`` (weeks start on Monday), ``"MS"`` (month), ``"QS"`` (quarter) or
@@ -98,8 +98,8 @@ def period_over_period(
         Dimensions to compare separately (``"product"``, ``"account"``, ``"tag:team"``...).
     value : str, default "effective_cost"
         The cost column to compare.
-    complete_through : date-like, optional
-        Last day fully delivered. Overrides ``df.attrs["cfusage"]["complete_through"]``.
+    as_of : date-like, optional
+        Last day fully delivered ("complete through"). Overrides ``data.attrs["cfusage"]["complete_through"]``.
 
     Returns
     -------
@@ -130,28 +130,28 @@ def period_over_period(
     --------
     >>> import pandas as pd
     >>> import cfusage.analysis._variance as v
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(
     ...         ["2026-01-01", "2026-01-02", "2026-02-01", "2026-02-02"], utc=True),
     ...     "effective_cost": pd.array([1.0, 2.0, 4.0, 5.0], dtype="Float64"),
     ...     "billing_currency": pd.Categorical(["USD"] * 4),
     ... })
-    >>> r = v.period_over_period(df, complete_through="2026-02-28")
+    >>> r = v.period_over_period(data, as_of="2026-02-28")
     >>> r[["period", "previous", "current", "change", "status", "partial"]]
                          period  previous  current  change      status  partial
     0 2026-01-01 00:00:00+00:00      <NA>      3.0    <NA>         NaN    False
     1 2026-02-01 00:00:00+00:00       3.0      9.0     6.0  continuing    False
 
-    Without ``complete_through`` the data ends on 2 February: February is month-to-date and is
+    Without ``as_of`` the data ends on 2 February: February is month-to-date and is
     compared with 1-2 January.
 
-    >>> v.period_over_period(df)[["previous", "current", "partial", "days_compared"]].iloc[1:]
+    >>> v.period_over_period(data)[["previous", "current", "partial", "days_compared"]].iloc[1:]
        previous  current  partial  days_compared
     1       3.0      9.0     True              2
     """
     grain = freq_of(freq)
-    d, _cols, keys = _prepare(df, by, value, "period_over_period")
-    d, through = _up_to(df, d, complete_through, "complete_through", grain, "_day")
+    d, _cols, keys = _prepare(data, by, value, "period_over_period")
+    d, through = _up_to(data, d, as_of, "as_of", grain, "_day")
     starts, ends = _calendar(d, grain, through)
     cutoff = through + _DAY
     last_start, last_end = starts[-1], ends[-1]
@@ -219,14 +219,14 @@ def period_over_period(
 
 
 def price_volume_mix(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
+    *,
     base: PeriodSpec,
     current: PeriodSpec,
     by: By = None,
     item: str = "x_billable_metric_id",
     value: str = "effective_cost",
     quantity: str = "pricing_quantity",
-    *,
     detail: bool = False,
 ) -> pd.DataFrame:
     """Split each group's cost change between two periods into price, volume, mix, new, retired.
@@ -259,7 +259,7 @@ def price_volume_mix(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame.
     base, current : str, pandas.Period or (start, end)
         The two periods: a period string (``"2026-02"``, ``"2026-Q1"``, ``"2026-02-14"``), a
@@ -299,18 +299,18 @@ def price_volume_mix(
     --------
     >>> import pandas as pd
     >>> import cfusage.analysis._variance as v
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
     ...     "x_billable_metric_id": ["requests", "requests"],
     ...     "pricing_quantity": pd.array([100.0, 150.0], dtype="Float64"),
     ...     "effective_cost": pd.array([10.0, 18.0], dtype="Float64"),
     ... })
-    >>> r = v.price_volume_mix(df, "2026-01", "2026-02")
+    >>> r = v.price_volume_mix(data, base="2026-01", current="2026-02")
     >>> r[["change", "price_effect", "volume_effect", "mix_effect", "new_effect"]]
        change  price_effect  volume_effect  mix_effect  new_effect
     0     8.0           3.0            5.0         0.0         0.0
     """
-    d, _cols, keys = _prepare(df, by, value, "price_volume_mix")
+    d, _cols, keys = _prepare(data, by, value, "price_volume_mix")
     item_col = DIMENSIONS.get(item, item)
     require(d, [quantity, item_col], "price_volume_mix")
     (s0, e0), (s1, e1) = _windows(base, current)
@@ -409,12 +409,12 @@ Budget = float | int | Mapping[Any, float] | pd.DataFrame
 
 
 def budget_variance(
-    df: pd.DataFrame,
-    budget: Budget,
-    freq: str = "MS",
-    by: By = None,
-    value: str = "effective_cost",
+    data: pd.DataFrame,
     *,
+    budget: Budget,
+    by: By = None,
+    freq: str = "MS",
+    value: str = "effective_cost",
     thresholds: Sequence[float] = (0.5, 0.8, 1.0),
     as_of: DateLike | None = None,
 ) -> pd.DataFrame:
@@ -438,7 +438,7 @@ def budget_variance(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame.
     budget : float, mapping or pandas.DataFrame
         The budget per period, in the billing currency. A number applies to every group and
@@ -457,7 +457,7 @@ def budget_variance(
     thresholds : sequence of float, default (0.5, 0.8, 1.0)
         Fractions of the budget to alert on.
     as_of : date-like, optional
-        The last day to count. Defaults to ``df.attrs["cfusage"]["complete_through"]``, else
+        The last day to count. Defaults to ``data.attrs["cfusage"]["complete_through"]``, else
         the last day with data. Later rows are ignored.
 
     Returns
@@ -482,11 +482,11 @@ def budget_variance(
     --------
     >>> import pandas as pd
     >>> import cfusage.analysis._variance as v
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-04-01", "2026-04-02"], utc=True),
     ...     "effective_cost": pd.array([10.0, 20.0], dtype="Float64"),
     ... })
-    >>> r = v.budget_variance(df, 600.0)
+    >>> r = v.budget_variance(data, budget=600.0)
     >>> r[["date", "cumulative_actual", "forecast", "forecast_threshold"]]
                            date  cumulative_actual  forecast  forecast_threshold
     0 2026-04-01 00:00:00+00:00               10.0     300.0                 0.5
@@ -496,7 +496,7 @@ def budget_variance(
     if grain == "billing_period":
         raise ValueError("budget_variance needs a calendar freq ('D', 'W', 'MS' or 'QS')")
     thresholds = sorted(float(t) for t in thresholds)
-    d, cols, keys = _prepare(df, by, value, "budget_variance")
+    d, cols, keys = _prepare(data, by, value, "budget_variance")
     if (
         CURRENCY in d.columns
         and d[CURRENCY].nunique() > 1
@@ -506,7 +506,7 @@ def budget_variance(
             f"the frame holds costs in {sorted(map(str, d[CURRENCY].dropna().unique()))}: give "
             "budget as a DataFrame with a billing_currency column (one amount per currency)"
         )
-    d, through = _up_to(df, d, as_of, "as_of", grain, "date")
+    d, through = _up_to(data, d, as_of, "as_of", grain, "date")
 
     daily = d.groupby([*keys, PERIOD, "date"], observed=True, dropna=False, sort=True)[value].sum()
     daily = daily.reset_index()
@@ -552,12 +552,12 @@ def budget_variance(
 
 
 def budget_status(
-    df: pd.DataFrame,
-    budget: Budget,
-    freq: str = "MS",
-    by: By = None,
-    value: str = "effective_cost",
+    data: pd.DataFrame,
     *,
+    budget: Budget,
+    by: By = None,
+    freq: str = "MS",
+    value: str = "effective_cost",
     thresholds: Sequence[float] = (0.5, 0.8, 1.0),
     as_of: DateLike | None = None,
 ) -> pd.DataFrame:
@@ -565,7 +565,7 @@ def budget_status(
 
     Parameters
     ----------
-    df, budget, freq, by, value, thresholds, as_of
+    data, budget, freq, by, value, thresholds, as_of
         As for :func:`budget_variance`.
 
     Returns
@@ -585,16 +585,18 @@ def budget_status(
     --------
     >>> import pandas as pd
     >>> import cfusage.analysis._variance as v
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-04-01", "2026-04-16"], utc=True),
     ...     "effective_cost": pd.array([100.0, 200.0], dtype="Float64"),
     ... })
-    >>> s = v.budget_status(df, 500.0)
+    >>> s = v.budget_status(data, budget=500.0)
     >>> s[["actual", "forecast", "threshold_crossed", "forecast_threshold", "complete"]]
        actual  forecast  threshold_crossed  forecast_threshold  complete
     0   300.0     562.5                0.5                 1.0     False
     """
-    daily = budget_variance(df, budget, freq, by, value, thresholds=thresholds, as_of=as_of)
+    daily = budget_variance(
+        data, budget=budget, freq=freq, by=by, value=value, thresholds=thresholds, as_of=as_of
+    )
     keys = list(daily.columns[: daily.columns.get_loc(PERIOD)])
     last = daily.groupby([*keys, PERIOD], observed=True, dropna=False, sort=False).tail(1)
     out = last.drop(columns=["actual", "cumulative_budget"]).rename(
@@ -612,7 +614,8 @@ def budget_status(
 
 
 def top_movers(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
+    *,
     base: PeriodSpec,
     current: PeriodSpec,
     by: By = "metric",
@@ -623,7 +626,7 @@ def top_movers(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame.
     base, current : str, pandas.Period or (start, end)
         The two periods, as for :func:`price_volume_mix`.
@@ -653,17 +656,17 @@ def top_movers(
     --------
     >>> import pandas as pd
     >>> import cfusage.analysis._variance as v
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05", "2026-02-06"], utc=True),
     ...     "x_billable_metric_name": ["Requests", "Requests", "Storage"],
     ...     "effective_cost": pd.array([10.0, 12.0, 30.0], dtype="Float64"),
     ... })
-    >>> v.top_movers(df, "2026-01", "2026-02")[["x_billable_metric_name", "change", "status"]]
+    >>> v.top_movers(data, base="2026-01", current="2026-02")[["x_billable_metric_name", "change", "status"]]
       x_billable_metric_name  change      status
     0                Storage    30.0         new
     1               Requests     2.0  continuing
     """
-    d, _cols, keys = _prepare(df, by, value, "top_movers")
+    d, _cols, keys = _prepare(data, by, value, "top_movers")
     (s0, e0), (s1, e1) = _windows(base, current)
     wide = _two_periods(d, keys, value, (s0, e0), (s1, e1))
     present0 = wide["n0"].fillna(0).to_numpy() > 0

@@ -231,7 +231,7 @@ _DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def to_focus(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     path: str | os.PathLike[str],
     *,
     version: Version = "1.2",
@@ -247,7 +247,7 @@ def to_focus(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame (:func:`cfusage.to_frame`). Missing schema columns are written as
         null; extra columns are kept. The frame is not modified.
     path : str or os.PathLike
@@ -290,7 +290,7 @@ def to_focus(
     --------
     >>> import pandas as pd, tempfile, pathlib
     >>> from cfusage.schema import dtypes
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "billing_account_id": ["acc1"], "billing_account_name": ["Acme"],
     ...     "billing_period_start": [pd.Timestamp("2026-03-01", tz="UTC")],
     ...     "billing_period_end": [pd.Timestamp("2026-04-01", tz="UTC")],
@@ -305,8 +305,8 @@ def to_focus(
     ...     "list_cost": [0.45], "contracted_cost": [0.45], "effective_cost": [0.45],
     ...     "billed_cost": [0.45], "billing_currency": ["USD"],
     ... })
-    >>> df = df.astype({k: v for k, v in dtypes().items() if k in df.columns})
-    >>> out = to_focus(df, pathlib.Path(tempfile.mkdtemp()) / "usage.csv")
+    >>> data = data.astype({k: v for k, v in dtypes().items() if k in data.columns})
+    >>> out = to_focus(data, pathlib.Path(tempfile.mkdtemp()) / "usage.csv")
     >>> focus = pd.read_csv(out)
     >>> focus.loc[0, ["ServiceName", "ServiceCategory", "SkuId", "ChargePeriodStart"]].tolist()
     ['Workers', 'Compute', 'workers_standard_requests', '2026-03-01T00:00:00Z']
@@ -319,7 +319,7 @@ def to_focus(
     fmt = _format_of(target)
     categories = _categories(service_categories)
 
-    table = _focus_table(df, provider=provider, categories=categories)
+    table = _focus_table(data, provider=provider, categories=categories)
     problems = _unsatisfied(table, version)
     if problems:
         message = (

@@ -233,7 +233,7 @@ class Report:
 
 
 def build_report(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     budget: pd.DataFrame | None = None,
     title: str = "Cloudflare spend",
@@ -244,7 +244,7 @@ def build_report(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame (:func:`cfusage.to_frame`) with costs. Its
         ``attrs["cfusage"]["complete_through"]``, when present, says through which day the data
         is complete; the report states it and flags a partial month.
@@ -283,28 +283,28 @@ def build_report(
     >>> import pandas as pd
     >>> from cfusage.viz._report import build_report
     >>> days = pd.date_range("2026-02-01", "2026-03-10", freq="D", tz="UTC")
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": days,
     ...     "x_product_family_name": pd.Categorical(["Workers"] * len(days)),
     ...     "effective_cost": pd.array([10.0] * len(days), dtype="Float64"),
     ...     "billing_currency": pd.Categorical(["USD"] * len(days)),
     ... })
-    >>> report = build_report(df)
+    >>> report = build_report(data)
     >>> report.headline.month_to_date, report.headline.last_month_cost
     (100.0, 280.0)
     """
-    require(df, ["charge_period_start", _VALUE], "the report")
+    require(data, ["charge_period_start", _VALUE], "the report")
     monthly_budget = _check_budget(budget) if budget is not None else None
-    if not len(df):
+    if not len(data):
         raise DataError("the report needs at least one usage row; the frame is empty")
-    frame, cur, other_currencies = _one_currency(df, currency)
-    complete = _complete_through(df)
+    frame, cur, other_currencies = _one_currency(data, currency)
+    complete = _complete_through(data)
     day = _as_of(frame, as_of, complete)
     end = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
     frame = frame.loc[frame["charge_period_start"] < end]
     if not len(frame):
         raise DataError(f"as_of={day}: the frame has no row on or before that day")
-    frame.attrs = dict(df.attrs)
+    frame.attrs = dict(data.attrs)
 
     head = _headline(frame, cur, day, complete)
     report = Report(title=title, headline=head)
@@ -336,7 +336,7 @@ def build_report(
 
 
 def write_report(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     path: str | pathlib.Path,
     *,
     budget: pd.DataFrame | None = None,
@@ -346,12 +346,12 @@ def write_report(
 ) -> pathlib.Path:
     """Build the spend report and write it as one self-contained HTML file.
 
-    ``write_report(df, path, ...)`` is ``build_report(df, ...).save(path)``: see
+    ``write_report(data, path, ...)`` is ``build_report(data, ...).save(path)``: see
     :func:`build_report` for the parameters and what each section holds.
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame with costs.
     path : str or pathlib.Path
         The HTML file to write (parent folders are created).
@@ -381,7 +381,7 @@ def write_report(
     >>> write_report(cfusage.sample.load(), "report.html")  # doctest: +SKIP
     PosixPath('report.html')
     """
-    report = build_report(df, budget=budget, title=title, as_of=as_of, currency=currency)
+    report = build_report(data, budget=budget, title=title, as_of=as_of, currency=currency)
     return report.save(path)
 
 
@@ -470,7 +470,7 @@ def _savings(df: pd.DataFrame) -> dict[str, float | None]:
     if not len(df):
         return {}
     try:
-        row = discounts(df, None, None).iloc[0]
+        row = discounts(df, by=None, freq=None).iloc[0]
     except MissingColumnsError:
         return {}
     return {
@@ -608,7 +608,9 @@ def _section_variance(df: pd.DataFrame, report: Report) -> None:
     _require_rows(df, current, "the variance bridge")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        pvm = price_volume_mix(df, tuple(map(_ts, base)), tuple(map(_ts, current)), by="product")
+        pvm = price_volume_mix(
+            df, base=tuple(map(_ts, base)), current=tuple(map(_ts, current)), by="product"
+        )
     fig, ax = _figure((11.0, 3.6))
     plots.variance_bridge(pvm, ax=ax)
     report.figures["variance"] = fig
@@ -624,7 +626,11 @@ def _section_top_movers(df: pd.DataFrame, report: Report) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         movers = top_movers(
-            df, tuple(map(_ts, base)), tuple(map(_ts, current)), by=["metric", "account"], n=10
+            df,
+            base=tuple(map(_ts, base)),
+            current=tuple(map(_ts, current)),
+            by=["metric", "account"],
+            n=10,
         )
     fig, ax = _figure((11.0, 0.9 + 0.32 * max(len(movers), 1)))
     plots.top_movers(movers, ax=ax)
@@ -737,7 +743,7 @@ def _section_budget(budget: pd.DataFrame) -> Callable[[pd.DataFrame, Report], No
         h = report.headline
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            daily = budget_variance(df, budget, freq="MS", as_of=h.as_of)
+            daily = budget_variance(df, budget=budget, freq="MS", as_of=h.as_of)
         months = daily.loc[daily["budget"].notna()]
         if not len(months):
             raise DataError(

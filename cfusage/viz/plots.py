@@ -759,7 +759,7 @@ def discount_waterfall(
     ['List', 'Negotiated\\nsavings', 'Contracted']
     """
     if "total_savings" not in data.columns and "charge_period_start" in data.columns:
-        data = discounts(data, None, None)
+        data = discounts(data, by=None, freq=None)
     cur = _currency_of(data, currency)
     cols = ["list_cost", "contracted_cost", "effective_cost"]
     row = _single_row(
@@ -1180,7 +1180,7 @@ def budget(
     ...     "effective_cost": pd.array([20.0] * 10, dtype="Float64"),
     ... })
     >>> from matplotlib.figure import Figure
-    >>> ax = budget(budget_variance(df, 600.0, as_of="2026-04-10"), ax=Figure().add_subplot())
+    >>> ax = budget(budget_variance(df, budget=600.0, as_of="2026-04-10"), ax=Figure().add_subplot())
     >>> [line.get_gid() for line in ax.lines][:3]
     ['budget', 'actual', 'forecast']
     """
