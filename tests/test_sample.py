@@ -569,3 +569,15 @@ def test_load_gives_the_typed_frame_of_the_whole_sample(records: list[dict]) -> 
     assert math.isclose(
         float(df["billed_cost"].sum()), sum(r["BilledCost"] for r in records), rel_tol=1e-12
     )
+
+
+def test_load_parses_once_and_hands_out_independent_copies() -> None:
+    first = sample.load()
+    second = sample.load()
+    assert first is not second
+    pd.testing.assert_frame_equal(first, second)
+    second.loc[0, "effective_cost"] = 123456.0
+    second.attrs["cfusage"]["note"] = "changed"
+    third = sample.load()
+    assert third.loc[0, "effective_cost"] == first.loc[0, "effective_cost"] != 123456.0
+    assert "note" not in third.attrs["cfusage"] and "note" not in first.attrs["cfusage"]
