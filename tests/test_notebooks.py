@@ -21,8 +21,8 @@ SAMPLE_TOKEN = 'token="sample"'
 
 
 def _repo_files() -> set[Path]:
-    return {p for p in NOTEBOOKS.parent.joinpath("notebooks").rglob("*")} | {
-        p for p in NOTEBOOKS.parent.joinpath("data").rglob("*")
+    return {p for p in NOTEBOOKS.rglob("*")} | {
+        p for p in NOTEBOOKS.parent.joinpath("cfusage", "sample", "data").rglob("*")
     }
 
 
@@ -49,6 +49,7 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
 @pytest.mark.timeout(300)
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
 def test_notebook_runs(path: Path, tmp_path: Path) -> None:
+    from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
@@ -57,8 +58,11 @@ def test_notebook_runs(path: Path, tmp_path: Path) -> None:
         if cell.cell_type == "code":
             cell.source = cell.source.replace(SAMPLE_TOKEN, f'token="{token}"')
     before = _repo_files()
+    # IPC (Unix sockets in tmp_path), not TCP: kernels cannot race other processes for ports.
+    km = KernelManager(kernel_name="python3", transport="ipc", ip=str(tmp_path / "kernel"))
     client = NotebookClient(
         nb,
+        km=km,
         timeout=240,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
