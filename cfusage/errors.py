@@ -8,7 +8,8 @@ Catch :class:`Error` for anything from cfusage, or a precise subclass::
     │   ├── ValidationError        rows that cannot be used (failure_cases: a frame)
     │   ├── ResponseError          success: false, a body that is not JSON, a truncated body
     │   ├── MissingColumnsError    a helper needs columns the frame lacks (e.g. no costs)
-    │   └── CurrencyError          costs in several currencies would be added up
+    │   ├── CurrencyError          costs in several currencies would be added up
+    │   └── StoreError             a local store's files do not match its manifest (damage named)
     ├── APIError                   the API answered with an error status (status_code, errors)
     │   ├── BadRequestError        400, with the API's errors[] messages
     │   ├── AuthenticationError    401
@@ -51,6 +52,7 @@ __all__ = [
     "RateLimitError",
     "ResponseError",
     "ServerError",
+    "StoreError",
     "TransportError",
     "ValidationError",
 ]
@@ -137,6 +139,27 @@ class MissingColumnsError(DataError):
 
 class CurrencyError(DataError):
     """Costs in different currencies would have been added together."""
+
+
+class StoreError(DataError):
+    """A local store (:class:`cfusage.Store`) is damaged: a partition file is missing, unreadable
+    (truncated, corrupted) or holds other rows than its manifest records, or the manifest itself
+    cannot be read. The message names each damage (partition, expected vs found rows) and the
+    repair path (``Store.verify()``, ``Store.sync(..., repair=True)``).
+
+    Attributes
+    ----------
+    path : str
+        The store directory.
+    problems : list
+        One :class:`cfusage.fetch.StoreProblem` per damage found (``kind``, ``partition``,
+        ``expected_rows``, ``found_rows``, ``days``, ``message``).
+    """
+
+    def __init__(self, message: str, *, path: str = "", problems: Sequence[Any] = ()) -> None:
+        self.path = path
+        self.problems = list(problems)
+        super().__init__(message)
 
 
 class APIError(Error):

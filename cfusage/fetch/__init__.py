@@ -6,7 +6,15 @@ month-partitioned Parquet copy and syncs only the days that are missing or not y
 """
 
 from ._client import DEFAULT_BASE_URL, AsyncClient, Client, Retry
-from ._store import MANIFEST, Store, SyncResult, atomic_write_bytes, to_arrow
+from ._store import (
+    MANIFEST,
+    Store,
+    StoreProblem,
+    StoreReport,
+    SyncResult,
+    atomic_write_bytes,
+    to_arrow,
+)
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -15,6 +23,8 @@ __all__ = [
     "Client",
     "Retry",
     "Store",
+    "StoreProblem",
+    "StoreReport",
     "SyncResult",
     "atomic_write_bytes",
     "to_arrow",
