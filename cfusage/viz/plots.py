@@ -19,19 +19,38 @@ True
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.collections import PolyCollection
-from matplotlib.ticker import FuncFormatter
 
 from ..analysis import add_period, discounts, freq_of, reconcile, require, resolve_by
 from ..errors import CurrencyError, DataError, MissingColumnsError
 from ..schema import DIMENSIONS
+from ._style import _HASH_PALETTE as _HASH_PALETTE
+from ._style import (
+    _NOT_SET,
+    _OTHER,
+    FAMILY_COLORS,
+    GRID,
+    INK,
+    MUTED,
+    NEGATIVE,
+    OTHER_COLOR,
+    POSITIVE,
+    TOTAL,
+    chart,
+    color_for,
+    colors_for,
+    format_money,
+    money_formatter,
+)
+from ._style import money_axis as _money_axis
+from ._style import naive_datetimes as _naive
+from ._style import style_axes as _style
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,273 +70,6 @@ __all__ = [
     "top_movers",
     "variance_bridge",
 ]
-
-# --------------------------------------------------------------------------------------------
-# Palette
-# --------------------------------------------------------------------------------------------
-
-#: Fixed colours for the Cloudflare product families people meet most, so that a family keeps its
-#: colour in every chart and every report. Colours are from the Tableau 10/20 qualitative sets,
-#: the most common families taking the ten strong ones, so that any six of them stay apart.
-FAMILY_COLORS: dict[str, str] = {
-    "Workers": "#F28E2B",  # orange, Cloudflare's own colour family
-    "R2": "#4E79A7",
-    "Workers AI": "#B07AA1",
-    "Stream": "#E15759",
-    "Images": "#76B7B2",
-    "Zero Trust": "#59A14F",
-    "Argo Smart Routing": "#EDC948",
-    "Cache Reserve": "#9C755F",
-    "Load Balancing": "#FF9DA7",
-    "Spectrum": "#D37295",
-    "Rate Limiting": "#A0CBE8",
-    "Workers KV": "#FFBE7D",
-    "KV": "#FFBE7D",
-    "D1": "#8CD17D",
-    "Durable Objects": "#B6992D",
-    "Queues": "#D4A6C8",
-    "Log Explorer": "#499894",
-    "Vectorize": "#FABFD2",
-    "Analytics Engine": "#F1CE63",
-    "Observability": "#79706E",
-    "Pages": "#D7B5A6",
-    "Hyperdrive": "#FF9D9A",
-    "AI Gateway": "#86BCB6",
-    "Browser Rendering": "#6A51A3",
-}
-
-#: The colour of the "Other" bucket and of anything that is not a named series.
-OTHER_COLOR = "#BFBFBF"
-
-#: Colours for names with no fixed colour, chosen by a stable hash of the name.
-_HASH_PALETTE: tuple[str, ...] = (
-    "#1F77B4",
-    "#FF7F0E",
-    "#2CA02C",
-    "#D62728",
-    "#9467BD",
-    "#8C564B",
-    "#E377C2",
-    "#17BECF",
-    "#BCBD22",
-    "#AEC7E8",
-    "#FFBB78",
-    "#98DF8A",
-    "#FF9896",
-    "#C5B0D5",
-    "#C49C94",
-    "#F7B6D2",
-    "#9EDAE5",
-    "#DBDB8D",
-    "#393B79",
-    "#637939",
-    "#8C6D31",
-    "#843C39",
-    "#7B4173",
-    "#3182BD",
-)
-
-_OTHER = "Other"
-_NOT_SET = "(not set)"
-
-# Ink colours shared by every chart and the HTML report.
-INK = "#1F2933"
-MUTED = "#6B7785"
-GRID = "#E4E7EB"
-POSITIVE = "#C0392B"  # a cost increase is bad news
-NEGATIVE = "#2E8B57"  # a saving or decrease is good news
-TOTAL = "#3B4B5C"
-
-
-def _hash_index(name: str) -> int:
-    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % len(_HASH_PALETTE)
-
-
-def color_for(name: object) -> str:
-    """The colour of one series name: fixed for known product families, hash-stable otherwise.
-
-    Parameters
-    ----------
-    name : object
-        A product family, account, metric... ``"Other"`` and NA get :data:`OTHER_COLOR`.
-
-    Returns
-    -------
-    str
-        A ``#RRGGBB`` colour. The same name always gets the same colour, in any process (the
-        hash is BLAKE2, not Python's salted ``hash``).
-
-    Examples
-    --------
-    >>> color_for("R2"), color_for("Other")
-    ('#4E79A7', '#BFBFBF')
-    """
-    if name is None or name is pd.NA or (isinstance(name, float) and np.isnan(name)):
-        return OTHER_COLOR
-    text = str(name)
-    if text in (_OTHER, _NOT_SET):
-        return OTHER_COLOR
-    if text in FAMILY_COLORS:
-        return FAMILY_COLORS[text]
-    return _HASH_PALETTE[_hash_index(text)]
-
-
-def colors_for(names: Iterable[object]) -> dict[str, str]:
-    """Colours for the series of one chart: :func:`color_for`, with hash collisions resolved.
-
-    Known families keep their fixed colour. Two other names whose hashes collide within the same
-    chart are told apart by moving the later one (in sorted order) to the next free palette slot,
-    so the assignment depends only on the set of names, never on their order.
-
-    Parameters
-    ----------
-    names : iterable
-        The series names of one chart.
-
-    Returns
-    -------
-    dict of str to str
-        Name (as ``str``) to ``#RRGGBB`` colour.
-
-    Examples
-    --------
-    >>> colors_for(["Workers", "R2", "Other"])
-    {'Workers': '#F28E2B', 'R2': '#4E79A7', 'Other': '#BFBFBF'}
-    """
-    labels = list(dict.fromkeys(str(n) for n in names))
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    for label in labels:
-        if label in FAMILY_COLORS or label in (_OTHER, _NOT_SET):
-            out[label] = color_for(label)
-            used.add(out[label])
-    for label in sorted(set(labels) - set(out)):
-        start = _hash_index(label)
-        n = len(_HASH_PALETTE)
-        colour = _HASH_PALETTE[start]
-        for step in range(n):
-            candidate = _HASH_PALETTE[(start + step) % n]
-            if candidate not in used:
-                colour = candidate
-                break
-        out[label] = colour
-        used.add(colour)
-    return {label: out[label] for label in labels}
-
-
-# --------------------------------------------------------------------------------------------
-# Money and dates
-# --------------------------------------------------------------------------------------------
-
-_SYMBOLS: dict[str, str] = {
-    "USD": "$",
-    "EUR": "€",
-    "GBP": "£",
-    "JPY": "¥",
-    "CNY": "¥",
-    "INR": "₹",
-    "KRW": "₩",
-    "AUD": "A$",
-    "CAD": "C$",
-    "NZD": "NZ$",
-    "HKD": "HK$",
-    "SGD": "S$",
-    "BRL": "R$",
-    "MXN": "MX$",
-}
-
-
-def _symbol(currency: str | None) -> tuple[str, str]:
-    """(prefix, suffix) for a currency code: ``$`` for USD, ``CHF `` for codes without a symbol."""
-    if not currency:
-        return "", ""
-    code = str(currency).upper()
-    if code in _SYMBOLS:
-        return _SYMBOLS[code], ""
-    return f"{code} ", ""
-
-
-def format_money(
-    value: float | None, currency: str | None = "USD", *, compact: bool = True, na: str = "—"
-) -> str:
-    """Format an amount of money for people: ``$1.2k``, ``$3.4M``, ``−$12.50``.
-
-    Parameters
-    ----------
-    value : float or None
-        The amount. NA/None/NaN give ``na`` (a missing cost is never shown as 0).
-    currency : str or None, default "USD"
-        ISO 4217 code. Known codes use their symbol (``$``, ``€``, ``£``), others their code
-        (``CHF 1.2k``); ``None`` formats the bare number.
-    compact : bool, default True
-        ``True`` abbreviates thousands (``k``), millions (``M``) and billions (``B``) with one
-        decimal (dropped when it is 0); ``False`` writes the full amount with thousands
-        separators and cents (``$12,345.67``).
-    na : str, default "—"
-        What to write for a missing amount.
-
-    Returns
-    -------
-    str
-
-    Examples
-    --------
-    >>> format_money(0), format_money(950), format_money(1000), format_money(12.345)
-    ('$0', '$950', '$1k', '$12.35')
-    >>> format_money(12345.678, compact=False), format_money(None)
-    ('$12,345.68', '—')
-    """
-    if value is None or value is pd.NA:
-        return na
-    x = float(value)
-    if np.isnan(x):
-        return na
-    prefix, suffix = _symbol(currency)
-    a = abs(x)
-    sign = "−" if x < 0 and (not compact or a >= 0.00005) and (compact or a >= 0.005) else ""
-    if not compact:
-        return f"{sign}{prefix}{a:,.2f}{suffix}"
-    return f"{sign}{prefix}{_compact(a)}{suffix}"
-
-
-def _compact(a: float) -> str:
-    """A non-negative amount in at most 4 significant characters: ``950``, ``1.2k``, ``3.4M``."""
-    if a < 0.00005:
-        return "0"
-    if a < 999.5:
-        if a >= 100 or a == int(a):
-            return f"{a:.0f}"
-        # sub-cent amounts (unit prices) keep up to four decimals: $0.004, $0.0003
-        return f"{a:.4f}".rstrip("0") if a < 0.01 else f"{a:.2f}"
-    units = ("k", "M", "B", "T")
-    i = 0
-    scaled = a / 1e3
-    while i < len(units) - 1 and round(scaled, 0 if scaled >= 99.95 else 1) >= 1000:
-        scaled /= 1e3
-        i += 1
-    text = f"{scaled:.1f}".removesuffix(".0") if scaled < 99.95 else f"{scaled:.0f}"
-    return text + units[i]
-
-
-def money_formatter(currency: str | None = "USD") -> FuncFormatter:
-    """A matplotlib tick formatter writing amounts as :func:`format_money` does.
-
-    Parameters
-    ----------
-    currency : str or None, default "USD"
-        ISO 4217 code of the axis.
-
-    Returns
-    -------
-    matplotlib.ticker.FuncFormatter
-
-    Examples
-    --------
-    >>> money_formatter("USD")(2500, 0)
-    '$2.5k'
-    """
-    return FuncFormatter(lambda x, _pos: format_money(x, currency))
 
 
 def _date_axis(ax: Axes, freq: str, axis: str = "x", *, show_offset: bool = True) -> None:
@@ -339,38 +91,6 @@ def _date_axis(ax: Axes, freq: str, axis: str = "x", *, show_offset: bool = True
 
 def _period_days(freq: str) -> float:
     return {"D": 1.0, "W": 7.0, "MS": 30.4, "QS": 91.3, "billing_period": 30.4}[freq_of(freq)]
-
-
-def _naive(ts: pd.Series | pd.Index) -> np.ndarray:
-    """UTC timestamps as naive datetime64 for matplotlib (which would otherwise warn on tz)."""
-    s = pd.Series(ts)
-    if isinstance(s.dtype, pd.DatetimeTZDtype):
-        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
-    return s.to_numpy(dtype="datetime64[us]")
-
-
-def _style(ax: Axes, *, grid_axis: str = "y") -> None:
-    """The house look: light grid behind the data, no top/right spines, muted ticks."""
-    ax.set_axisbelow(True)
-    ax.grid(True, axis=grid_axis, color=GRID, linewidth=0.8)
-    ax.grid(False, axis="x" if grid_axis == "y" else "y")
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    for side in ("left", "bottom"):
-        ax.spines[side].set_color("#9AA5B1")
-    ax.tick_params(colors=INK, labelsize=9)
-    ax.title.set_color(INK)
-
-
-def _money_axis(ax: Axes, name: str, currency: str | None, axis: str = "y") -> None:
-    """Tick a value axis as money and label it ``name (CUR)``."""
-    unit = f" ({currency})" if currency else ""
-    if axis == "y":
-        ax.yaxis.set_major_formatter(money_formatter(currency))
-        ax.set_ylabel(f"{name}{unit}", color=INK)
-    else:
-        ax.xaxis.set_major_formatter(money_formatter(currency))
-        ax.set_xlabel(f"{name}{unit}", color=INK)
 
 
 def _get_ax(ax: Axes | None) -> Axes:
@@ -480,21 +200,22 @@ def _stacked_bars(
     ax.add_collection(coll, autolim=True)
 
 
+@chart
 def cost(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
+    *,
     by: str | Sequence[str] | None = "product",
     freq: str = "D",
     value: str = "effective_cost",
     top: int | None = 6,
-    ax: Axes | None = None,
-    *,
     currency: str | None = None,
+    ax: Axes | None = None,
 ) -> Axes:
     """Cost over time as bars stacked by a dimension (the top ``top`` plus "Other").
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame (:func:`cfusage.to_frame`), in one currency.
     by : str, list of str or None, default "product"
         A dimension alias (``product``, ``account``, ``metric``, ``zone``...), a column name,
@@ -533,23 +254,23 @@ def cost(
     >>> matplotlib.use("Agg")
     >>> import pandas as pd
     >>> from cfusage.plots import cost
-    >>> df = pd.DataFrame({
+    >>> data = pd.DataFrame({
     ...     "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
     ...     "x_product_family_name": pd.Categorical(["Workers", "R2"]),
     ...     "effective_cost": pd.array([10.0, 5.0], dtype="Float64"),
     ...     "billing_currency": pd.Categorical(["USD", "USD"]),
     ... })
     >>> from matplotlib.figure import Figure
-    >>> ax = cost(df, ax=Figure().add_subplot())
+    >>> ax = cost(data, ax=Figure().add_subplot())
     >>> [t.get_text() for t in ax.get_legend().get_texts()]  # top to bottom, as stacked
     ['R2', 'Workers']
     """
-    require(df, [value, "charge_period_start"], f"cost(value={value!r})")
-    if not pd.api.types.is_numeric_dtype(df[value].dtype):
+    require(data, [value, "charge_period_start"], f"cost(value={value!r})")
+    if not pd.api.types.is_numeric_dtype(data[value].dtype):
         raise DataError(f"cost(value={value!r}): column {value!r} is not numeric")
-    cur = _currency_of(df, currency)
+    cur = _currency_of(data, currency)
     grain = freq_of(freq)
-    frame, cols = resolve_by(df, by)
+    frame, cols = resolve_by(data, by)
     has_value = frame[value].notna()
     n_missing = int((~has_value).sum())
     frame = frame.loc[has_value]
@@ -614,7 +335,7 @@ def cost(
             title=what,
             title_fontsize=8,
         )
-    _coverage_note(ax, n_missing, len(df), value)
+    _coverage_note(ax, n_missing, len(data), value)
     return ax
 
 
@@ -711,8 +432,9 @@ def _single_row(result: pd.DataFrame, columns: Sequence[str], what: str) -> pd.S
     return result[list(columns)].sum(min_count=1)
 
 
+@chart
 def discount_waterfall(
-    data: pd.DataFrame, ax: Axes | None = None, *, currency: str | None = None
+    data: pd.DataFrame, *, currency: str | None = None, ax: Axes | None = None
 ) -> Axes:
     """Waterfall from list price to what was paid: list → savings → contracted → effective → billed.
 
@@ -822,12 +544,13 @@ def _period_label(window: Any) -> str | None:
     return f"{start:%d %b} – {last:%d %b %Y}"
 
 
-def variance_bridge(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
+@chart
+def variance_bridge(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Bridge from the previous period's cost to the current one: price, volume, mix, new, retired.
 
     Parameters
     ----------
-    result : pandas.DataFrame
+    data : pandas.DataFrame
         A result of :func:`cfusage.price_volume_mix` (one row per group; the rows are added up,
         so they must share one currency; pass ``detail=True`` rows or a filtered result as well).
     ax : matplotlib.axes.Axes, optional
@@ -843,9 +566,9 @@ def variance_bridge(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Raises
     ------
     MissingColumnsError
-        If ``result`` lacks the cost or effect columns.
+        If ``data`` lacks the cost or effect columns.
     CurrencyError
-        If ``result`` holds several currencies.
+        If ``data`` holds several currencies.
 
     Examples
     --------
@@ -864,9 +587,9 @@ def variance_bridge(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """
     effects = ["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]
     cols = ["previous_cost", "current_cost", *effects]
-    cur = _currency_of(result) if "billing_currency" in result.columns else None
-    row = _single_row(result, cols, "variance_bridge").fillna(0.0)
-    meta = result.attrs.get("cfusage") or {}
+    cur = _currency_of(data) if "billing_currency" in data.columns else None
+    row = _single_row(data, cols, "variance_bridge").fillna(0.0)
+    meta = data.attrs.get("cfusage") or {}
     before = _period_label(meta.get("base")) or "Previous"
     after = _period_label(meta.get("current")) or "Current"
     steps: list[tuple[str, float, str]] = [("Previous", float(row["previous_cost"]), "total")]
@@ -895,12 +618,13 @@ def _by_columns(result: pd.DataFrame, stop: Sequence[str]) -> list[str]:
     return []
 
 
-def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
+@chart
+def top_movers(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     """Horizontal bars of the largest cost changes, largest at the top.
 
     Parameters
     ----------
-    result : pandas.DataFrame
+    data : pandas.DataFrame
         A result of :func:`cfusage.top_movers` (by-columns, ``billing_currency``, ``previous``,
         ``current``, ``change``, ``relative_change``, ``status``).
     ax : matplotlib.axes.Axes, optional
@@ -915,9 +639,9 @@ def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     Raises
     ------
     MissingColumnsError
-        If ``result`` has no ``change`` column.
+        If ``data`` has no ``change`` column.
     CurrencyError
-        If ``result`` holds several currencies.
+        If ``data`` holds several currencies.
 
     Examples
     --------
@@ -932,27 +656,25 @@ def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     >>> [t.get_text() for t in ax.get_yticklabels()]  # R2, the largest change, on top
     ['R2', 'Workers']
     """
-    _need_columns(result, ["change"], "top_movers needs a cfusage.top_movers() result")
-    cur = _currency_of(result)
-    cols = _by_columns(result, ["billing_currency", "previous", "change"])
+    _need_columns(data, ["change"], "top_movers needs a cfusage.top_movers() result")
+    cur = _currency_of(data)
+    cols = _by_columns(data, ["billing_currency", "previous", "change"])
     labels = (
-        _labels(result, cols)
-        if cols
-        else pd.Series([str(i) for i in result.index], index=result.index)
+        _labels(data, cols) if cols else pd.Series([str(i) for i in data.index], index=data.index)
     )
-    change = result["change"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    change = data["change"].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     ax = _get_ax(ax)
-    y = np.arange(len(result))[::-1]  # first row at the top
+    y = np.arange(len(data))[::-1]  # first row at the top
     colours = [POSITIVE if c > 0 else NEGATIVE for c in np.nan_to_num(change)]
     for yi, ci, colour, label in zip(y, np.nan_to_num(change), colours, labels, strict=True):
         ax.barh(yi, ci, color=colour, height=0.62, gid=f"bar:{label}")
     ax.set_yticks(y, labels.tolist(), fontsize=9)
     rel = (
-        result["relative_change"].to_numpy(dtype=float, na_value=np.nan)
-        if "relative_change" in result.columns
-        else np.full(len(result), np.nan)
+        data["relative_change"].to_numpy(dtype=float, na_value=np.nan)
+        if "relative_change" in data.columns
+        else np.full(len(data), np.nan)
     )
-    status = result["status"].astype("str").to_numpy() if "status" in result.columns else None
+    status = data["status"].astype("str").to_numpy() if "status" in data.columns else None
     span = np.nanmax(np.abs(change)) if len(change) and np.isfinite(change).any() else 1.0
     for i, (yi, ci) in enumerate(zip(y, change, strict=True)):
         if np.isnan(ci):
@@ -977,7 +699,7 @@ def top_movers(result: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.axvline(0, color="#9AA5B1", linewidth=0.8)
     _style(ax, grid_axis="x")
     _money_axis(ax, "Change in cost", cur, axis="x")
-    meta = result.attrs.get("cfusage") or {}
+    meta = data.attrs.get("cfusage") or {}
     before, after = _period_label(meta.get("base")), _period_label(meta.get("current"))
     title = "Largest changes" + (f", {before} → {after}" if before and after else "")
     ax.set_title(title, loc="left", fontsize=11)
@@ -1025,18 +747,19 @@ def _column_of(name: str, cols: list[str]) -> str:
     return col
 
 
+@chart
 def anomaly_timeline(
-    result: pd.DataFrame,
-    group: Any = None,
-    ax: Axes | None = None,
+    data: pd.DataFrame,
     *,
+    group: Any = None,
     since: Any = None,
+    ax: Axes | None = None,
 ) -> Axes:
     """One group's cost over time with its expected band and the anomalies marked.
 
     Parameters
     ----------
-    result : pandas.DataFrame
+    data : pandas.DataFrame
         A result of :func:`cfusage.anomalies`.
     group : object, tuple or dict, optional
         Which group to draw when the result has by-columns: a value (one by-column), a tuple
@@ -1059,7 +782,7 @@ def anomaly_timeline(
     Raises
     ------
     MissingColumnsError
-        If ``result`` lacks the columns :func:`cfusage.anomalies` produces.
+        If ``data`` lacks the columns :func:`cfusage.anomalies` produces.
     ValueError
         If ``group`` is not in the result.
 
@@ -1080,14 +803,14 @@ def anomaly_timeline(
     1
     """
     need = ["period", "actual", "expected", "lower", "upper", "is_anomaly"]
-    _need_columns(result, need, "anomaly_timeline needs a cfusage.anomalies() result")
-    meta = result.attrs.get("cfusage") or {}
+    _need_columns(data, need, "anomaly_timeline needs a cfusage.anomalies() result")
+    meta = data.attrs.get("cfusage") or {}
     cols = [
         c
-        for c in meta.get("by", _by_columns(result, ["billing_currency", "period"]))
-        if c in result.columns
+        for c in meta.get("by", _by_columns(data, ["billing_currency", "period"]))
+        if c in data.columns
     ]
-    part = _pick_group(result, cols, group)
+    part = _pick_group(data, cols, group)
     cur = _currency_of(part)
     if since is not None:
         start = pd.Timestamp(since)
@@ -1132,18 +855,19 @@ def anomaly_timeline(
     return ax
 
 
+@chart
 def budget(
-    result: pd.DataFrame,
-    ax: Axes | None = None,
+    data: pd.DataFrame,
     *,
     period: Any = None,
     thresholds: Sequence[float] = (0.5, 0.8, 1.0),
+    ax: Axes | None = None,
 ) -> Axes:
     """Cumulative actual against the budget and the run-rate forecast, day by day, in one period.
 
     Parameters
     ----------
-    result : pandas.DataFrame
+    data : pandas.DataFrame
         A result of :func:`cfusage.budget_variance` with no by-columns (or filtered to one
         group): ``period``, ``date``, ``cumulative_actual``, ``budget``, ``cumulative_budget``,
         ``forecast``, ``days_in_period``.
@@ -1164,7 +888,7 @@ def budget(
     Raises
     ------
     MissingColumnsError
-        If ``result`` lacks the columns :func:`cfusage.budget_variance` produces.
+        If ``data`` lacks the columns :func:`cfusage.budget_variance` produces.
     ValueError
         If the result holds several groups, or ``period`` is not in it.
 
@@ -1193,15 +917,15 @@ def budget(
         "forecast",
         "days_in_period",
     ]
-    _need_columns(result, need, "budget needs a cfusage.budget_variance() result")
-    cols = _by_columns(result, ["billing_currency", "period"])
-    groups = result[cols].drop_duplicates() if cols else pd.DataFrame(index=[0])
+    _need_columns(data, need, "budget needs a cfusage.budget_variance() result")
+    cols = _by_columns(data, ["billing_currency", "period"])
+    groups = data[cols].drop_duplicates() if cols else pd.DataFrame(index=[0])
     if len(groups) > 1:
         raise ValueError(
             f"the result holds {len(groups)} budget lines ({cols}); filter it to one group"
         )
-    cur = _currency_of(result)
-    periods = pd.DatetimeIndex(result["period"].drop_duplicates()).sort_values()
+    cur = _currency_of(data)
+    periods = pd.DatetimeIndex(data["period"].drop_duplicates()).sort_values()
     if period is None:
         chosen = periods[-1]
     else:
@@ -1211,7 +935,7 @@ def budget(
         if not len(before):
             raise ValueError(f"period={period!r} is not in the result ({list(periods.date)})")
         chosen = before[-1]
-    part = result.loc[result["period"] == chosen].sort_values("date")
+    part = data.loc[data["period"] == chosen].sort_values("date")
     x = _naive(part["date"])
     day = np.timedelta64(1, "D")
     ax = _get_ax(ax)
@@ -1290,7 +1014,8 @@ def _forecast_colour(forecast: float, amount: float | None) -> str:
     return POSITIVE if forecast > amount else NEGATIVE
 
 
-def amortized_vs_billed(data: pd.DataFrame, freq: str = "MS", ax: Axes | None = None) -> Axes:
+@chart
+def amortized_vs_billed(data: pd.DataFrame, *, freq: str = "MS", ax: Axes | None = None) -> Axes:
     """Billed cost (the invoice) beside effective cost (amortized) per period.
 
     Parameters
