@@ -8,6 +8,7 @@ FOCUS CSV/Parquet, a DataFrame) into a typed frame with the columns of :mod:`cfu
 from ._coerce import NULL_TEXT
 from ._coerce import _complete as complete_columns
 from ._dates import DateLike, utc_day
+from ._export import neutralize_formulas
 from ._focus import to_focus
 from ._frame import Rejected, concat, summary, to_frame
 from ._validation import ISO_4217, ValidationReport, validate
@@ -20,6 +21,7 @@ __all__ = [
     "ValidationReport",
     "complete_columns",
     "concat",
+    "neutralize_formulas",
     "summary",
     "to_focus",
     "to_frame",
