@@ -7,17 +7,20 @@ Catch :class:`Error` for anything from cfusage, or a precise subclass::
     ├── DataError                  bad input data
     │   ├── ValidationError        rows that cannot be used (failure_cases: a frame)
     │   ├── ResponseError          success: false, a body that is not JSON, a truncated body
+    │   │   └── ResponseTooLargeError  a decoded body past the client's max_response_bytes
     │   ├── MissingColumnsError    a helper needs columns the frame lacks (e.g. no costs)
     │   ├── CurrencyError          costs in several currencies would be added up
     │   └── StoreError             a local store's files do not match its manifest (damage named)
     ├── APIError                   the API answered with an error status (status_code, errors)
     │   ├── BadRequestError        400, with the API's errors[] messages
     │   ├── AuthenticationError    401
+    │   │   └── TokenError         no token, or one that cannot be sent (raised by Client())
     │   ├── PermissionDeniedError  403 (Billing Read; the restricted alpha)
     │   ├── NotFoundError          404
     │   ├── RateLimitError         429 past the retry ceiling (retry_after: when to try again)
     │   └── ServerError            5xx after retries
     └── TransportError             the connection failed or timed out after retries
+        └── DeadlineError          one attempt took longer than the client's deadline
 
 Errors raised while fetching carry ``window``, the ``(start, end)`` date window that failed, and
 name it in their message. No message, attribute or ``repr`` ever holds an API token.
@@ -45,6 +48,7 @@ __all__ = [
     "BadRequestError",
     "CurrencyError",
     "DataError",
+    "DeadlineError",
     "Error",
     "MissingColumnsError",
     "NotFoundError",
@@ -129,6 +133,24 @@ class ResponseError(DataError):
         super().__init__(message, window=window)
 
 
+class ResponseTooLargeError(ResponseError):
+    """A response whose decoded body grew past the client's ``max_response_bytes``.
+
+    The download stops there (the body is decoded as it streams in, so at most ``limit`` bytes
+    plus one network chunk are ever held) and the request is not retried: the same request would
+    get the same body.
+
+    Attributes
+    ----------
+    limit : int
+        The cap that was passed, in bytes of decoded body.
+    """
+
+    def __init__(self, message: str, *, limit: int = 0, window: Window | None = None) -> None:
+        self.limit = limit
+        super().__init__(message, window=window)
+
+
 class MissingColumnsError(DataError):
     """A helper needs columns the frame lacks or holds only as NA (``columns``)."""
 
@@ -197,6 +219,22 @@ class AuthenticationError(APIError):
     """401: the token is missing, malformed, expired or revoked."""
 
 
+class TokenError(AuthenticationError):
+    """No API token, or one that cannot be sent as an HTTP header value.
+
+    Raised when a client is built, before any request: no token given and
+    ``CLOUDFLARE_API_TOKEN`` unset or blank, or a token that still holds a control character,
+    a space or a non-ASCII character once surrounding whitespace is stripped. The message names
+    the problem (which kind of character, at which position) and never the token itself.
+    ``status_code`` is ``None``: nothing was sent.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.status_code = None  # type: ignore[assignment]
+        self.errors = []
+        Error.__init__(self, message)
+
+
 class PermissionDeniedError(APIError):
     """403: the token lacks Billing Read, or the organization is not allow-listed for the alpha."""
 
@@ -227,6 +265,23 @@ class ServerError(APIError):
 
 class TransportError(Error):
     """The connection failed, was dropped or timed out, and retries did not help."""
+
+
+class DeadlineError(TransportError):
+    """One attempt (connect, headers and the whole body) took longer than the client's
+    ``deadline``: a server trickling its body cannot hold a window for ever.
+
+    Attributes
+    ----------
+    deadline : float
+        The deadline that passed, in seconds.
+    """
+
+    def __init__(
+        self, message: str, *, deadline: float = 0.0, window: Window | None = None
+    ) -> None:
+        self.deadline = deadline
+        super().__init__(message, window=window)
 
 
 def _api_message(e: Any) -> str:

@@ -35,6 +35,7 @@ from cfusage.errors import (
     RateLimitError,
     ResponseError,
     ServerError,
+    TokenError,
     TransportError,
 )
 from cfusage.fetch._client import AsyncClient, Client, Retry, windows
@@ -288,13 +289,15 @@ def test_settings_come_from_the_environment(
 
 def test_default_base_url_is_cloudflare(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLOUDFLARE_BASE_URL", raising=False)
-    assert Client(organization_id="o").base_url == "https://api.cloudflare.com/client/v4"
+    assert Client(token=TOKEN, organization_id="o").base_url == (
+        "https://api.cloudflare.com/client/v4"
+    )
 
 
 def test_no_organization_id_says_how_to_give_one(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CLOUDFLARE_ORGANIZATION_ID", raising=False)
     with pytest.raises(Error, match="CLOUDFLARE_ORGANIZATION_ID"):
-        Client(progress=False).usage("2026-03-01", "2026-03-02")
+        Client(token=TOKEN, progress=False).usage("2026-03-01", "2026-03-02")
 
 
 def test_a_users_own_httpx_client_is_used_and_left_open() -> None:
@@ -342,12 +345,23 @@ def test_metric_rejected_by_revision_c_is_filtered_client_side(
     assert "metric" not in api.requests[-1].url.params
 
 
-def test_raw_returns_the_envelopes_as_sent(make_client: Callable[..., Client]) -> None:
-    envelopes = make_client(FakeAPI()).raw("2026-03-01", "2026-04-15")
+@pytest.mark.parametrize("to_inclusive", [True, False], ids=["to-inclusive", "to-exclusive"])
+def test_raw_returns_exactly_the_days_asked(
+    make_client: Callable[..., Client], to_inclusive: bool
+) -> None:
+    # issue 13: raw("2026-03-01", "2026-03-31") also returned 1 April (and the boundary day twice)
+    envelopes = make_client(FakeAPI(to_inclusive=to_inclusive)).raw("2026-03-01", "2026-03-31")
     assert [e["success"] for e in envelopes] == [True, True]
-    # to read inclusively: the boundary day 2026-03-31 is in both envelopes, untouched
-    assert envelopes[0]["result"][-1]["ChargePeriodStart"] == "2026-03-31T00:00:00Z"
-    assert envelopes[1]["result"][0]["ChargePeriodStart"] == "2026-03-31T00:00:00Z"
+    days = [r["ChargePeriodStart"][:10] for e in envelopes for r in e["result"]]
+    assert days == [d.isoformat() for d in every_day(dt.date(2026, 3, 1), dt.date(2026, 3, 31))]
+    assert set(envelopes[0]) == {"success", "errors", "messages", "result"}
+
+
+def test_raw_keeps_records_whose_start_cannot_be_read(make_client: Callable[..., Client]) -> None:
+    odd = {"BillingAccountId": "a", "ChargePeriodStart": "not a date"}
+    api = FakeAPI(script=[httpx.Response(200, json=envelope([odd, record(dt.date(2026, 3, 1))]))])
+    (env,) = make_client(api).raw("2026-03-01", "2026-03-01")
+    assert env["result"] == [odd, record(dt.date(2026, 3, 1))]
 
 
 def test_account_usage_gets_the_account_endpoint(make_client: Callable[..., Client]) -> None:
@@ -486,15 +500,23 @@ def test_permission_denied_mentions_the_restricted_alpha(
         make_client(api).usage("2026-03-01", "2026-03-02")
 
 
-def test_401_without_a_token_says_where_to_put_one(
-    make_client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("env", [None, "", "  \n"], ids=["unset", "empty", "blank"])
+def test_no_token_fails_at_construction_saying_where_to_put_one(
+    make_client: Callable[..., Client], monkeypatch: pytest.MonkeyPatch, env: str | None
 ) -> None:
-    monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
-    api = FakeAPI(script=[httpx.Response(401, json=error_body(10000, "Authentication error"))])
-    with pytest.raises(AuthenticationError, match="CLOUDFLARE_API_TOKEN") as info:
-        make_client(api, token=None).usage("2026-03-01", "2026-03-02")
-    assert "authorization" not in api.requests[0].headers
-    assert info.value.status_code == 401
+    # issue 13: Client() without a token used to send requests anyway (and get a 401)
+    if env is None:
+        monkeypatch.delenv("CLOUDFLARE_API_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("CLOUDFLARE_API_TOKEN", env)
+    api = FakeAPI()
+    with pytest.raises(
+        TokenError, match=r"no API token: pass token= or set \$CLOUDFLARE_API_TOKEN"
+    ):
+        make_client(api, token=None)
+    with pytest.raises(AuthenticationError):  # a TokenError is an AuthenticationError
+        AsyncClient(organization_id="o")
+    assert api.requests == []
 
 
 def test_success_false_is_a_response_error_with_the_api_messages(
@@ -543,7 +565,8 @@ def test_a_connection_closed_mid_body_is_a_truncated_body(
     api = FakeAPI(script=[cut] * 5)
     with pytest.raises(ResponseError, match="truncated body") as info:
         make_client(api).usage("2026-03-01", "2026-03-02")
-    assert isinstance(info.value.__cause__, httpx.RemoteProtocolError)
+    assert info.value.__cause__ is None  # httpx errors hold the request and its Authorization
+    assert "peer closed connection" in str(info.value)
     assert len(api.requests) == 5
 
 
@@ -616,7 +639,7 @@ def test_connection_failures_past_max_attempts_are_a_transport_error(
     api = FakeAPI(script=[httpx.ConnectTimeout("connect timed out")] * 5)
     with pytest.raises(TransportError, match=r"window 2026-03-01..2026-03-02: timed out") as info:
         make_client(api).usage("2026-03-01", "2026-03-02")
-    assert isinstance(info.value.__cause__, httpx.ConnectTimeout)
+    assert info.value.__cause__ is None and "ConnectTimeout" in str(info.value)
     assert len(api.requests) == 5
 
 
@@ -720,7 +743,7 @@ def test_retry_after_zero_still_waits_the_backoff(
     [
         ("120", 120.0),
         ("1.5", 1.5),
-        ("-3", 0.0),
+        ("-3", None),  # no instruction: the client backs off on its own
         ("", None),
         ("soon", None),
         (None, None),
@@ -930,15 +953,17 @@ def test_cache_dir_follows_the_environment(
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    assert str(Client(organization_id="o").cache_dir) == expected
-    assert str(Client(organization_id="o", cache_dir="/tmp/arg").cache_dir) == "/tmp/arg"
+    assert str(Client(token=TOKEN, organization_id="o").cache_dir) == expected
+    assert str(Client(token=TOKEN, organization_id="o", cache_dir="/tmp/arg").cache_dir) == (
+        "/tmp/arg"
+    )
 
 
 def test_cache_dir_defaults_to_dot_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.delenv("CFUSAGE_CACHE_DIR", raising=False)
     monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert Client(organization_id="o").cache_dir == tmp_path / ".cache" / "cfusage"
+    assert Client(token=TOKEN, organization_id="o").cache_dir == tmp_path / ".cache" / "cfusage"
 
 
 # ---- the token never leaks ------------------------------------------------------------------
@@ -949,7 +974,6 @@ def test_repr_masks_the_token(monkeypatch: pytest.MonkeyPatch) -> None:
     c = Client(token=TOKEN, organization_id="o", base_url=BASE)
     assert repr(c) == f"Client(base_url='{BASE}', organization_id='o', token=[secure])"
     assert TOKEN not in str(c) and TOKEN not in repr(vars(c))
-    assert "token=None" in repr(Client(organization_id="o"))
     assert repr(AsyncClient(token=TOKEN, organization_id="o")).endswith("token=[secure])")
 
 

@@ -75,15 +75,20 @@ import datetime as dt
 import email.utils
 import gzip
 import hashlib
+import hmac
 import inspect
+import io
 import json
 import logging
 import math
 import os
 import random
+import re
 import tempfile
 import threading
 import time
+import urllib.parse
+import zlib
 from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -100,21 +105,27 @@ from ..errors import (
     APIError,
     AuthenticationError,
     BadRequestError,
+    DeadlineError,
     Error,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
     ResponseError,
+    ResponseTooLargeError,
     ServerError,
+    TokenError,
     TransportError,
 )
 from ..io import DateLike, utc_day
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "AsyncClient",
     "Client",
     "Retry",
+    "scrub_secret",
     "windows",
 ]
 
@@ -126,6 +137,15 @@ MAX_WINDOW_DAYS = 30
 FINAL_AFTER_DAYS = 3
 #: The API delivers a day about a day late: the last day assumed complete is today minus this.
 DELIVERY_LAG_DAYS = 2
+#: Largest decoded response body accepted, in bytes (2 GiB). A 31-day window of an organization
+#: with 1,000 accounts each using 100 billable metrics is 3.1 million records, about 1.9 GB of
+#: JSON at ~600 bytes a record; the organizations we know of send a few MB.
+DEFAULT_MAX_RESPONSE_BYTES = 2 * 1024**3
+#: Longest one attempt may take, in seconds, from sending the request to the body's last byte.
+DEFAULT_DEADLINE = 300.0
+#: Encodings the client decodes itself, against the size cap, as the body streams in.
+_ACCEPT_ENCODING = "gzip, deflate"
+_CHUNK = 1 << 20  # decode at most this many bytes per step, so the cap is checked as we go
 
 _logger = logging.getLogger("cfusage")
 _USER_AGENT = "cfusage (+https://github.com/cfusage)"
@@ -266,27 +286,30 @@ class _Backoff:
             raise failure.error from failure.cause
         if failure.rate_limited:
             self.limited += 1
+            errors = getattr(failure.error, "errors", ())
+            if remaining <= 0:
+                raise RateLimitError(
+                    f"still rate limited after waiting {_duration(self.waited)} in total "
+                    f"(Retry.max_wait={retry.max_wait:g})"
+                    + ("" if failure.retry_after is not None else "; the API sent no Retry-After"),
+                    retry_after=failure.retry_after,
+                    status_code=429,
+                    errors=errors,
+                    window=self.window,
+                ) from failure.cause
             if failure.retry_after is not None:
-                wait_for = max(failure.retry_after, retry.backoff)
-                if wait_for > remaining:
+                if failure.retry_after > remaining:
                     raise RateLimitError(
-                        f"rate limited; Retry-After asks for {failure.retry_after:.0f} s, more "
-                        f"than the {max(remaining, 0):.0f} s left of the retry ceiling "
+                        f"rate limited; Retry-After asks for {_duration(failure.retry_after)}, "
+                        f"more than the {_duration(remaining)} left of the retry ceiling "
                         f"(Retry.max_wait={retry.max_wait:g})",
                         retry_after=failure.retry_after,
                         status_code=429,
-                        errors=getattr(failure.error, "errors", ()),
+                        errors=errors,
                         window=self.window,
                     ) from failure.cause
+                wait_for = min(max(failure.retry_after, retry.backoff), remaining)
             else:
-                if remaining <= 0:
-                    raise RateLimitError(
-                        f"still rate limited after waiting {self.waited:.0f} s in total "
-                        f"(Retry.max_wait={retry.max_wait:g}); the API sent no Retry-After",
-                        status_code=429,
-                        errors=getattr(failure.error, "errors", ()),
-                        window=self.window,
-                    ) from failure.cause
                 wait_for = min(retry.delay(self.limited, self.rng), remaining)
         else:
             if self.failures >= retry.max_attempts:
@@ -302,7 +325,11 @@ class _Backoff:
 
 
 def _retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date); ``None`` if absent."""
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date).
+
+    ``None`` when absent or unusable: a negative or non-finite number is no instruction (the
+    client then backs off on its own, as without the header). An HTTP date in the past is 0.
+    """
     if value is None or not value.strip():
         return None
     try:
@@ -310,7 +337,7 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         pass
     else:
-        return max(0.0, seconds) if math.isfinite(seconds) else None
+        return seconds if math.isfinite(seconds) and seconds >= 0 else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
@@ -318,6 +345,33 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.UTC)
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+def _duration(seconds: float) -> str:
+    """A wait in words a person reads at a glance: ``0.5 s``, ``42 s``, ``5 min 30 s``,
+    ``2 h 5 min``, ``3 d 4 h``; past a year, ``more than a year``.
+
+    Examples
+    --------
+    >>> [_duration(s) for s in (0.25, 42, 330, 7500, 273600, 1e12)]
+    ['0.25 s', '42 s', '5 min 30 s', '2 h 5 min', '3 d 4 h', 'more than a year']
+    """
+    if not math.isfinite(seconds) or seconds >= 365 * 86400:
+        return "more than a year"
+    seconds = max(0.0, seconds)
+    if seconds < 10:
+        return f"{seconds:.3g} s"
+    whole = round(seconds)
+    for unit, size, sub, sub_size in (
+        ("d", 86400, "h", 3600),
+        ("h", 3600, "min", 60),
+        ("min", 60, "s", 1),
+    ):
+        if whole >= size:
+            big, rest = divmod(whole, size)
+            small = rest // sub_size
+            return f"{big} {unit} {small} {sub}" if small else f"{big} {unit}"
+    return f"{whole} s"
 
 
 # --------------------------------------------------------------------------------------------
@@ -405,6 +459,83 @@ class _Secret:
         raise TypeError("an API token is not picklable")
 
 
+_TOKEN_ENV = "CLOUDFLARE_API_TOKEN"
+
+
+def _clean_token(value: object, source: str) -> str:
+    """The token to send: surrounding whitespace stripped, refused if it cannot be a header value.
+
+    A token read from a file or a CRLF ``.env`` often ends in ``\\n``, ``\\r\\n`` or a space;
+    those are stripped. What is left must be visible ASCII (``!`` to ``~``): a control
+    character, a space or a non-ASCII character inside cannot be sent in an HTTP header, and
+    httpx would put the token's text in its error. :class:`~cfusage.TokenError` names the
+    problem and its position, never the token.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise TokenError(
+            f"no API token: pass token= or set ${_TOKEN_ENV} (a token with Billing Read)"
+        )
+    if not isinstance(value, str):
+        raise TokenError(f"the API token ({source}) must be a str, not {type(value).__name__}")
+    token = value.strip()
+    for i, char in enumerate(token):
+        if "!" <= char <= "~":
+            continue
+        code = ord(char)
+        if code < 0x20 or 0x7F <= code < 0xA0:
+            kind = f"a control character (U+{code:04X})"
+        elif char.isspace():
+            kind = "a space"
+        else:
+            kind = "a non-ASCII character"
+        raise TokenError(
+            f"the API token ({source}) cannot be sent in an HTTP header: it holds {kind} at "
+            f"position {i + 1} of {len(token)} (whitespace around it is stripped, not inside "
+            "it); copy the token again"
+        )
+    return token
+
+
+_VALUE_CHAR = r"[A-Za-z0-9_\-]"  # a character that would make the match part of a longer word
+
+
+def _secret_forms(secret: str) -> list[str]:
+    """The ways ``secret`` can be written in a message: as is, repr-escaped (``tok\\n``),
+    ``unicode_escape``d, as bytes (``\\xc3\\xa9``), percent-encoded; longest first."""
+    forms = {secret, secret.strip()}
+    for text in list(forms):
+        forms.add(repr(text)[1:-1])
+        forms.add(text.encode("unicode_escape").decode("ascii"))
+        forms.add(repr(text.encode("utf-8", "backslashreplace"))[2:-1])
+        forms.add(urllib.parse.quote(text, safe=""))
+        forms.add(urllib.parse.quote_plus(text, safe=""))
+    return sorted((f for f in forms if f), key=len, reverse=True)
+
+
+def scrub_secret(text: str, *secrets: str | None) -> str:
+    """``text`` with every written form of each secret replaced by ``[secure]``.
+
+    A secret is replaced where it stands as a value, not inside a longer word: the character
+    before and after the match must not be a letter, digit, ``_`` or ``-``. So a token
+    ``tok`` is scrubbed from ``Bearer tok``, ``b'Bearer tok\\n'`` and ``?t=tok%0A``, and a token
+    ``wrong`` leaves "wrong" in "wrongly" alone. Escaped forms are covered (see
+    :func:`_secret_forms`).
+
+    Examples
+    --------
+    >>> scrub_secret("Illegal header value b'Bearer abc123\\\\n'", "abc123\\n")
+    "Illegal header value b'Bearer [secure]'"
+    >>> scrub_secret("wrongly typed", "wrong")
+    'wrongly typed'
+    """
+    for secret in secrets:
+        if not secret or not secret.strip():
+            continue
+        for form in _secret_forms(secret):
+            text = re.sub(f"(?<!{_VALUE_CHAR}){re.escape(form)}(?!{_VALUE_CHAR})", "[secure]", text)
+    return text
+
+
 @dataclass(frozen=True, slots=True)
 class _Call:
     """One request of a fetch: everything needed to send it, cache it and name it in errors."""
@@ -426,7 +557,7 @@ def _api_errors(body: bytes) -> list[dict[str, Any]]:
     """The envelope's ``errors[]`` from an error body, or ``[]`` when it has none or is not JSON."""
     try:
         data = msgspec.json.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return []
     errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list):
@@ -434,12 +565,153 @@ def _api_errors(body: bytes) -> list[dict[str, Any]]:
     return [e if isinstance(e, dict) else {"message": str(e)} for e in errors]
 
 
-def _is_json(body: bytes) -> bool:
+def _json_problem(body: bytes) -> tuple[str, bool] | None:
+    """Why ``body`` is not usable JSON and whether fetching it again may help; ``None`` if it is.
+
+    Text that is not JSON (an HTML page from a proxy) or is cut short may be a passing fault:
+    retried. Well-formed JSON that cannot be represented (a number out of range such as
+    ``1e400``, nesting too deep) would come back the same: not retried.
+    """
     try:
         msgspec.json.decode(body)
+    except msgspec.ValidationError as exc:  # well-formed, not representable (1e400)
+        return f"the body is JSON that cannot be read ({exc})", False
     except msgspec.DecodeError:
-        return False
-    return True
+        return f"the body is not JSON or was cut short ({len(body):,} bytes)", True
+    except RecursionError:
+        return "the body is JSON nested too deeply to read", False
+    return None
+
+
+def _capped_timeout(timeout: float | httpx.Timeout, deadline: float) -> httpx.Timeout:
+    """``timeout`` with no phase (connect, read, write, pool) longer than ``deadline``."""
+    t = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+    return httpx.Timeout(
+        connect=deadline if t.connect is None else min(t.connect, deadline),
+        read=deadline if t.read is None else min(t.read, deadline),
+        write=deadline if t.write is None else min(t.write, deadline),
+        pool=deadline if t.pool is None else min(t.pool, deadline),
+    )
+
+
+class _BodyReader:
+    """Decodes a streamed body as it arrives, against the size cap and the attempt's deadline.
+
+    The client decodes ``gzip`` and ``deflate`` itself (they are all it asks for), at most
+    :data:`_CHUNK` bytes per step, so a body that breaks the cap is stopped within a chunk of it,
+    however well it compresses: a gzip bomb never expands in memory.
+    """
+
+    def __init__(
+        self, call: _Call, response: httpx.Response, limit: int, deadline_at: float
+    ) -> None:
+        self.call = call
+        self.limit = limit
+        self.deadline_at = deadline_at
+        self.out = io.BytesIO()
+        self.size = 0
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        codings = [c.strip() for c in encoding.split(",") if c.strip() not in ("", "identity")]
+        self.failure: _Failure | None = None
+        self._zlib: Any = None
+        self._wbits = 0
+        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
+            self.failure = _Failure(
+                ResponseError(
+                    f"the body is sent with Content-Encoding {encoding[:40]!r}, which the client "
+                    f"did not ask for (it asks for {_ACCEPT_ENCODING})",
+                    window=call.days,
+                ),
+                False,
+            )
+            return
+        if codings:
+            self._wbits = 16 + zlib.MAX_WBITS if codings[0] != "deflate" else zlib.MAX_WBITS
+            self._zlib = zlib.decompressobj(self._wbits)
+        else:
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > limit:
+                self.failure = self._too_large(int(length))
+
+    def _too_large(self, size: int | None = None) -> _Failure:
+        what = f"{size:,} bytes" if size is not None else "more"
+        return _Failure(
+            ResponseTooLargeError(
+                f"the response body is {what} once decoded, past max_response_bytes="
+                f"{self.limit:,}; not retried (the same request would get the same body). If "
+                "this window really is that large, pass a larger max_response_bytes=",
+                limit=self.limit,
+                window=self.call.days,
+            ),
+            False,
+        )
+
+    def late(self) -> bool:
+        return time.perf_counter() > self.deadline_at
+
+    def feed(self, data: bytes) -> bool:
+        """Take one raw chunk; False once the body broke the cap (``failure`` says so)."""
+        if self._zlib is None:
+            return self._put(data)
+        while data:
+            room = self.limit - self.size
+            piece = self._zlib.decompress(data, min(room + 1, _CHUNK))
+            if not self._put(piece):
+                return False
+            data = self._zlib.unconsumed_tail
+            if not data and self._zlib.eof and self._zlib.unused_data:  # another gzip member
+                data = self._zlib.unused_data
+                self._zlib = zlib.decompressobj(self._wbits)
+            elif not data and not piece:
+                break
+        return True
+
+    def preloaded(self, content: bytes) -> None:
+        """A body the transport has already read and decoded (a mock): check the cap only."""
+        self._zlib = None
+        self._put(content)
+
+    def _put(self, piece: bytes) -> bool:
+        self.size += len(piece)
+        if self.size > self.limit:
+            self.failure = self._too_large()
+            return False
+        self.out.write(piece)
+        return True
+
+    def body(self) -> bytes | _Failure:
+        """The decoded body, or the failure: a cap broken, a compressed stream cut short."""
+        if self.failure is not None:
+            return self.failure
+        if self._zlib is not None:
+            try:
+                tail = self._zlib.flush()
+            except zlib.error as exc:
+                tail, self.failure = b"", self._bad_coding(exc)
+            if self.failure is None and not self._put(tail):
+                return self.failure  # type: ignore[return-value]
+            if self.failure is None and not self._zlib.eof:
+                self.failure = _Failure(
+                    ResponseError("truncated body (the compressed stream ends early)",
+                                  window=self.call.days),
+                    True,
+                )  # fmt: skip
+            if self.failure is not None:
+                return self.failure
+        return self.out.getvalue()
+
+    def _bad_coding(self, exc: zlib.error) -> _Failure:
+        return _Failure(
+            ResponseError(f"the body could not be decoded ({exc})", window=self.call.days), True
+        )
+
+    def feed_checked(self, data: bytes) -> bool:
+        """:meth:`feed`, turning a corrupt compressed stream into a failure."""
+        try:
+            return self.feed(data)
+        except zlib.error as exc:
+            self.failure = self._bad_coding(exc)
+            return False
 
 
 _STATUS_ERRORS: dict[int, tuple[type[APIError], str]] = {
@@ -476,11 +748,27 @@ class _Core:
         http_client: httpx.Client | httpx.AsyncClient | None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
         seed: int | None,
+        max_response_bytes: int,
+        deadline: float,
     ) -> None:
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
             raise ValueError(f"concurrency={concurrency!r}: must be a positive integer")
-        token = token if token is not None else os.environ.get("CLOUDFLARE_API_TOKEN") or None
-        self._token = _Secret(token) if token else None
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise ValueError(
+                f"max_response_bytes={max_response_bytes!r}: must be a positive number of bytes"
+            )
+        if isinstance(deadline, bool) or not isinstance(deadline, int | float) or not deadline > 0:
+            raise ValueError(f"deadline={deadline!r}: must be a positive number of seconds")
+        if token is not None:
+            self._token = _Secret(_clean_token(token, "token="))
+        else:
+            self._token = _Secret(_clean_token(os.environ.get(_TOKEN_ENV), f"${_TOKEN_ENV}"))
+        self.max_response_bytes = max_response_bytes
+        self.deadline = float(deadline)
         self.base_url = (
             base_url or os.environ.get("CLOUDFLARE_BASE_URL") or DEFAULT_BASE_URL
         ).rstrip("/")
@@ -499,10 +787,9 @@ class _Core:
         )
 
     def __repr__(self) -> str:
-        token = "[secure]" if self._token is not None else "None"
         return (
             f"{type(self).__name__}(base_url={self.base_url!r}, "
-            f"organization_id={self.organization_id!r}, token={token})"
+            f"organization_id={self.organization_id!r}, token=[secure])"
         )
 
     # ---- planning -------------------------------------------------------------------------
@@ -563,9 +850,12 @@ class _Core:
     # ---- one request ----------------------------------------------------------------------
 
     def _request_args(self, call: _Call) -> dict[str, Any]:
-        headers = {"Accept": "application/json", "User-Agent": _USER_AGENT}
-        if self._token is not None:
-            headers["Authorization"] = f"Bearer {self._token.reveal()}"
+        headers = {
+            "Accept": "application/json",
+            "Accept-Encoding": _ACCEPT_ENCODING,
+            "User-Agent": _USER_AGENT,
+            "Authorization": f"Bearer {self._token.reveal()}",
+        }
         if call.body is not None:
             headers["Content-Type"] = "application/json"
         return {
@@ -574,8 +864,22 @@ class _Core:
             "params": list(call.params),
             "content": call.body,
             "headers": headers,
-            "timeout": self.timeout,
+            "timeout": _capped_timeout(self.timeout, self.deadline),
         }
+
+    def _reader(self, call: _Call, response: httpx.Response, started: float) -> _BodyReader:
+        return _BodyReader(call, response, self.max_response_bytes, started + self.deadline)
+
+    def _deadline_failure(self, call: _Call) -> _Failure:
+        return _Failure(
+            DeadlineError(
+                f"the response took longer than the deadline of {_duration(self.deadline)} "
+                f"(deadline={self.deadline:g}; counted as one attempt of Retry.max_attempts)",
+                deadline=self.deadline,
+                window=call.days,
+            ),
+            True,
+        )
 
     def _log(self, call: _Call, status: int | str, started: float) -> None:
         if _logger.isEnabledFor(logging.DEBUG):
@@ -589,38 +893,36 @@ class _Core:
                 time.perf_counter() - started,
             )
 
-    def _transport_failure(self, call: _Call, exc: httpx.RequestError) -> _Failure:
-        """Map an httpx exception to ours: the one place that does."""
+    def _transport_failure(self, call: _Call, exc: httpx.RequestError, started: float) -> _Failure:
+        """Map an httpx exception to ours: the one place that does.
+
+        Only a description of the httpx error is kept, with the token scrubbed from it: the
+        exception itself is not chained (its ``.request`` holds the ``Authorization`` header).
+        """
         name = type(exc).__name__
-        detail = str(exc) or name
+        detail = scrub_secret(str(exc) or name, self._token.reveal())
         if isinstance(exc, httpx.TimeoutException):
-            return _Failure(
-                TransportError(f"timed out ({name}): {detail}", window=call.days), True, exc
-            )
+            if time.perf_counter() - started >= self.deadline:
+                return self._deadline_failure(call)
+            return _Failure(TransportError(f"timed out ({name}): {detail}", window=call.days), True)
         if isinstance(exc, httpx.RemoteProtocolError) and "message body" in detail:
-            return _Failure(
-                ResponseError(f"truncated body ({detail})", window=call.days), True, exc
-            )
+            return _Failure(ResponseError(f"truncated body ({detail})", window=call.days), True)
         if isinstance(exc, httpx.DecodingError):
             return _Failure(
-                ResponseError(f"the body could not be decoded ({detail})", window=call.days),
-                True,
-                exc,
+                ResponseError(f"the body could not be decoded ({detail})", window=call.days), True
             )
         if isinstance(exc, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
             return _Failure(
                 TransportError(f"cannot send the request ({name}): {detail}", window=call.days),
                 False,
-                exc,
             )
         return _Failure(
-            TransportError(f"connection failed ({name}): {detail}", window=call.days), True, exc
+            TransportError(f"connection failed ({name}): {detail}", window=call.days), True
         )
 
-    def _check(self, call: _Call, response: httpx.Response) -> bytes | _Failure:
+    def _check(self, call: _Call, response: httpx.Response, body: bytes) -> bytes | _Failure:
         """The body of a 2xx, or the typed failure an error status stands for."""
         status = response.status_code
-        body = response.content
         if 200 <= status < 300:
             return body
         errors = _api_errors(body)
@@ -635,9 +937,7 @@ class _Core:
             error = ServerError("server error", status_code=status, errors=errors, window=call.days)
             return _Failure(error, True, None, retry_after)
         cls, message = _STATUS_ERRORS.get(status, (APIError, "unexpected status"))
-        if status == 401 and self._token is None:
-            message += ": no API token: pass token= or set CLOUDFLARE_API_TOKEN"
-        elif status == 401:
+        if status == 401:
             message += ": the token is invalid, expired or revoked"
         return _Failure(cls(message, status_code=status, errors=errors, window=call.days), False)
 
@@ -646,19 +946,24 @@ class _Core:
     ) -> _T | _Failure:
         try:
             return parse(call, body)
-        except ResponseError as exc:
-            if not _is_json(body):
-                return _Failure(
-                    ResponseError(
-                        f"the body is not JSON or was cut short ({len(body)} bytes)",
-                        window=call.days,
-                    ),
-                    True,
-                    exc,
-                )
-            return _Failure(_in_window(exc, call.days), False, exc.__cause__)
         except Error as exc:
+            problem = _json_problem(body) if isinstance(exc, ResponseError) else None
+            if problem is not None:
+                return _Failure(ResponseError(problem[0], window=call.days), problem[1])
             return _Failure(_in_window(exc, call.days), False, exc.__cause__)
+        except Exception as exc:  # nothing but a cfusage error leaves the client
+            problem = _json_problem(body)
+            if problem is not None:
+                return _Failure(ResponseError(problem[0], window=call.days), problem[1])
+            text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+            return _Failure(
+                ResponseError(
+                    f"the body could not be read as usage ({type(exc).__name__}"
+                    + (f": {text})" if text else ")"),
+                    window=call.days,
+                ),
+                False,
+            )
 
     # ---- parsers --------------------------------------------------------------------------
 
@@ -675,16 +980,25 @@ class _Core:
 
     @staticmethod
     def _parse_envelope(call: _Call, body: bytes) -> dict[str, Any]:
+        """The envelope as sent, its ``result`` cut to the records that start inside ``[s, e)``.
+
+        The same rule as :meth:`_parse_frame`, so :meth:`Client.raw` returns exactly the days
+        asked whichever way the API reads ``to``. Records whose ``ChargePeriodStart`` cannot be
+        read as a day are kept (``to_frame`` reports them).
+        """
         try:
             envelope = msgspec.json.decode(body)
-        except msgspec.DecodeError as exc:
-            raise ResponseError(f"the body is not JSON ({exc})") from exc
+        except (msgspec.DecodeError, RecursionError) as exc:
+            raise ResponseError(f"the body is not JSON ({exc})") from None
         if not isinstance(envelope, dict):
             raise ResponseError(f"the body is a JSON {type(envelope).__name__}, not an envelope")
         if envelope.get("success") is False:
             raise ResponseError(
                 "the API answered success: false", errors=envelope.get("errors") or []
             )
+        result = envelope.get("result")
+        if isinstance(result, list):
+            envelope["result"] = [r for r in result if _starts_inside(r, call.window)]
         return envelope
 
     # ---- operations (what the public methods do, minus the I/O) -----------------------------
@@ -742,14 +1056,39 @@ class _Core:
     # ---- one attempt's outcome ------------------------------------------------------------
 
     def _received(
-        self, call: _Call, started: float, got: httpx.Response | httpx.RequestError
+        self,
+        call: _Call,
+        started: float,
+        got: httpx.Response | httpx.RequestError,
+        reader: _BodyReader | None,
     ) -> bytes | _Failure:
-        """Log one attempt; the body it got, or the failure (a transport error or a status)."""
+        """Log one attempt; the body it got, or the failure (transport, size, deadline, status)."""
         if isinstance(got, httpx.RequestError):
             self._log(call, type(got).__name__, started)
-            return self._transport_failure(call, got)
+            return self._transport_failure(call, got, started)
+        assert reader is not None
+        body = reader.body()
+        if isinstance(body, _Failure) and isinstance(body.error, ResponseTooLargeError):
+            self._log(call, f"{got.status_code}, body past max_response_bytes", started)
+            return body
+        if reader.late():
+            self._log(call, f"{got.status_code}, past the deadline", started)
+            return self._deadline_failure(call)
         self._log(call, got.status_code, started)
-        return self._check(call, got)
+        if isinstance(body, _Failure):
+            return body
+        return self._check(call, got, body)
+
+    def _notice(self, bar: Any, call: _Call, failure: _Failure, pause: float) -> None:
+        """Say in the progress bar and the log that a window is rate limited, and until when."""
+        if not failure.rate_limited:
+            return
+        at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=pause)
+        given = "Retry-After" if failure.retry_after is not None else "no Retry-After"
+        text = f"rate limited ({given}); retrying in {_duration(pause)} at {at:%H:%M:%S} UTC"
+        _logger.warning("cfusage: window %s..%s: %s", call.days[0], call.days[1], text)
+        if bar is not None:
+            bar.set_postfix_str(text, refresh=True)
 
     def _kept(self, call: _Call, body: bytes, result: _T | _Failure) -> _T | _Failure:
         """``result``, after caching the body it was parsed from when it is not a failure."""
@@ -793,9 +1132,22 @@ class _Core:
 
     # ---- cache ----------------------------------------------------------------------------
 
+    def _token_fingerprint(self) -> str:
+        """HMAC-SHA-256 of the token (fixed key), truncated: tells tokens apart, reveals none."""
+        return hmac.new(
+            b"cfusage response cache", self._token.reveal().encode(), hashlib.sha256
+        ).hexdigest()[:32]
+
     def _cache_path(self, call: _Call) -> Path:
         key = json.dumps(
-            [call.method, self.base_url, call.path, sorted(call.params), (call.body or b"").hex()]
+            [
+                self._token_fingerprint(),
+                call.method,
+                self.base_url,
+                call.path,
+                sorted(call.params),
+                (call.body or b"").hex(),
+            ]
         )
         return self.cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json.gz"
 
@@ -805,12 +1157,15 @@ class _Core:
         path = self._cache_path(call)
         try:
             with gzip.open(path, "rb") as fh:
-                return fh.read()
+                body = fh.read(self.max_response_bytes + 1)
         except FileNotFoundError:
             return None
-        except (OSError, EOFError):  # a damaged file: forget it and fetch again
+        except (OSError, EOFError, zlib.error):  # a damaged file: forget it and fetch again
             path.unlink(missing_ok=True)
             return None
+        if len(body) > self.max_response_bytes:  # past the cap: fetch it (and fail) again
+            return None
+        return body
 
     def _cache_put(self, call: _Call, body: bytes) -> None:
         if not call.cacheable:
@@ -845,7 +1200,7 @@ class _Core:
         Examples
         --------
         >>> import tempfile
-        >>> Client(organization_id="org1", cache_dir=tempfile.mkdtemp()).clear_cache()
+        >>> Client(token="t", organization_id="org1", cache_dir=tempfile.mkdtemp()).clear_cache()
         0
         """
         removed = 0
@@ -859,6 +1214,20 @@ class _Core:
     def _bar(self, total: int, progress: bool | None, what: str) -> Any:
         show = self.progress if progress is None else progress
         return tqdm(total=total, desc=f"cfusage {what}", unit="window", disable=not show)
+
+
+def _starts_inside(record: Any, window: _Window) -> bool:
+    """Whether a wire record's ``ChargePeriodStart`` day is in ``[s, e)``; True when unreadable."""
+    if not isinstance(record, dict) or not isinstance(record.get("ChargePeriodStart"), str):
+        return True
+    value = record["ChargePeriodStart"]
+    if len(value) >= 10 and value[10:] in ("", "T00:00:00Z") and value[4:5] == "-":
+        return window[0].isoformat() <= value[:10] < window[1].isoformat()  # the usual shape
+    try:
+        day = utc_day(value, "ChargePeriodStart")
+    except (Error, ValueError, OverflowError):
+        return True
+    return window[0] <= day < window[1]
 
 
 def _in_window(exc: Error, window: _Window) -> Error:
@@ -937,6 +1306,9 @@ class Client(_Core):
     ----------
     token : str, optional
         API token with Billing Read; default ``$CLOUDFLARE_API_TOKEN``. Never shown anywhere.
+        Surrounding whitespace (a trailing newline from a file, ``\\r`` from a CRLF ``.env``) is
+        stripped. No token, or one that still holds a control character, a space or a non-ASCII
+        character, raises :class:`~cfusage.TokenError` here, before any request.
     base_url : str, optional
         Default ``$CLOUDFLARE_BASE_URL``, else ``https://api.cloudflare.com/client/v4``.
     organization_id : str, optional
@@ -946,7 +1318,20 @@ class Client(_Core):
     retry : Retry, optional
         Retry policy (default ``Retry()``).
     timeout : float or httpx.Timeout
-        Per-request timeout in seconds (default 60; bodies can be large).
+        Timeout of each network step (connect, each read, each write) in seconds (default 60),
+        never longer than ``deadline``.
+    max_response_bytes : int
+        Largest decoded body accepted, in bytes (default 2 GiB, :data:`DEFAULT_MAX_RESPONSE_BYTES`:
+        about 3 million records, far above a 31-day window of a large organization). Bodies are
+        decoded (gzip, deflate) as they stream in and the download stops at the cap with
+        :class:`~cfusage.ResponseTooLargeError` naming the window; it is not retried.
+    deadline : float
+        Longest one attempt may take, in seconds, from sending the request to the last byte of
+        the body (default 300, :data:`DEFAULT_DEADLINE`). ``timeout`` bounds each read; this bounds
+        the whole response, so a server trickling its body cannot hold a window for ever. An
+        attempt past it fails with :class:`~cfusage.DeadlineError` (a ``TransportError``) naming
+        the window, and counts as one of ``Retry.max_attempts`` like any timeout: a window takes
+        at most about ``max_attempts * deadline`` plus the waits between attempts.
     progress : bool
         Show a ``tqdm.auto`` progress bar over windows (a widget in Jupyter). Default True.
     cache : bool
@@ -991,6 +1376,8 @@ class Client(_Core):
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], object] | None = None,
         seed: int | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         super().__init__(
             token=token,
@@ -1005,6 +1392,8 @@ class Client(_Core):
             http_client=http_client,
             transport=transport,
             seed=seed,
+            max_response_bytes=max_response_bytes,
+            deadline=deadline,
         )
         self._sleep = sleep  # None: wait on the call's abort event, so a failure ends the wait
 
@@ -1254,7 +1643,8 @@ class Client(_Core):
             )
             try:
                 futures: dict[Future[_T], int] = {
-                    pool.submit(self._fetch, call, parse, abort): i for i, call in enumerate(calls)
+                    pool.submit(self._fetch, call, parse, abort, bar): i
+                    for i, call in enumerate(calls)
                 }
                 pending = set(futures)
                 while pending:
@@ -1276,18 +1666,26 @@ class Client(_Core):
         return [results[i] for i in range(len(calls))]
 
     def _fetch(
-        self, call: _Call, parse: Callable[[_Call, bytes], _T], abort: threading.Event
+        self,
+        call: _Call,
+        parse: Callable[[_Call, bytes], _T],
+        abort: threading.Event,
+        bar: Any = None,
     ) -> _T:
         if abort.is_set():
             raise _Abort
         try:
-            return self._fetch_one(call, parse, abort)
+            return self._fetch_one(call, parse, abort, bar)
         except BaseException:
             abort.set()  # before this worker takes the next window
             raise
 
     def _fetch_one(
-        self, call: _Call, parse: Callable[[_Call, bytes], _T], abort: threading.Event
+        self,
+        call: _Call,
+        parse: Callable[[_Call, bytes], _T],
+        abort: threading.Event,
+        bar: Any = None,
     ) -> _T:
         cached = self._cache_get(call)
         if cached is not None:
@@ -1302,6 +1700,7 @@ class Client(_Core):
             if not isinstance(outcome, _Failure):
                 return outcome
             pause = backoff.next_wait(outcome)
+            self._notice(bar, call, outcome, pause)
             if self._sleep is not None:
                 self._sleep(pause)
             elif abort.wait(pause):
@@ -1309,11 +1708,27 @@ class Client(_Core):
 
     def _attempt(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T | _Failure:
         started = time.perf_counter()
+        reader: _BodyReader | None = None
+        got: httpx.Response | httpx.RequestError
         try:
-            got = self._http.send(self._http.build_request(**self._request_args(call)))
+            request = self._http.build_request(**self._request_args(call))
+            response = self._http.send(request, stream=True)
+            try:
+                reader = self._reader(call, response, started)
+                if reader.failure is None and response.is_stream_consumed:
+                    reader.preloaded(response.content)  # a transport that read it already
+                elif reader.failure is None:
+                    for chunk in response.iter_raw():
+                        if not reader.feed_checked(chunk) or reader.late():
+                            break
+            finally:
+                response.close()
+            got = response
         except httpx.RequestError as exc:
             got = exc
-        body = self._received(call, started, got)
+        except httpx.InvalidURL as exc:
+            got = httpx.UnsupportedProtocol(str(exc))
+        body = self._received(call, started, got, reader)
         if isinstance(body, _Failure):
             return body
         return self._kept(call, body, self._parse(call, body, parse))
@@ -1364,6 +1779,8 @@ class AsyncClient(_Core):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], object] | None = None,
         seed: int | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
         super().__init__(
             token=token,
@@ -1378,6 +1795,8 @@ class AsyncClient(_Core):
             http_client=http_client,
             transport=transport,
             seed=seed,
+            max_response_bytes=max_response_bytes,
+            deadline=deadline,
         )
         self._sleep = sleep or asyncio.sleep
 
@@ -1538,13 +1957,13 @@ class AsyncClient(_Core):
                 if failed:
                     raise _Abort
                 try:
-                    return await self._fetch(call, parse)
+                    return await self._fetch(call, parse, bar)
                 except BaseException:
                     failed = True  # set before the slot goes to the next window
                     raise
 
-        tasks = [asyncio.ensure_future(one(call)) for call in calls]
         with self._bar(len(calls), progress, what) as bar:
+            tasks = [asyncio.ensure_future(one(call)) for call in calls]
             try:
                 for task in asyncio.as_completed(tasks):
                     await task
@@ -1555,7 +1974,7 @@ class AsyncClient(_Core):
                 await asyncio.gather(*tasks, return_exceptions=True)
         return [task.result() for task in tasks]
 
-    async def _fetch(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T:
+    async def _fetch(self, call: _Call, parse: Callable[[_Call, bytes], _T], bar: Any = None) -> _T:
         cached = self._cache_get(call)
         if cached is not None:
             result = await asyncio.to_thread(self._parse, call, cached, parse)
@@ -1566,17 +1985,35 @@ class AsyncClient(_Core):
             outcome = await self._attempt(call, parse)
             if not isinstance(outcome, _Failure):
                 return outcome
-            pause = self._sleep(backoff.next_wait(outcome))
+            wait_for = backoff.next_wait(outcome)
+            self._notice(bar, call, outcome, wait_for)
+            pause = self._sleep(wait_for)
             if inspect.isawaitable(pause):
                 await pause
 
     async def _attempt(self, call: _Call, parse: Callable[[_Call, bytes], _T]) -> _T | _Failure:
         started = time.perf_counter()
+        reader: _BodyReader | None = None
+        got: httpx.Response | httpx.RequestError
         try:
-            got = await self._http.send(self._http.build_request(**self._request_args(call)))
+            request = self._http.build_request(**self._request_args(call))
+            response = await self._http.send(request, stream=True)
+            try:
+                reader = self._reader(call, response, started)
+                if reader.failure is None and response.is_stream_consumed:
+                    reader.preloaded(response.content)  # a transport that read it already
+                elif reader.failure is None:
+                    async for chunk in response.aiter_raw():
+                        if not reader.feed_checked(chunk) or reader.late():
+                            break
+            finally:
+                await response.aclose()
+            got = response
         except httpx.RequestError as exc:
             got = exc
-        body = self._received(call, started, got)
+        except httpx.InvalidURL as exc:
+            got = httpx.UnsupportedProtocol(str(exc))
+        body = self._received(call, started, got, reader)
         if isinstance(body, _Failure):
             return body
         return self._kept(call, body, await asyncio.to_thread(self._parse, call, body, parse))
