@@ -52,6 +52,7 @@ from ..errors import CurrencyError, DataError, Error, MissingColumnsError
 from ..io import utc_day
 from ..schema import DIMENSIONS
 from . import plots
+from ._excel import write_excel
 
 __all__ = ["Headline", "Report", "build_report", "write_report"]
 
@@ -209,18 +210,22 @@ class Report:
         return _render(self, standalone=False)
 
     def save(self, path: str | pathlib.Path) -> pathlib.Path:
-        """Write the report as one self-contained HTML file.
+        """Write the report as one self-contained HTML file, or as an Excel workbook.
 
         Parameters
         ----------
         path : str or pathlib.Path
-            Where to write; parent folders are created.
+            Where to write; parent folders are created. A ``.xlsx`` path writes the headline and
+            every table as sheets (:func:`cfusage.viz._excel.write_excel`: money formats, dates
+            as UTC dates, frozen headers); any other path writes HTML.
 
         Returns
         -------
         pathlib.Path
             The path written.
         """
+        if pathlib.Path(path).suffix.lower() == ".xlsx":
+            return write_excel(self, path)
         target = pathlib.Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(self.to_html(), encoding="utf-8")
@@ -354,7 +359,8 @@ def write_report(
     data : pandas.DataFrame
         A typed usage frame with costs.
     path : str or pathlib.Path
-        The HTML file to write (parent folders are created).
+        The HTML file to write, or a ``.xlsx`` workbook of the report's tables (parent folders
+        are created).
     budget : pandas.DataFrame, optional
         Monthly budget: columns ``period`` and ``budget``.
     title : str, default "Cloudflare spend"
