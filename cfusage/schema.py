@@ -61,12 +61,55 @@ _DTYPE: dict[str, str] = {
     "quantity": "Float64",
     "price": "Float64",
     "category": "category",
-    "id": "str",
+    # Ids repeat on every row (a few hundred distinct values in millions of rows): dictionary-encoded.
+    "id": "category",
     "text": "str",
     "tags": "object",
 }
 
 REVISIONS = ("A", "B", "C")
+
+
+Providers = Literal["every", "cloudflare", "publishing"]
+
+
+@dataclass(frozen=True, slots=True)
+class Requirement:
+    """Rows on which a column must not be null (FOCUS's conditional nullability).
+
+    A row is covered when all three conditions hold; a covered row whose value is null cannot be
+    used: :func:`cfusage.to_frame` rejects it and :func:`cfusage.validate` reports an error.
+
+    Attributes
+    ----------
+    categories : tuple of str
+        The ChargeCategory values covered; empty means every row. A row with no ChargeCategory
+        counts as ``Usage`` (Cloudflare's records are usage).
+    corrections : bool
+        Whether rows with ChargeClass ``Correction`` are covered too.
+    providers : {"every", "cloudflare", "publishing"}
+        Whose rows are covered: every row; Cloudflare's rows (ServiceProviderName, or ProviderName
+        in FOCUS 1.0-1.2, is ``Cloudflare``; records that come in the API's shapes and name no
+        provider are Cloudflare's); or the rows of a provider that publishes this column (FOCUS:
+        "MUST be present when the provider publishes price lists"), i.e. at least one row of that
+        provider in the data carries a value. A file without the column at all covers no row.
+    """
+
+    categories: tuple[str, ...] = ()
+    corrections: bool = True
+    providers: Providers = "every"
+
+    def describe(self) -> str:
+        """The rule in a few words, for error messages and the README."""
+        rows = " or ".join(self.categories) + " rows" if self.categories else "every row"
+        if not self.corrections:
+            rows += " that are not corrections"
+        who = {
+            "every": "",
+            "cloudflare": " of Cloudflare",
+            "publishing": " of a provider that publishes it",
+        }[self.providers]
+        return f"required on {rows}{who}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +136,15 @@ class Column:
         For enumerations, the allowed values in their canonical spelling.
     revisions : str
         The schema revisions that carry it.
+    required : tuple of Requirement
+        Rows on which a null cannot be used (any rule that covers the row applies). This is the
+        one source of the loader's and :func:`cfusage.validate`'s "required field" errors.
+    null_for : tuple of str
+        ChargeCategory values on which FOCUS says the column MUST be null (``SkuId`` on Tax); a
+        value there is a :func:`cfusage.validate` warning, never a lost row.
+    aliases : tuple of str
+        Other names a file may use for it (``ProviderName``, FOCUS 1.0-1.2, for
+        ``ServiceProviderName``); the column's own name wins where both are present.
     """
 
     wire: str
@@ -103,11 +155,26 @@ class Column:
     meaning: str
     values: tuple[str, ...] = ()
     revisions: str = "ABC"
+    required: tuple[Requirement, ...] = ()
+    null_for: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
 
     @property
     def dtype(self) -> str:
         """The pandas dtype of the column in a typed frame."""
         return _DTYPE[self.kind]
+
+    @property
+    def null_rule(self) -> str:
+        """Where the column may be null, in words (the README table's ``nullable`` cell)."""
+        if not self.nullable:
+            return "no"
+        if not self.required and not self.null_for:
+            return "yes"
+        parts = [r.describe() for r in self.required]
+        if self.null_for:
+            parts.append("null on " + " or ".join(self.null_for) + " rows")
+        return "yes, but " + "; ".join(parts)
 
 
 def _c(
@@ -118,8 +185,29 @@ def _c(
     meaning: str,
     values: tuple[str, ...] = (),
     revisions: str = "ABC",
+    *,
+    required: tuple[Requirement, ...] = (),
+    null_for: tuple[str, ...] = (),
+    aliases: tuple[str, ...] = (),
 ) -> Column:
-    return Column(wire, python_name(wire), focus, kind, nullable, meaning, values, revisions)
+    if not nullable:
+        required = (*required, _ALWAYS)
+    return Column(
+        wire,
+        python_name(wire),
+        focus,
+        kind,
+        nullable,
+        meaning,
+        values,
+        revisions,
+        required,
+        null_for,
+        aliases,
+    )
+
+
+_ALWAYS = Requirement()
 
 
 def python_name(name: str) -> str:
@@ -237,8 +325,16 @@ COLUMNS: tuple[Column, ...] = (
         "x_BillableMetricId",
         "SkuId",
         "id",
-        False,
+        True,
         "Cloudflare billable metric id (workers_standard_requests); FOCUS SkuId.",
+        required=(
+            # FOCUS SkuId: MUST NOT be null for Usage and Purchase that are not corrections, when
+            # the provider publishes price lists; MAY be null otherwise (Credit, corrections).
+            Requirement(("Usage", "Purchase"), corrections=False, providers="publishing"),
+            # A Cloudflare record is identified by its metric: every one carries it.
+            Requirement(providers="cloudflare"),
+        ),
+        null_for=("Tax",),
     ),
     _c(
         "x_BillableMetricName",
@@ -290,6 +386,7 @@ COLUMNS: tuple[Column, ...] = (
         "quantity",
         True,
         "Quantity in the unit prices are quoted in, after block pricing.",
+        null_for=("Tax",),
     ),
     _c(
         "PricingUnit",
@@ -354,7 +451,8 @@ COLUMNS: tuple[Column, ...] = (
         "ServiceProviderName",
         "category",
         True,
-        "Who provides the service (Cloudflare).",
+        "Who provides the service (Cloudflare); FOCUS 1.0-1.2 ProviderName.",
+        aliases=("ProviderName",),
     ),
     _c("RegionId", "RegionId", "category", True, "Region id (EEUR)."),
     _c("RegionName", "RegionName", "category", True, "Region name (Eastern Europe)."),
@@ -428,7 +526,8 @@ DATETIME = _names("datetime")
 MONEY = _names("money")
 #: Quantity columns.
 QUANTITY = _names("quantity")
-#: Fields a usable record cannot lack, in every revision.
+#: Fields a usable record cannot lack, whatever the row (conditional requirements are in each
+#: column's ``required``).
 REQUIRED = tuple(c.python for c in COLUMNS if not c.nullable)
 #: The fields that identify a record: two records with equal keys describe the same charge, and the
 #: later one (a revised day) supersedes the earlier one.
@@ -460,7 +559,7 @@ def markdown_table() -> str:
     for c in COLUMNS:
         lines.append(
             f"| `{c.wire}` | `{c.python}` | {c.focus or '-'} | `{c.dtype}` | "
-            f"{'yes' if c.nullable else 'no'} | {c.revisions} | {c.meaning} |"
+            f"{c.null_rule} | {c.revisions} | {c.meaning} |"
         )
     return "\n".join(lines)
 
@@ -482,6 +581,10 @@ DIMENSIONS: dict[str, str] = {
     "region": "region_name",
     "currency": "billing_currency",
     "charge_category": "charge_category",
+    # Multi-cloud: who provides the service (ServiceProviderName, or ProviderName in FOCUS 1.0-1.2)
+    # and which service it is (ServiceName; Cloudflare's product family).
+    "provider": "service_provider_name",
+    "service": "x_product_family_name",
 }
 
 #: Grain aliases → canonical grain. ``billing_period`` groups on ``billing_period_start``.

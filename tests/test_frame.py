@@ -227,7 +227,8 @@ def test_focus_csv_with_bom_crlf_null_text_enum_case_and_tags(tmp_path):
     assert df.loc[0, "list_cost"] == 1.5 and pd.isna(df.loc[1, "list_cost"])
     assert pd.isna(df.loc[0, "billed_cost"]) and df.loc[1, "billed_cost"] == 0.2
     assert df.loc[0, "tags"] == {"team": "web"} and pd.isna(df.loc[1, "tags"])
-    assert df["provider_name"].tolist() == ["Cloudflare", "Cloudflare"]  # unknown: kept
+    # FOCUS 1.0-1.2 ProviderName is the provider column (ServiceProviderName in 1.3)
+    assert df["service_provider_name"].tolist() == ["Cloudflare", "Cloudflare"]
     assert df["x_custom"].tolist() == ["a", "b"]
 
 

@@ -12,32 +12,88 @@ import pandas as pd
 
 from .. import schema
 
+#: The provider spelling that marks a Cloudflare row (compared case-insensitively).
+CLOUDFLARE = "Cloudflare"
 
-def _error_cases(typed: pd.DataFrame) -> pd.DataFrame:
-    """Rows that cannot be used: required fields missing, end <= start, infinite money.
 
-    ``row`` is the position in ``typed``. Shared with :func:`cfusage.to_frame`.
+def _provider_key(typed: pd.DataFrame) -> pd.Series:
+    """Each row's provider, lower-cased; ``""`` where the row names none."""
+    provider = typed["service_provider_name"].astype("str").str.strip().str.lower()
+    return provider.fillna("")
+
+
+def _publishers(frames: list[pd.DataFrame]) -> dict[str, frozenset[str]]:
+    """For each column with a "publishing" requirement: the providers that carry it somewhere.
+
+    A provider publishes a column (FOCUS: SkuId "MUST be present when the provider publishes
+    price lists") when at least one of its rows in ``frames`` has a value there.
     """
+    out: dict[str, frozenset[str]] = {}
+    for spec in schema.COLUMNS:
+        if not any(r.providers == "publishing" for r in spec.required):
+            continue
+        found: set[str] = set()
+        for typed in frames:
+            if spec.python in typed.columns and len(typed):
+                has = typed[spec.python].notna().to_numpy()
+                found.update(_provider_key(typed).to_numpy()[has].tolist())
+        out[spec.python] = frozenset(found)
+    return out
+
+
+def _covered(
+    typed: pd.DataFrame,
+    rule: schema.Requirement,
+    publishers: frozenset[str] | None,
+) -> np.ndarray:
+    """The rows a requirement covers (see :class:`cfusage.schema.Requirement`)."""
+    n = len(typed)
+    covered = np.ones(n, dtype=bool)
+    if rule.categories:
+        category = typed["charge_category"].astype("str").fillna("Usage")
+        covered &= category.isin(rule.categories).to_numpy(dtype=bool)
+    if not rule.corrections:
+        correction = typed["charge_class"].astype("str") == "Correction"
+        covered &= ~correction.to_numpy(dtype=bool, na_value=False)
+    if rule.providers == "cloudflare":
+        covered &= (_provider_key(typed) == CLOUDFLARE.lower()).to_numpy(dtype=bool)
+    elif rule.providers == "publishing":
+        covered &= _provider_key(typed).isin(sorted(publishers or ())).to_numpy(dtype=bool)
+    return covered
+
+
+def _error_cases(
+    typed: pd.DataFrame, publishers: dict[str, frozenset[str]] | None = None
+) -> pd.DataFrame:
+    """Rows that cannot be used: a required field missing, end <= start, infinite money.
+
+    "Required" is each column's :attr:`cfusage.schema.Column.required` (FOCUS's conditional
+    nullability: SkuId on Usage and Purchase rows that are not corrections, from a provider that
+    publishes SKUs, and on every Cloudflare row; never on Tax, Credit or correction rows of other
+    providers). ``publishers`` says which providers publish which column; by default it is read
+    from ``typed`` itself (the loader passes what it saw across all its sources). ``row`` is the
+    position in ``typed``. Shared with :func:`cfusage.to_frame`.
+    """
+    if publishers is None:
+        publishers = _publishers([typed])
     found: list[pd.DataFrame] = []
-    for name in ("charge_period_start", "charge_period_end"):
-        missing = typed[name].isna().to_numpy()
-        if missing.any():
-            found.append(
-                _cases(missing, name, typed[name], "required field is missing", "required")
-            )
-    metric_missing = (
-        typed["x_billable_metric_id"].isna() & typed["x_billable_metric_name"].isna()
-    ).to_numpy()
-    if metric_missing.any():
-        found.append(
-            _cases(
-                metric_missing,
-                "x_billable_metric_id",
-                typed["x_billable_metric_id"],
-                "required field is missing (and no x_billable_metric_name either)",
-                "required",
-            )
-        )
+    for spec in schema.COLUMNS:
+        if not spec.required or spec.python not in typed.columns:
+            continue
+        missing = typed[spec.python].isna().to_numpy(copy=True)
+        for rule in spec.required:
+            hit = missing & _covered(typed, rule, publishers.get(spec.python))
+            if hit.any():
+                found.append(
+                    _cases(
+                        hit,
+                        spec.python,
+                        typed[spec.python],
+                        f"required field is missing ({rule.describe()})",
+                        "required",
+                    )
+                )
+            missing &= ~hit  # one case per cell, from the first rule that covers it
     start, end = typed["charge_period_start"], typed["charge_period_end"]
     backwards = (end <= start).to_numpy(dtype=bool, na_value=False)
     if backwards.any():
@@ -57,6 +113,51 @@ def _error_cases(typed: pd.DataFrame) -> pd.DataFrame:
     if not found:
         return _empty_failures()
     return pd.concat(found, ignore_index=True)
+
+
+def _null_for_cases(typed: pd.DataFrame) -> pd.DataFrame:
+    """Values FOCUS says MUST be null on a row's ChargeCategory (SkuId on Tax): warnings."""
+    found: list[pd.DataFrame] = []
+    category = typed["charge_category"].astype("str")
+    for spec in schema.COLUMNS:
+        if not spec.null_for or spec.python not in typed.columns:
+            continue
+        hit = (category.isin(spec.null_for) & typed[spec.python].notna()).to_numpy(
+            dtype=bool, na_value=False
+        )
+        if hit.any():
+            found.append(
+                _cases(
+                    hit,
+                    spec.python,
+                    typed[spec.python],
+                    f"FOCUS: {spec.focus or spec.wire} must be null on "
+                    + " or ".join(spec.null_for)
+                    + " rows",
+                    "must_be_null",
+                )
+            )
+    return pd.concat(found, ignore_index=True) if found else _empty_failures()
+
+
+def _row_failures(
+    typed: pd.DataFrame,
+    type_cases: pd.DataFrame,
+    publishers: dict[str, frozenset[str]] | None = None,
+) -> pd.DataFrame:
+    """Every reason a row of ``typed`` cannot be used: its typing failures, then the row rules.
+
+    A "row" that is not a record at all (check ``record``) gets no rule cases on top.
+    """
+    rules = _without_repeats(_error_cases(typed, publishers), type_cases)
+    if len(type_cases) and len(rules):
+        not_records = type_cases.loc[type_cases["check"] == "record", "row"]
+        rules = rules.loc[~rules["row"].isin(not_records)]
+    if type_cases.empty:
+        return rules
+    if rules.empty:
+        return type_cases
+    return pd.concat([type_cases, rules], ignore_index=True)
 
 
 def _without_repeats(rule_cases: pd.DataFrame, type_cases: pd.DataFrame) -> pd.DataFrame:

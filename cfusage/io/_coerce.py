@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,18 +16,33 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
-from ._checks import _cases, _error_cases, _without_repeats
+from ._checks import _cases, _empty_failures
 
 #: Text that FOCUS files in the wild write for null.
 NULL_TEXT = ("", "NULL", "null", "Null", "NaN", "nan", "None", "N/A", "#N/A")
 
 _EMPTY_CATEGORY = pd.CategoricalDtype(pd.Index([], dtype="str"))
 _KNOWN: dict[str, schema.Column] = {c.python: c for c in schema.COLUMNS}
-# Names a file may use for our columns: the FOCUS counterparts, and the python names.
+# Names a file may use for our columns: the table's aliases (FOCUS 1.0-1.2 ProviderName), the FOCUS
+# counterparts, and the python names.
 _ALIASES: dict[str, str] = {
+    **{schema.python_name(a): c.python for c in schema.COLUMNS for a in c.aliases},
     **{schema.python_name(c.focus): c.python for c in schema.COLUMNS if c.focus},
     **{c.python: c.python for c in schema.COLUMNS},
 }
+
+#: A number, as text: optional sign, digits, optional fraction, optional exponent. Nothing else
+#: (no thousands separators, no decimal comma, no currency sign, no "inf"): "1.000,50" is refused,
+#: never read as 1.0005.
+PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+#: A date/time as FOCUS writes it (ISO 8601, years 0001-9999): date, optional time, optional offset.
+ISO_DATETIME = re.compile(
+    r"(?!0000)\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
+    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+)
+_NUMBER_REASON = "not a number (a plain decimal expected: 1234.5, -0.25, 1.5e-3; no separators)"
+_DATE_REASON = "not a date/time (ISO 8601 in years 0001-9999 expected, e.g. 2026-03-01T00:00:00Z)"
 
 
 def _rename(raw: pd.DataFrame) -> pd.DataFrame:
@@ -48,7 +64,11 @@ def _rename(raw: pd.DataFrame) -> pd.DataFrame:
 
 
 def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Type every known column, value by value; collect what cannot be used."""
+    """Type every known column, value by value; collect the values that cannot be typed.
+
+    Returns the typed frame and its typing failures (check ``type``); the row rules
+    (:func:`._checks._row_failures`) come on top.
+    """
     n = len(raw)
     failures: list[pd.DataFrame] = []
     out: dict[str, Any] = {}
@@ -66,10 +86,8 @@ def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     )
     typed = _normalise_enums(typed)
     if not failures:
-        return typed, _error_cases(typed)
-    type_cases = pd.concat(failures, ignore_index=True)
-    rule_cases = _without_repeats(_error_cases(typed), type_cases)
-    return typed, pd.concat([type_cases, rule_cases], ignore_index=True)
+        return typed, _empty_failures()
+    return typed, pd.concat(failures, ignore_index=True)
 
 
 def _coerce_column(
@@ -80,17 +98,23 @@ def _coerce_column(
     if spec.kind == "datetime":
         parsed = _to_utc(values)
         bad = present & parsed.isna().to_numpy()
-        return parsed, bad, "not a date/time (ISO 8601 expected, e.g. 2026-03-01T00:00:00Z)"
+        return parsed, bad, _DATE_REASON
     if spec.kind in ("money", "quantity", "price"):
         numbers, bad = _to_number(values, present)
         if spec.kind == "money":
             inf = np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan))
             if inf.any():
                 return numbers, bad | inf, "not a finite number (money cannot be infinite)"
-        return numbers, bad, "not a number"
+        return numbers, bad, _NUMBER_REASON
     if spec.kind == "tags":
         return _to_tags(values, present)
-    text = values.map(_as_text, na_action="ignore") if values.dtype == object else values
+    if values.dtype == object:
+        text = values.map(_as_text, na_action="ignore")
+    elif pd.api.types.is_string_dtype(values.dtype):  # "" and "NULL" are null in text columns too
+        stripped = values.str.strip()
+        text = stripped.mask(stripped.isin(NULL_TEXT))
+    else:
+        text = values
     return text.astype(spec.dtype), None, ""
 
 
@@ -108,18 +132,36 @@ def _to_utc(values: pd.Series) -> pd.Series:
     if pd.api.types.is_datetime64_dtype(values.dtype):
         return values.dt.tz_localize("UTC").astype(schema.dtypes()["charge_period_start"])
     text = values.map(_date_text, na_action="ignore").astype("str")
-    parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
-    return parsed.astype(schema.dtypes()["charge_period_start"])
+    dtype = schema.dtypes()["charge_period_start"]
+    try:
+        parsed = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+    except (ValueError, OverflowError, NotImplementedError):  # one odd value spoils the batch
+        parsed = pd.Series([_one_date(t) for t in text.tolist()], index=values.index)
+    return parsed.astype(dtype)
+
+
+def _one_date(text: Any) -> Any:
+    if not isinstance(text, str):
+        return pd.NaT
+    try:
+        return pd.to_datetime(text, utc=True, format="ISO8601")
+    except (ValueError, OverflowError, NotImplementedError):
+        return pd.NaT
 
 
 def _date_text(v: Any) -> Any:
+    """ISO 8601 text for a date-like value, or None when it cannot be one (not ISO 8601, a year
+    outside 0001-9999, a number)."""
     if hasattr(v, "isoformat"):
-        text = v.isoformat()
-        # A naive datetime is read as UTC.
-        return text
-    if isinstance(v, str):
-        return v.strip()
-    return None  # numbers, bools, dicts: not a date
+        try:
+            text = v.isoformat()  # a naive datetime is read as UTC
+        except (ValueError, TypeError, OverflowError):
+            return None
+    elif isinstance(v, str):
+        text = v.strip()
+    else:
+        return None  # numbers, bools, dicts: not a date
+    return text if isinstance(text, str) and ISO_DATETIME.fullmatch(text) else None
 
 
 def _to_number(values: pd.Series, present: np.ndarray) -> tuple[pd.Series, np.ndarray]:
@@ -136,17 +178,25 @@ def _to_number(values: pd.Series, present: np.ndarray) -> tuple[pd.Series, np.nd
     return numbers, bad
 
 
-def _number_or_nan(v: Any) -> Any:
+def _number_or_nan(v: Any) -> float:
+    """The float of a number or of plain decimal text; NaN (a typing failure) for anything else.
+
+    Text is never rewritten: ``"1.000,50"``, ``"1,000"``, ``"1,2.5"``, ``"$5"``, ``"inf"`` are
+    not numbers. Nor is a number out of a float's range (``10**400``, ``"1e400"``).
+    """
     if isinstance(v, bool):
         return math.nan
     if isinstance(v, int | float | np.integer | np.floating):
-        return v
-    if isinstance(v, str):
-        s = v.strip().replace(",", "") if v.count(",") and "." in v else v.strip()
         try:
-            return float(s)
-        except ValueError:
+            return float(v)
+        except OverflowError:
             return math.nan
+    if isinstance(v, str):
+        s = v.strip()
+        if not PLAIN_DECIMAL.fullmatch(s):
+            return math.nan
+        number = float(s)
+        return number if math.isfinite(number) else math.nan  # "1e400": out of range
     return math.nan
 
 

@@ -3,9 +3,13 @@
 Every rule reports the rows it fails on, collected (not only the first), with a severity:
 
 =========  ==============================================================================
-error      a row that cannot be used: a required field missing, an unparseable date or
-           number, a charge period that ends at or before it starts, infinite money
-warning    usable, but a person should look: non-daily periods where daily is expected,
+error      a row that cannot be used: a required field missing (each column's
+           ``required`` in :mod:`cfusage.schema`: FOCUS's conditional nullability, e.g.
+           SkuId on Usage/Purchase rows that are not corrections, and on every Cloudflare
+           row), an unparseable date or number, a charge period that ends at or before it
+           starts, infinite money
+warning    usable, but a person should look: a value FOCUS says must be null there (SkuId
+           or PricingQuantity on a Tax row), non-daily periods where daily is expected,
            negative quantity or cost outside a Correction, ListCost ≠ ListUnitPrice ×
            PricingQuantity, EffectiveCost above ListCost, a currency that is not ISO 4217,
            mixed currencies, duplicate record keys
@@ -25,7 +29,7 @@ import pandas as pd
 
 from .. import schema
 from ..errors import ValidationError
-from ._checks import _cases, _error_cases, _without_repeats
+from ._checks import _cases, _empty_failures, _null_for_cases, _row_failures
 from ._coerce import _coerce, _rename
 
 __all__ = ["ISO_4217", "ValidationReport", "validate"]
@@ -130,12 +134,12 @@ class ValidationReport:
         return head + self.summary().to_html(index=False, escape=True, border=0)
 
 
-def validate(df: pd.DataFrame, *, daily: bool = True) -> ValidationReport:
+def validate(data: pd.DataFrame, *, daily: bool = True) -> ValidationReport:
     """Check a usage frame against every rule; collect all failures.
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed usage frame (:func:`cfusage.to_frame`). A frame with python column names but other
         dtypes (e.g. text read from a CSV) is typed first; values that cannot be typed are errors.
     daily : bool
@@ -151,17 +155,17 @@ def validate(df: pd.DataFrame, *, daily: bool = True) -> ValidationReport:
     Examples
     --------
     >>> import cfusage
-    >>> df = cfusage.to_frame([{"ChargePeriodStart": "2026-03-01", "ChargePeriodEnd": "2026-03-02",
+    >>> data = cfusage.to_frame([{"ChargePeriodStart": "2026-03-01", "ChargePeriodEnd": "2026-03-02",
     ...     "x_BillableMetricId": "r2_storage", "ListUnitPrice": 0.015, "PricingQuantity": 10,
     ...     "ListCost": 0.2, "BillingCurrency": "USD"}])
-    >>> report = cfusage.validate(df)
+    >>> report = cfusage.validate(data)
     >>> report.ok, report.warnings["check"].tolist()
     (True, ['list_cost_identity'])
     """
-    typed, type_cases = _typed(df)
+    typed, type_cases = _typed(data)
     found = [
-        type_cases,
-        _as_cases(_without_repeats(_error_cases(typed), type_cases), "error"),
+        _as_cases(_row_failures(typed, type_cases), "error"),
+        _as_cases(_null_for_cases(typed), "warning"),
         *_warning_cases(typed, daily=daily),
     ]
     cases = (
@@ -180,14 +184,13 @@ def validate(df: pd.DataFrame, *, daily: bool = True) -> ValidationReport:
 
 
 def _typed(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame typed like the loader types it, and its typing failures (``row`` positional)."""
     expected = schema.dtypes()
     if all(c in df.columns and str(df[c].dtype) == d for c, d in expected.items()):
-        return df, _empty()
-
+        return df, _empty_failures()
     typed, cases = _coerce(_rename(df.reset_index(drop=True)))
     typed.index = df.index
-    cases = cases.loc[cases["check"] == "type"]
-    return typed, _as_cases(cases, "error")
+    return typed, cases
 
 
 def _warning_cases(typed: pd.DataFrame, *, daily: bool) -> list[pd.DataFrame]:
