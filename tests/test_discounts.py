@@ -346,3 +346,27 @@ def test_discounts_on_sample_headline(sample_frame: pd.DataFrame) -> None:
     assert 0 < s["esr_over_list"] < 0.2
     # the sample sets effective = contracted on every usage row: no commitment savings
     assert s["esr_over_contract"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_discounts_without_contracted_cost_computes_what_the_data_allows(
+    small: pd.DataFrame,
+) -> None:
+    # a FOCUS file of another cloud may have no ContractedCost: total savings and ESR over list
+    # need only list and effective cost; the figures that need the contracted cost are NA
+    df = small.drop(columns=["contracted_cost"])
+    out = discounts(df, by="account")
+    a = out.set_index("billing_account_name")
+    # A: usage rows list 100 + 50, effective 60 + 40 -> savings 50, ESR 50/150
+    assert a.loc["A", "total_savings"] == 50.0
+    assert a.loc["A", "esr_over_list"] == pytest.approx(50 / 150)
+    # B: list 10 + 0, effective 10 + 0 (the row without contracted cost now counts)
+    assert a.loc["B", "total_savings"] == 0.0 and a.loc["B", "esr_over_list"] == 0.0
+    assert a.loc["B", "savings_coverage"] == 1.0
+    for c in ["contracted_cost", "negotiated_savings", "commitment_savings", "esr_over_contract"]:
+        assert a[c].isna().all(), c
+    s = savings_summary(df).iloc[0]
+    assert s["total_savings"] == 50.0 and s["esr_over_list"] == pytest.approx(50 / 160)
+    assert pd.isna(s["esr_over_contract"]) and pd.isna(s["negotiated_savings"])
+    # an all-NA column is the same as an absent one
+    blank = small.assign(contracted_cost=pd.array([pd.NA] * len(small), dtype="Float64"))
+    pd.testing.assert_frame_equal(discounts(blank, by="account"), out)

@@ -53,15 +53,24 @@ REQ = ("req", 1e6, 0.0, 0.30, 10e6, 0.2)
 
 def test_load_price_book_shipped_example() -> None:
     book = load_price_book()
-    assert book["x_billable_metric_id"].is_unique  # one tier per metric in the example
+    # one tier per metric and version; one version per metric but the one whose price changed
+    assert not book.duplicated(["x_billable_metric_id", "valid_from", "valid_to"]).any()
     workers = book.set_index("x_billable_metric_id").loc["workers_standard_requests"]
     assert (workers["block_size"], workers["list_unit_price"], workers["free_allowance"]) == (
         1e6,
         0.30,
         10e6,
     )
-    assert book["effective_from"].isna().all()
     assert set(sample.METRICS["x_billable_metric_id"]) == set(book["x_billable_metric_id"])
+    changed = book[book["x_billable_metric_id"].duplicated(keep=False)]
+    assert set(changed["x_billable_metric_id"]) == set(sample.PRICE_CHANGES["x_billable_metric_id"])
+    july = pd.Timestamp("2026-07-01", tz="UTC")
+    assert changed[["valid_from", "valid_to", "list_unit_price"]].values.tolist() == [
+        [pd.NaT, july, 4.50],
+        [july, pd.NaT, 5.00],
+    ]
+    dated = book.drop_duplicates("x_billable_metric_id", keep=False)
+    assert dated["valid_from"].isna().all() and dated["valid_to"].isna().all()
 
 
 def test_load_price_book_reports_every_bad_value() -> None:
@@ -118,6 +127,58 @@ def test_rate_tiers_priced_piecewise() -> None:
     assert out["pricing_quantity"].tolist() == [50.0, 80.0, 50.0, 0.0]
     assert out["list_cost"].tolist() == pytest.approx([5.0, 6.5, 2.5, 0.0])
     assert out["list_unit_price"].tolist() == pytest.approx([0.10, 6.5 / 80, 0.05, 0.05])
+
+
+def test_rate_uses_the_price_in_force_each_day() -> None:
+    # [.., 03-02) at 0.30, [03-02, 03-04) at 0.50, nothing from 03-04: an interval join
+    book = _book(
+        [REQ, ("req", 1e6, 0.0, 0.50, 10e6, 0.2)],
+        valid_from=[None, "2026-03-02"],
+        valid_to=["2026-03-02", "2026-03-04"],
+    )
+    usage = _usage(
+        [
+            ("2026-03-01", "a", "req", 11e6),
+            ("2026-03-03", "a", "req", 2e6),
+            ("2026-03-04", "a", "req", 1e6),
+        ]
+    )
+    with pytest.warns(UserWarning, match=r"no price in force on some charge days for \['req'\]"):
+        out = rate(usage, price_book=book)
+    assert out["list_unit_price"].tolist()[:2] == [0.30, 0.50]
+    assert out["list_cost"].tolist()[:2] == pytest.approx([0.30, 1.00])
+    assert pd.isna(out["list_cost"].iloc[2]) and not out["cost_estimated"].iloc[2]
+
+
+def test_load_price_book_refuses_overlapping_versions() -> None:
+    book = _book(
+        [REQ, ("req", 1e6, 0.0, 0.50, 10e6, 0.2), ("req", 1e6, 0.0, 0.70, 10e6, 0.2)],
+        valid_from=[None, "2026-03-02", "2026-04-01"],
+        valid_to=["2026-03-05", "2026-05-01", "2026-03-15"],
+    )
+    with pytest.raises(ValidationError) as err:
+        load_price_book(book)
+    cases = err.value.failure_cases
+    assert set(cases["field"]) == {"valid_from", "valid_to"}
+    assert "two prices in force" in " ".join(cases["reason"])  # 03-02 starts before 03-05
+    assert "empty validity" in " ".join(cases["reason"])  # 04-01 .. 03-15 is backwards
+
+
+def test_rate_and_free_allowance_on_metrics_not_in_the_book() -> None:
+    # every metric of an AWS file: no crash, a warning naming them, NA left (never 0)
+    usage = _usage(
+        [("2026-03-01", "a", "AmazonEC2 BoxUsage", 5.0), ("2026-03-02", "a", "AmazonS3", 6.0)]
+    )
+    with pytest.warns(UserWarning, match=r"AmazonEC2 BoxUsage.*AmazonS3"):
+        out = rate(usage)
+    assert out["list_cost"].isna().all() and not out["cost_estimated"].any()
+    assert len(out) == 2
+    with pytest.warns(UserWarning, match="AmazonS3"):
+        fa = free_allowance_usage(usage)
+    assert fa["x_billable_metric_id"].tolist() == ["AmazonEC2 BoxUsage", "AmazonS3"]
+    assert fa["consumed_quantity"].tolist() == [5.0, 6.0]
+    for c in ["free_quantity", "billable_quantity", "free_allowance", "allowance_used_share"]:
+        assert fa[c].isna().all(), c
 
 
 def test_rate_price_versions_by_effective_from() -> None:
@@ -280,26 +341,6 @@ def test_rate_matches_naive_twin(rows: list[tuple]) -> None:
 # ---- the sample: an independent check -------------------------------------------------------
 
 
-def _sample_book() -> pd.DataFrame:
-    """The shipped book plus the sample's earlier prices as a version before each change."""
-    book = load_price_book()
-    changes = sample.PRICE_CHANGES
-    changed = book[book["x_billable_metric_id"].isin(changes["x_billable_metric_id"])]
-    earlier = changed.assign(
-        list_unit_price=changed["x_billable_metric_id"].map(
-            changes.set_index("x_billable_metric_id")["previous_list_unit_price"].astype(float)
-        ),
-        effective_from=pd.NaT,
-    )
-    later = changed.assign(
-        effective_from=changed["x_billable_metric_id"].map(
-            changes.set_index("x_billable_metric_id")["effective_from"]
-        )
-    )
-    rest = book[~book["x_billable_metric_id"].isin(changes["x_billable_metric_id"])]
-    return pd.concat([rest, earlier, later], ignore_index=True)
-
-
 def test_rate_reproduces_the_sample_costs() -> None:
     df = sample.load()
     filled = [
@@ -313,7 +354,7 @@ def test_rate_reproduces_the_sample_costs() -> None:
         "billed_cost",
         "billing_currency",
     ]
-    out = rate(df.drop(columns=filled), price_book=_sample_book())
+    out = rate(df.drop(columns=filled))  # the shipped, dated book
     usage = (df["charge_category"] == "Usage").to_numpy()
     assert out["cost_estimated"].to_numpy().tolist() == usage.tolist()
     # rows alone on their account x metric x day match exactly; where an account has several
@@ -342,3 +383,17 @@ def test_rate_reproduces_the_sample_costs() -> None:
     # the committed sample's free rows have a quantity and no cost: so do the estimates
     free = usage & (df["pricing_quantity"] == 0).to_numpy()
     assert free.any() and (out["list_cost"][free] == 0).all()
+    # every day, before and after the price change: the day's list cost per metric is the
+    # sample's own (the undated book over-rated r2_class_a_operations before July by 5/4.5)
+    day = df["charge_period_start"][usage]
+    keys = [day, df["x_billable_metric_id"][usage]]
+    mine = out["list_cost"][usage].groupby(keys, observed=True).sum()
+    theirs = df["list_cost"][usage].groupby(keys, observed=True).sum()
+    np.testing.assert_allclose(mine.to_numpy(float), theirs.to_numpy(float), rtol=1e-9, atol=1e-9)
+    r2a = df["x_billable_metric_id"][usage] == sample.EVENTS["price_change"]["x_billable_metric_id"]
+    change = pd.Timestamp(sample.EVENTS["price_change"]["date"], tz="UTC")
+    for when, price in ((day < change, 4.50), (day >= change, 5.00)):
+        rows = (r2a & when).to_numpy()
+        assert rows.sum() > 100
+        priced = out["list_unit_price"][usage][rows]
+        assert (priced[out["pricing_quantity"][usage][rows] > 0] == price).all()

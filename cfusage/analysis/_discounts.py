@@ -24,6 +24,11 @@ Rules (FinOps Foundation definitions; see ``shared/reference/focus.md``):
   effective cost all present (the *savings basis*), and the coverage columns report how much of
   the spend that basis holds. A price missing from a row shows up as coverage below 1, never as
   a fake $0 of savings.
+* Compute what the data allows: a cost column the frame lacks, or holds only as NA (many FOCUS
+  exports of other clouds carry no ContractedCost), is left out of the savings basis, and the
+  figures that need it are NA. Without ContractedCost, ``total_savings`` and ``esr_over_list``
+  (list and effective cost) are computed over the rows with both; ``negotiated_savings``,
+  ``commitment_savings`` and ``esr_over_contract`` are NA.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from . import _grouping as g
-from ._pricing import _first_tier, load_price_book
+from ._pricing import _first_tier_prices, load_price_book
 
 __all__ = ["discounts", "savings_summary", "unit_price_discounts"]
 
@@ -114,11 +119,23 @@ def discounts(
         group is 0, all free usage, these shares count rows instead of list cost),
         ``free_tier_value_coverage``: share of usage rows where the free-tier value was known.
 
+        ESR, by hand: over list, 1 - Σeffective / Σlist (what you paid against the
+        on-demand-equivalent price: the contract's discount and the commitments together); over
+        contract, 1 - Σeffective / Σcontracted (what the commitments alone returned on top of the
+        contract). Unused commitment (``commitment_status`` "Unused" rows from
+        :func:`cfusage.amortize_commitment`, list and contracted cost 0) adds to Σeffective only,
+        so it lowers both.
+
+        A cost column the frame lacks or holds only as NA is left out of the savings basis; a
+        figure that needs it is NA in every row (see the module docstring). ``billed_cost``
+        absent: its sum is NA.
+
     Raises
     ------
     MissingColumnsError
-        If the frame lacks any of list, contracted, effective or billed cost, or holds them only
-        as NA (fetch costs, or estimate them with :func:`cfusage.rate`).
+        If fewer than two of list, contracted and effective cost are in the frame with a value
+        (no savings figure can be computed: fetch costs, or estimate them with
+        :func:`cfusage.rate`).
     CurrencyError
         If ``currency_rates`` lacks a currency of the frame.
     ValueError
@@ -141,7 +158,8 @@ def discounts(
     >>> out[["total_savings", "esr_over_list", "esr_over_contract"]].iloc[0].tolist()
     [60.0, 0.3, 0.125]
     """
-    g.require(data, list(_COSTS), "discounts()")
+    available = _available_costs(data, "discounts()")
+    data = _with_cost_columns(data)
     work, dims = _usage_rows(data, by, ("consumed_quantity", "pricing_quantity"))
     free = _free_tier_value(work, price_book)
     work = work.assign(_free_tier_value=free)
@@ -153,7 +171,9 @@ def discounts(
     cost = {c: work[c].to_numpy(dtype="float64", na_value=np.nan) for c in _COSTS}
     has = {c: ~np.isnan(v) for c, v in cost.items()}
     lst = np.where(has["list_cost"], cost["list_cost"], 0.0)
-    basis = has["list_cost"] & has["contracted_cost"] & has["effective_cost"]
+    basis = np.ones(len(work), dtype=bool)
+    for c in available:
+        basis &= has[c]
     ftv = work["_free_tier_value"].to_numpy(dtype="float64", na_value=np.nan)
     parts: dict[str, np.ndarray] = {"rows": np.ones(len(work))}
     for c in _COSTS:
@@ -182,13 +202,15 @@ def discounts(
     b_list = _na_where(s["b_list"], b_missing)
     b_con = _na_where(s["b_contracted"], b_missing)
     b_eff = _na_where(s["b_effective"], b_missing)
-    out["negotiated_savings"] = b_list - b_con
-    out["commitment_savings"] = b_con - b_eff
-    out["total_savings"] = b_list - b_eff
+    has_list, has_con, has_eff = (c in available for c in _COSTS[:3])
+    na = pd.Series(pd.NA, index=s.index, dtype="Float64")
+    out["negotiated_savings"] = b_list - b_con if has_list and has_con else na
+    out["commitment_savings"] = b_con - b_eff if has_con and has_eff else na
+    out["total_savings"] = b_list - b_eff if has_list and has_eff else na
     for name in ("negotiated", "commitment", "total"):
         out[f"{name}_savings_rate"] = g.safe_ratio(out[f"{name}_savings"], b_list)
-    out["esr_over_list"] = g.safe_ratio(b_list - b_eff, b_list)
-    out["esr_over_contract"] = g.safe_ratio(b_con - b_eff, b_con)
+    out["esr_over_list"] = g.safe_ratio(out["total_savings"], b_list)
+    out["esr_over_contract"] = g.safe_ratio(out["commitment_savings"], b_con)
     out["free_tier_value"] = _na_where(s["ftv"], s["ftv_n"] == 0)
     out["list_cost_coverage"] = g.safe_ratio(s["n_list_cost"], s["rows"])
     for c in _COSTS[1:]:
@@ -327,7 +349,8 @@ def savings_summary(
     Raises
     ------
     MissingColumnsError
-        If the frame lacks a cost column; see :func:`discounts`.
+        If no savings figure can be computed; see :func:`discounts` (a frame without
+        ContractedCost still gets ``total_savings`` and ``esr_over_list``).
 
     Examples
     --------
@@ -370,10 +393,25 @@ def _usage_rows(
     return (work[cols] if mask.all() else work.loc[mask, cols]), dims
 
 
+def _available_costs(df: pd.DataFrame, what: str) -> list[str]:
+    """The cost columns among list, contracted, effective that hold a value; at least two."""
+    costs = list(_COSTS[:3])
+    available = [c for c in costs if c in df.columns and df[c].notna().any()]
+    if len(available) < 2:
+        g.require(df, costs, what)  # raises, naming what is absent or empty
+    return available
+
+
+def _with_cost_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every cost column present (all NA where the frame lacks it)."""
+    absent = {c: pd.array([pd.NA] * len(df), dtype="Float64") for c in _COSTS if c not in df}
+    return df.assign(**absent) if absent else df
+
+
 def _free_tier_value(
     df: pd.DataFrame, price_book: pd.DataFrame | str | PathLike[str] | None
 ) -> pd.Series:
-    """Row-level free-tier value at the first tier's list price; NA where unknowable."""
+    """Row-level free-tier value at the first tier's list price in force; NA where unknowable."""
     na = pd.Series(pd.NA, index=df.index, dtype="Float64")
     if price_book is None or len(df) == 0:
         return na
@@ -381,15 +419,12 @@ def _free_tier_value(
         if c not in df.columns:
             return na
 
-    book = _first_tier(load_price_book(price_book))
-    metric = df["x_billable_metric_id"].astype("str")
-    block = metric.map(book["block_size"]).astype("Float64")
-    price = metric.map(book["list_unit_price"]).astype("Float64")
-    currency = metric.map(book["currency"])
+    tier = _first_tier_prices(df, load_price_book(price_book))
+    price = tier["list_unit_price"]
     if "billing_currency" in df.columns:
         row_cur = df["billing_currency"].astype("str")
-        price = price.where(row_cur.isna() | (row_cur == currency))
-    free_blocks = df["consumed_quantity"] / block - df["pricing_quantity"]
+        price = price.where(row_cur.isna() | (row_cur == tier["currency"]))
+    free_blocks = df["consumed_quantity"] / tier["block_size"] - df["pricing_quantity"]
     return (free_blocks.clip(lower=0) * price).astype("Float64")
 
 

@@ -14,15 +14,26 @@ consumption the way Cloudflare bills it:
 
 The price book (CSV or DataFrame) has one row per metric and tier: ``x_billable_metric_id``,
 ``block_size``, ``tier_start``, ``list_unit_price``, ``currency``, ``free_allowance``, and
-optionally ``contracted_discount``, ``pricing_unit``, ``consumed_unit``, ``effective_from`` (a
-date from which the row's price applies: several versions of a metric's prices may coexist;
-missing means "always") and descriptive columns (``source``...). The example shipped with cfusage
+optionally ``contracted_discount``, ``pricing_unit``, ``consumed_unit``, ``valid_from`` and
+``valid_to`` and descriptive columns (``source``...). The example shipped with cfusage
 (:func:`load_price_book` with no argument) is Cloudflare's public list prices with the sample
-organization's contract discounts.
+organization's contract discounts, dated: ``r2_class_a_operations`` costs 4.50 USD per 1M until
+2026-06-30 and 5.00 from 2026-07-01 (the sample's price change).
+
+**Dated prices.** A *version* of a metric's prices is the set of its rows with the same validity
+interval ``[valid_from, valid_to)``: UTC days, ``valid_from`` inclusive, ``valid_to`` exclusive,
+an empty cell meaning "open" (since always / until further notice). A usage row is priced with the
+version in force on its charge day (the UTC day of ``charge_period_start``): the one whose interval
+holds that day. A day no version covers is left unpriced (NA, with a warning naming the metric);
+two versions of a metric whose intervals overlap are refused. This is a plain interval join
+(``metric = metric AND valid_from <= day < valid_to``), not an "as of" join, so it ports as is to
+SQL or Spark. An older book dated by ``effective_from`` only is read as ``valid_from``, each
+version valid until the metric's next ``effective_from``.
 """
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -76,9 +87,10 @@ def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        A new frame, one row per metric x version x tier sorted by metric, ``effective_from`` and
-        ``tier_start``; numbers as float64, ``effective_from`` as UTC timestamps (NaT: always),
-        ``contracted_discount`` as float64 (NaN when not given: contracted prices stay unknown).
+        A new frame, one row per metric x version x tier sorted by metric, ``valid_from`` and
+        ``tier_start``; numbers as float64, ``valid_from``/``valid_to`` as UTC timestamps (NaT:
+        open), ``contracted_discount`` as float64 (NaN when not given: contracted prices stay
+        unknown).
 
     Raises
     ------
@@ -86,8 +98,9 @@ def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
         If a required column is absent.
     ValidationError
         If a value cannot be used (block size not above 0, a negative price or allowance, a
-        metric without a tier starting at 0, a discount outside [0, 1]); ``failure_cases`` lists
-        every one.
+        metric without a tier starting at 0, a discount outside [0, 1], ``valid_to`` not after
+        ``valid_from``, two versions of a metric in force on the same day); ``failure_cases``
+        lists every one.
 
     Examples
     --------
@@ -126,17 +139,27 @@ def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
         book["contracted_discount"] = disc
     else:
         book["contracted_discount"] = np.nan
-    if "effective_from" in book.columns:
-        book["effective_from"] = pd.to_datetime(book["effective_from"], utc=True).astype(
-            "datetime64[us, UTC]"
+    from_only = "valid_from" not in book.columns and "effective_from" in book.columns
+    if from_only:
+        book = book.rename(columns={"effective_from": "valid_from"})
+    for col in ("valid_from", "valid_to"):
+        if col in book.columns:
+            book[col] = _day_stamps(book[col], col, cases)
+        else:
+            book[col] = pd.Series(pd.NaT, index=book.index, dtype="datetime64[us, UTC]")
+    if from_only:  # an older book: each version runs until the metric's next one
+        book["valid_to"] = _next_start(book)
+    backwards = (book["valid_to"] <= book["valid_from"]).to_numpy(dtype=bool, na_value=False)
+    for i in np.flatnonzero(backwards):
+        cases.append(
+            (int(i), "valid_to", book["valid_to"].iloc[i], "> valid_from", "empty validity")
         )
-    else:
-        book["effective_from"] = pd.Series(pd.NaT, index=book.index, dtype="datetime64[us, UTC]")
     book["x_billable_metric_id"] = book["x_billable_metric_id"].astype("str")
     book["currency"] = book["currency"].astype("str")
     for i in np.flatnonzero(book["x_billable_metric_id"].isna().to_numpy()):
         cases.append((int(i), "x_billable_metric_id", None, "not null", "tier of no metric"))
-    version = ["x_billable_metric_id", "effective_from"]
+    version = ["x_billable_metric_id", "valid_from", "valid_to"]
+    cases += _overlaps(book)
     has_zero = book.groupby(version, dropna=False)["tier_start"].transform(lambda s: (s == 0).any())
     for i in np.flatnonzero(~has_zero.to_numpy(dtype=bool)):
         metric = book["x_billable_metric_id"].iloc[i]
@@ -286,7 +309,13 @@ def free_allowance_usage(
         billing periods the cell touches: allowance x their number; at a daily grain, the whole
         billing period's allowance), ``allowance_used_share`` (``free_quantity /
         free_allowance``: at a daily grain, the share of the month's allowance used that day;
-        NA where the allowance is 0).
+        NA where the allowance is 0), ``missing_quantity_rows`` (usage rows of the cell without a
+        consumed quantity: they are left out of the sums and do not use up the allowance).
+
+        A metric the book does not price (every metric of a file from another cloud) keeps its
+        rows: ``consumed_quantity`` is summed, and ``free_quantity``, ``billable_quantity``,
+        ``free_allowance`` and ``allowance_used_share`` are NA (unknown, never 0), with a
+        warning naming the metrics.
 
     Raises
     ------
@@ -319,11 +348,13 @@ def free_allowance_usage(
     )
     book = load_price_book(price_book)
     pos = _positions(data, book, "free_allowance_usage()")
-    keep = pos.known & ~np.isnan(pos.consumed)
+    usage = g.usage_mask(data)
     period = _billing_period(data) if g.freq_of(freq) == "billing_period" else None
     if period is None:
         period = g.floor_to(data["charge_period_start"], freq)
-    free = pos.consumed - pos.billable
+    has_q = ~np.isnan(pos.consumed)
+    unknown = ~pos.known  # metric (or currency, or day) the book does not price
+    free = np.where(unknown, np.nan, pos.consumed - pos.billable)
     account = (
         data["billing_account_id"]
         if "billing_account_id" in data.columns
@@ -332,21 +363,26 @@ def free_allowance_usage(
     work = pd.DataFrame(
         {
             g.PERIOD: period.to_numpy(),
-            "billing_account_id": account.to_numpy(),
-            "x_billable_metric_id": data["x_billable_metric_id"].to_numpy(),
-            "consumed_quantity": pos.consumed,
-            "free_quantity": free,
-            "billable_quantity": pos.billable,
-            "_allowance": pos.allowance,
+            "billing_account_id": account.astype("str").to_numpy(),
+            "x_billable_metric_id": data["x_billable_metric_id"].astype("str").to_numpy(),
+            "consumed_quantity": np.where(has_q, pos.consumed, np.nan),
+            "free_quantity": np.where(has_q, free, np.nan),
+            "billable_quantity": np.where(has_q & ~unknown, pos.billable, np.nan),
+            "_allowance": np.where(unknown, np.nan, pos.allowance),
             "_bp": pos.bp_key,
+            "_missing": (~has_q).astype(np.int64),
         }
-    ).loc[keep]
+    ).loc[usage]
     keys = [g.PERIOD, "billing_account_id", "x_billable_metric_id"]
     grouped = work.groupby(keys, dropna=False, sort=True)
-    out = grouped[["consumed_quantity", "free_quantity", "billable_quantity"]].sum()
+    figures = ["consumed_quantity", "free_quantity", "billable_quantity"]
+    out = grouped[figures].sum(min_count=1)
+    # a figure of a metric the book does not price is unknown (NA), never 0
+    out["free_quantity"] = out["free_quantity"].where(grouped["free_quantity"].count() > 0)
     out["free_allowance"] = grouped["_allowance"].first() * grouped["_bp"].nunique()
     out = out.astype("Float64")
     out["allowance_used_share"] = g.safe_ratio(out["free_quantity"], out["free_allowance"])
+    out["missing_quantity_rows"] = grouped["_missing"].sum().astype("int64")
     return out.reset_index()
 
 
@@ -374,19 +410,110 @@ class _Estimate:
     values: dict[str, object]
 
 
+_VERSION = ["x_billable_metric_id", "valid_from", "valid_to"]
+
+
 def _versions(book: pd.DataFrame) -> pd.DataFrame:
-    """One row per metric x effective_from: the first tier's fields, in book order."""
+    """One row per metric x validity interval: the first tier's fields, in book order."""
     first = book.sort_values(
-        ["x_billable_metric_id", "effective_from", "tier_start"], kind="stable", na_position="first"
-    )
-    first = first.drop_duplicates(["x_billable_metric_id", "effective_from"], keep="first")
+        [*_VERSION, "tier_start"], kind="stable", na_position="first"
+    ).drop_duplicates(_VERSION, keep="first")
     return first.reset_index(drop=True)
 
 
-def _first_tier(book: pd.DataFrame) -> pd.DataFrame:
-    """The latest version's first tier per metric, indexed by metric id (for free-tier value)."""
-    v = _versions(book)
-    return v.drop_duplicates("x_billable_metric_id", keep="last").set_index("x_billable_metric_id")
+def _version_of(df: pd.DataFrame, versions: pd.DataFrame) -> np.ndarray:
+    """Index (into ``versions``) of the version in force on each row's charge day; -1: none.
+
+    An interval join: same metric and ``valid_from <= day < valid_to`` (NaT: open).
+    """
+    n = len(df)
+    metric = df["x_billable_metric_id"].astype("str").to_numpy(dtype=object, na_value=None)
+    day = _us(g.floor_to(df["charge_period_start"], "D"))
+    version = np.full(n, -1, dtype=np.int64)
+    lo = _us(versions["valid_from"]) if len(versions) else np.zeros(0, dtype=np.int64)
+    hi = _us(versions["valid_to"]) if len(versions) else np.zeros(0, dtype=np.int64)
+    for i, m in enumerate(versions["x_billable_metric_id"].to_numpy(dtype=object)):
+        hit = metric == m
+        if lo[i] != _NEVER:
+            hit &= day >= lo[i]
+        if hi[i] != _NEVER:
+            hit &= day < hi[i]
+        version[hit] = i
+    return version
+
+
+def _first_tier_prices(df: pd.DataFrame, book: pd.DataFrame) -> pd.DataFrame:
+    """Per row of ``df``: block size, first-tier list price and currency of the version in force.
+
+    NA where no version of the row's metric is in force on its charge day (for free-tier value).
+    """
+    versions = _versions(book)
+    v = _version_of(df, versions)
+    known = v >= 0
+    vi = np.maximum(v, 0)
+
+    def pick(col: str) -> np.ndarray:
+        values = versions[col].to_numpy()[vi] if len(versions) else np.full(len(df), np.nan)
+        return np.where(known, values, np.nan if values.dtype.kind == "f" else None)
+
+    return pd.DataFrame(
+        {
+            "block_size": pd.array(pick("block_size"), dtype="Float64"),
+            "list_unit_price": pd.array(pick("list_unit_price"), dtype="Float64"),
+            "currency": pd.array(pick("currency"), dtype="str"),
+        },
+        index=df.index,
+    )
+
+
+def _day_stamps(values: pd.Series, col: str, cases: list) -> pd.Series:
+    """A validity bound as UTC midnights (NaT: open); an unreadable or non-midnight value is a case."""
+    text = values.astype("object").where(values.notna(), None)
+    stamps = pd.to_datetime(text, utc=True, errors="coerce").astype("datetime64[us, UTC]")
+    bad = (stamps.isna() & values.notna()).to_numpy(dtype=bool) | (
+        stamps.notna() & (stamps != stamps.dt.floor("D"))
+    ).to_numpy(dtype=bool)
+    for i in np.flatnonzero(bad):
+        cases.append((int(i), col, values.iloc[i], "a date (UTC day)", "unusable validity"))
+    return stamps.where(~pd.Series(bad, index=stamps.index))
+
+
+def _next_start(book: pd.DataFrame) -> pd.Series:
+    """For a book dated by ``valid_from`` only: each row's next ``valid_from`` of its metric."""
+    starts = book[["x_billable_metric_id", "valid_from"]].drop_duplicates()
+    starts = starts.sort_values(["x_billable_metric_id", "valid_from"], na_position="first")
+    starts["valid_to"] = starts.groupby("x_billable_metric_id", sort=False)["valid_from"].shift(-1)
+    merged = book[["x_billable_metric_id", "valid_from"]].merge(
+        starts, on=["x_billable_metric_id", "valid_from"], how="left"
+    )
+    return pd.Series(merged["valid_to"].to_numpy(), index=book.index).astype("datetime64[us, UTC]")
+
+
+def _overlaps(book: pd.DataFrame) -> list[tuple[int, str, object, str, str]]:
+    """Versions of one metric whose validity intervals share a day."""
+    cases: list[tuple[int, str, object, str, str]] = []
+    versions = book.drop_duplicates(_VERSION).reset_index()
+    for metric, grp in versions.groupby("x_billable_metric_id", sort=False):
+        if len(grp) < 2:
+            continue
+        lo = _us(grp["valid_from"])
+        hi = _us(grp["valid_to"])
+        lo = np.where(lo == _NEVER, np.iinfo(np.int64).min + 1, lo)
+        hi = np.where(hi == _NEVER, np.iinfo(np.int64).max, hi)
+        order = np.argsort(lo, kind="stable")
+        for a, b in itertools.pairwise(order):
+            if lo[b] < hi[a]:
+                row = int(grp["index"].iloc[b])
+                cases.append(
+                    (
+                        row,
+                        "valid_from",
+                        grp["valid_from"].iloc[b],
+                        "no overlap",
+                        f"{metric}: two prices in force",
+                    )
+                )
+    return cases
 
 
 def _billing_period(df: pd.DataFrame) -> pd.Series:
@@ -401,12 +528,8 @@ def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
     n = len(df)
     versions = _versions(book)
     metric = df["x_billable_metric_id"].astype("str").to_numpy(dtype=object, na_value=None)
-    charge = g.floor_to(df["charge_period_start"], "D")
-    charge_us = _us(charge)
-    version = np.full(n, -1, dtype=np.int64)
-    for i, v in enumerate(versions.itertuples(index=False)):
-        since = _NEVER if pd.isna(v.effective_from) else int(_us(pd.Series([v.effective_from]))[0])
-        version[(metric == v.x_billable_metric_id) & (charge_us >= since)] = i
+    charge_us = _us(g.floor_to(df["charge_period_start"], "D"))
+    version = _version_of(df, versions)
 
     usage = g.usage_mask(df)
     in_book = version >= 0
@@ -424,10 +547,21 @@ def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
                 stacklevel=3,
             )
         known &= ~other
-    missing = sorted({m for m in metric[usage & ~in_book] if m is not None})
+    listed = set(versions["x_billable_metric_id"])
+    absent = {m for m in metric[usage & ~in_book] if m is not None}
+    missing = sorted(absent - listed)
     if missing:
         warnings.warn(
-            f"{what}: {len(missing)} metric(s) not in the price book, left unpriced: {missing}",
+            f"{what}: {len(missing)} metric(s) not in the price book, left unpriced (NA): "
+            f"{missing[:20]}{' ...' if len(missing) > 20 else ''}",
+            UserWarning,
+            stacklevel=3,
+        )
+    undated = sorted(absent & listed)
+    if undated:
+        warnings.warn(
+            f"{what}: no price in force on some charge days for {undated} (see valid_from/"
+            "valid_to in the price book); those rows are left unpriced (NA)",
             UserWarning,
             stacklevel=3,
         )
@@ -455,6 +589,7 @@ def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
     rows = idx[order]
     a_s, m_s, p_s = a_code[order], m_code[order], p_key[order]
     new_group = np.r_[True, (np.diff(a_s) != 0) | (np.diff(m_s) != 0) | (np.diff(p_s) != 0)]
+    new_group = new_group[: len(rows)]  # no row: no group (np.r_ would leave one)
     q = consumed[rows]
     # cumulative sum restarting at each group (per group, so no cancellation across groups)
     cum = pd.Series(q).groupby(np.cumsum(new_group)).cumsum().to_numpy()
@@ -481,8 +616,8 @@ def _price(pos: _Positions, book: pd.DataFrame) -> _Estimate:
     b0 = pos.before / block
     b1 = b0 + pq
     # tiers as a (versions x K) table, padded with +inf starts
-    vkey = versions[["x_billable_metric_id", "effective_from"]]
-    tiers = book.merge(vkey.reset_index(names="_v"), on=["x_billable_metric_id", "effective_from"])
+    vkey = versions[_VERSION]
+    tiers = book.merge(vkey.reset_index(names="_v"), on=_VERSION)
     tiers = tiers.sort_values(["_v", "tier_start"], kind="stable")
     tiers["_k"] = tiers.groupby("_v").cumcount()
     width = int(tiers["_k"].max()) + 1 if len(tiers) else 1

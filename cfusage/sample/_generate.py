@@ -1060,6 +1060,8 @@ _PRICE_BOOK_COLUMNS = [
     "currency",
     "free_allowance",
     "contracted_discount",
+    "valid_from",
+    "valid_to",
     "source",
 ]
 
@@ -1067,10 +1069,12 @@ _PRICE_BOOK_COLUMNS = [
 def price_book_path() -> Path:
     """Path of the example price book shipped with cfusage (``cfusage/analysis/data/price_book.csv``).
 
-    One row per metric and tier: ``tier_start`` is the pricing quantity per billing period from
-    which the row's ``list_unit_price`` applies (0 for a single tier; every sample metric has one
-    tier), ``free_allowance`` is in consumed units per billing period, ``contracted_discount`` is
-    the sample contract's fraction. Prices are the current ones (after :data:`PRICE_CHANGES`).
+    One row per metric, price version and tier: ``tier_start`` is the pricing quantity per billing
+    period from which the row's ``list_unit_price`` applies (0 for a single tier; every sample
+    metric has one tier), ``free_allowance`` is in consumed units per billing period,
+    ``contracted_discount`` is the sample contract's fraction. ``valid_from``/``valid_to`` (UTC
+    days, ``valid_to`` exclusive, empty = open) date each price: a metric of
+    :data:`PRICE_CHANGES` has one row until the change and one from it.
 
     Examples
     --------
@@ -1081,8 +1085,22 @@ def price_book_path() -> Path:
 
 
 def _price_book() -> pd.DataFrame:
-    book = METRICS.assign(tier_start=0.0, currency="USD")[_PRICE_BOOK_COLUMNS]
-    return book
+    """The book: METRICS' current prices from each change on, the earlier prices until it."""
+    book = METRICS.assign(tier_start=0.0, currency="USD", valid_from="", valid_to="")
+    rows = []
+    for m in book.to_dict("records"):
+        changes = PRICE_CHANGES[PRICE_CHANGES["x_billable_metric_id"] == m["x_billable_metric_id"]]
+        changes = changes.sort_values("effective_from")
+        since = ""
+        for change in changes.itertuples():
+            day = f"{change.effective_from:%Y-%m-%d}"
+            rows.append(
+                {**m, "list_unit_price": float(change.previous_list_unit_price),
+                 "valid_from": since, "valid_to": day}
+            )  # fmt: skip
+            since = day
+        rows.append({**m, "valid_from": since})
+    return pd.DataFrame(rows)[_PRICE_BOOK_COLUMNS]
 
 
 def write_price_book(path: str | Path | None = None) -> Path:
