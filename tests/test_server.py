@@ -439,3 +439,29 @@ def test_context_manager_stops_the_server():
         assert HTTP.get(url, headers=AUTH).status_code == 200
     with pytest.raises(httpx.ConnectError):
         HTTP.get(url, headers=AUTH)
+
+
+def test_the_request_log_keeps_only_the_latest_max_requests(make_server):
+    # issue 11: serve-sample kept every request (~0.55 KB each) for as long as it ran
+    srv = make_server(max_requests=50)
+    for i in range(120):
+        day = (dt.date(2026, 1, 1) + dt.timedelta(days=i)).isoformat()
+        assert get(srv, {"from": day, "to": day}).status_code == 200
+    assert len(srv.requests) == 50
+    expected = [(dt.date(2026, 1, 1) + dt.timedelta(days=i)).isoformat() for i in range(70, 120)]
+    assert [r.query["from"] for r in srv.requests] == expected
+    assert SampleServer().max_requests == 10_000
+
+
+def test_rate_counters_of_idle_tokens_are_forgotten(make_server):
+    srv = make_server(rate_window=0.05)
+    for i in range(1005):
+        srv._count(f"token-{i}")
+    time.sleep(0.1)
+    assert srv._rate_headers("fresh")["x-ratelimit-remaining"] == str(srv.rate_limit)
+    assert len(srv._buckets) <= 2
+
+
+def test_max_requests_must_be_a_count():
+    with pytest.raises(ValueError, match="max_requests"):
+        SampleServer(max_requests=-1)

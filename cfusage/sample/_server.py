@@ -60,7 +60,9 @@ arrival order, so a sequential run is reproducible. Faults are applied before au
 the order storm, drop, error; truncation applies to whatever response follows.
 
 Every request served is appended to :attr:`SampleServer.requests` as a
-:class:`ServedRequest` ``(method, path, query, status)``.
+:class:`ServedRequest` ``(method, path, query, status)``; only the last ``max_requests`` (10,000
+by default, about 5 MB) are kept, so a long-running ``cfusage serve-sample`` does not grow
+without bound. Rate-limit counters of tokens not seen for a ``rate_window`` are dropped too.
 
 Examples
 --------
@@ -226,11 +228,13 @@ class SampleServer:
         revision-``B``-with-costs shape the sample generator produces).
     org_id : str or None
         Organization id served; defaults to ``cfusage.sample.ORG_ID``.
+    max_requests : int
+        How many of the latest requests :attr:`requests` keeps (default 10,000).
 
     Attributes
     ----------
     requests : list of ServedRequest
-        Every request answered, in order.
+        The last ``max_requests`` requests answered, oldest first.
 
     Examples
     --------
@@ -259,7 +263,11 @@ class SampleServer:
         rate_window: float = 300.0,
         records: Sequence[Mapping[str, Any]] | None = None,
         org_id: str | None = None,
+        max_requests: int = 10_000,
     ) -> None:
+        if isinstance(max_requests, bool) or not isinstance(max_requests, int) or max_requests < 0:
+            raise ValueError(f"max_requests={max_requests!r}: must be a non-negative integer")
+        self.max_requests = max_requests
         self.host = host
         self._port = port
         self._token = token
@@ -691,6 +699,12 @@ class SampleServer:
             return self._headers_for(self._bucket(token or "", now), now)
 
     def _bucket(self, token: str, now: float) -> _RateBucket:
+        if len(self._buckets) > 1000 and token not in self._buckets:  # forget idle tokens
+            self._buckets = {
+                t: b
+                for t, b in self._buckets.items()
+                if now - b.window_start < self.rate_window or b.blocked_until > now
+            }
         bucket = self._buckets.get(token)
         if bucket is None or (
             now - bucket.window_start >= self.rate_window and bucket.blocked_until <= now
@@ -714,6 +728,9 @@ class SampleServer:
     def _record(self, method: str, path: str, query: dict[str, str], status: int) -> None:
         with self._lock:
             self.requests.append(ServedRequest(method, path, query, status))
+            excess = len(self.requests) - self.max_requests
+            if excess > 0:
+                del self.requests[:excess]
 
 
 # -- module helpers --------------------------------------------------------------------------
