@@ -8,13 +8,14 @@ export UV_LINK_MODE := copy
 RUN := $(UV) run --no-sync
 .DEFAULT_GOAL := help
 
-.PHONY: help uv env browser demo test format lab bench sample clean
+.PHONY: help uv env browser demo test format lab bench sample screenshots clean
 
 help:
 	@echo "make demo   sample API server -> client -> report.html (no credentials)"
 	@echo "make test   lint + the whole test suite (notebooks included)"
 	@echo "make lab    JupyterLab on notebooks/"
 	@echo "make bench  benchmarks against their naive baselines"
+	@echo "make screenshots  regenerate docs/report.png and docs/explorer.png from today's output"
 
 uv:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -38,19 +39,22 @@ browser:
 	  else echo "No chromium and no root apt-get: the browser test will be skipped."; fi; }
 
 test: env browser
-	$(RUN) ruff check cfusage tests benchmarks
-	$(RUN) ruff format --check cfusage tests benchmarks
+	$(RUN) ruff check cfusage tests benchmarks docs
+	$(RUN) ruff format --check cfusage tests benchmarks docs
 	$(RUN) pytest
 
 format: env
-	$(RUN) ruff format cfusage tests benchmarks
-	$(RUN) ruff check --fix cfusage tests benchmarks
+	$(RUN) ruff format cfusage tests benchmarks docs
+	$(RUN) ruff check --fix cfusage tests benchmarks docs
 
 lab: env
 	$(RUN) jupyter lab notebooks/
 
 bench: env
 	$(RUN) python -m benchmarks
+
+screenshots: env browser
+	$(RUN) python docs/screenshots.py
 
 sample: env
 	$(RUN) python -m cfusage.sample --package
