@@ -130,7 +130,7 @@ def test_explore_returns_a_vbox_exposing_its_controls(explorer: Explorer) -> Non
 
     assert isinstance(explorer, ipywidgets.VBox)
     assert explorer.dates.value == (dt.date(2026, 1, 20), dt.date(2026, 3, 5))
-    assert explorer.grain.value == "day"
+    assert explorer.grain.value == "week"  # the default grain: weeks (issue 13)
     assert explorer.value.value == "effective_cost"
     assert explorer.by.value == "product"
     assert set(explorer.products.options) == {"R2", "Workers"}
@@ -213,7 +213,7 @@ def test_missing_costs_are_counted_never_added_as_zero(tmp_path) -> None:
             "effective_cost": pd.array([1.0, None, None, None], dtype="Float64"),
         }
     )
-    ex = explore(df)
+    ex = explore(df, freq="D")
     table = ex.table().set_index("product")
     assert table.loc["Workers", "effective_cost"] == 1.0
     assert table.loc["Workers", "records_without_value"] == 1
@@ -487,3 +487,61 @@ def test_sample_month_by_account_matches_pandas() -> None:
     expected = naive_pivot(r2, "month", "billing_account_name", "effective_cost", got)
     pd.testing.assert_frame_equal(got, expected, check_names=False, check_column_type=False)
     assert widgets_mod.GRAINS["month"] == "MS"
+
+
+# ------------------------------------------------------------------------------------------------
+# hostile names: spreadsheets and mathtext
+
+
+HOSTILE = [
+    '=HYPERLINK("http://evil.example","click")',
+    "=cmd|' /C calc'!A0",
+    "+1+2",
+    "-2+3",
+    "@SUM(A1:A2)",
+    "\tTAB",
+    "\rCR",
+]
+
+
+def test_export_neutralises_formula_cells_and_keeps_numbers(tmp_path) -> None:
+    import csv
+
+    n = len(HOSTILE) + 1
+    df = typed(
+        {
+            "charge_period_start": pd.to_datetime(["2026-03-01"] * n, utc=True),
+            "billing_account_name": [*HOSTILE, "Acme"],
+            "x_product_family_name": ["Workers"] * n,
+            "billing_currency": ["USD"] * n,
+            "effective_cost": pd.array([-1.5] * (n - 1) + [2.0], dtype="Float64"),
+        }
+    )
+    path = explore(df).export(tmp_path / "x.csv")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    # the OWASP rule, written out by hand: a leading = + - @ tab or CR gets a single quote
+    assert [r["billing_account_name"] for r in rows] == [*("'" + h for h in HOSTILE), "Acme"]
+    assert [r["effective_cost"] for r in rows] == ["-1.5"] * (n - 1) + ["2.0"]
+    assert rows[0]["charge_period_start"] == "2026-03-01T00:00:00Z"
+    assert df["billing_account_name"].astype(str).tolist()[0] == HOSTILE[0]  # caller's frame kept
+
+
+@pytest.mark.parametrize("name", ["$\\frac{1}{0$", "a$^{$b", "Plan $5 and $10"])
+def test_names_with_dollars_are_drawn_literally(name: str) -> None:
+    from matplotlib.text import Text
+
+    df = typed(
+        {
+            "charge_period_start": pd.to_datetime(["2026-03-01", "2026-03-02"], utc=True),
+            "x_product_family_name": [name, "R2"],
+            "billing_currency": ["USD"] * 2,
+            "effective_cost": pd.array([1.5, 2.0], dtype="Float64"),
+        }
+    )
+    ex = explore(df, freq="D")
+    fig = ex.figure
+    assert fig is not None and ex.chart.outputs  # the PNG was rendered (no mathtext error)
+    shown = [t._preprocess_math(t.get_text()) for t in fig.findobj(Text) if t.get_text()]
+    assert (name, False) in shown  # drawn as written, not as mathematics
+    assert all(not math for _text, math in shown)

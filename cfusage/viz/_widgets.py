@@ -65,9 +65,10 @@ from matplotlib.patches import Patch
 
 from .. import schema
 from ..analysis import floor_to
-from ..errors import DataError, MissingColumnsError
-from ..schema import DIMENSIONS
-from . import plots
+from ..errors import ArgumentError, DataError, MissingColumnsError
+from ..io import neutralize_formulas
+from ..schema import DIMENSIONS, FREQS
+from . import _style as theme
 
 __all__ = ["Explorer", "explore"]
 
@@ -190,9 +191,23 @@ def _check(
         )
     if by is not None and by not in GROUP_BY:
         raise ValueError(f"by={by!r} is not offered by the explorer; use one of {list(GROUP_BY)}")
-    if freq not in GRAINS:
-        raise ValueError(f"freq={freq!r} is not a grain of the explorer; use one of {list(GRAINS)}")
+    grain_of(freq)
     return values
+
+
+def grain_of(freq: str) -> str:
+    """The explorer's grain label (``"day"``, ``"week"``, ``"month"``) for a ``freq=``.
+
+    ``freq`` is read as everywhere in cfusage (:data:`cfusage.FREQS`: ``"D"``, ``"W"``, ``"MS"``
+    or their names ``"day"``, ``"week"``, ``"month"``...); the explorer offers days, weeks and
+    months.
+    """
+    canonical = FREQS.get(freq) if isinstance(freq, str) else None
+    for label, grain in GRAINS.items():
+        if canonical == grain:
+            return label
+    offered = ["D", "W", "MS", *GRAINS]
+    raise ArgumentError(f"freq={freq!r} is not a grain of the explorer; use one of {offered}")
 
 
 def _sums(
@@ -294,7 +309,7 @@ class Explorer(widgets.VBox):
         export_dir: str | Path | None = None,
         value: str | None = None,
         by: str | None = "product",
-        freq: str = "day",
+        freq: str = "W",
         figsize: tuple[float, float] = (10.0, 3.8),
     ) -> None:
         values = _check(df, top=top, value=value, by=by, freq=freq)  # before any widget exists
@@ -310,7 +325,7 @@ class Explorer(widgets.VBox):
         self.figure: Figure | None = None
         self.last_export: Path | None = None
         self._build_aggregate(df)
-        self._build_controls(value=value, by=by, freq=freq)
+        self._build_controls(value=value, by=by, freq=grain_of(freq))
         self._refresh()
 
     # ------------------------------------------------------------------ construction
@@ -739,7 +754,7 @@ class Explorer(widgets.VBox):
                 ha="center",
                 va="center",
                 transform=ax.transAxes,
-                color=plots.MUTED,
+                color=theme.MUTED,
             )
             ax.set_xticks([])
             ax.set_yticks([])
@@ -754,10 +769,11 @@ class Explorer(widgets.VBox):
                     f"{len(table) - data.shape[1]} smaller series not drawn: see the table",
                     transform=ax.transAxes,
                     fontsize=8,
-                    color=plots.MUTED,
+                    color=theme.MUTED,
                     va="top",
                 )
         self._shade_incomplete(ax, data)
+        theme.literal_axes(ax)  # names are drawn as written, never as mathtext
         self.figure = fig
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=100, facecolor="white")
@@ -779,10 +795,10 @@ class Explorer(widgets.VBox):
         """
         col = self.value.value
         names = [str(c) for c in data.columns]
-        palette = plots.colors_for(names)
-        start = mdates.date2num(plots._naive(data.index))
+        palette = theme.colors_for(names)
+        start = mdates.date2num(theme.naive_datetimes(data.index))
         last = data.index[-1] + _NEXT[self.grain.value]
-        nxt = np.append(start[1:], mdates.date2num(plots._naive(pd.DatetimeIndex([last]))))
+        nxt = np.append(start[1:], mdates.date2num(theme.naive_datetimes(pd.DatetimeIndex([last]))))
         width = (nxt - start) * (0.8 if len(start) <= 120 else 1.0)
         values = data.astype("float64").fillna(0.0).to_numpy()
         pos, neg = np.clip(values, 0, None), np.clip(values, None, 0)
@@ -813,7 +829,7 @@ class Explorer(widgets.VBox):
         self._style(ax)
         known = not aux.startswith("(no ")
         money = col != "consumed_quantity"  # a quantity's unit is no currency
-        ax.yaxis.set_major_formatter(plots.money_formatter(aux if known and money else None))
+        ax.yaxis.set_major_formatter(theme.money_formatter(aux if known and money else None))
         ax.set_ylabel(f"{_value_label(col)} ({aux})" if known else _value_label(col))
         by = self.by.value
         title = f"{_value_label(col)} per {self.grain.value}"
@@ -832,9 +848,9 @@ class Explorer(widgets.VBox):
     def _plot_lines(self, ax: Any, data: pd.DataFrame) -> None:
         """Several currencies or units: one line per series, never stacked or added."""
         col = self.value.value
-        x = plots._naive(data.index)
+        x = theme.naive_datetimes(data.index)
         names = [str(c) for c in data.columns]
-        palette = plots.colors_for(names)
+        palette = theme.colors_for(names)
         others = iter(("--", ":", "-.") * len(names))
         for name in names:
             y = data[name].astype("float64").to_numpy()
@@ -843,15 +859,15 @@ class Explorer(widgets.VBox):
                 x,
                 y,
                 label=_short(name),
-                color=plots.OTHER_COLOR if other else palette[name],
+                color=theme.OTHER_COLOR if other else palette[name],
                 linestyle=next(others) if other else "-",
                 marker="o" if len(x) < 25 else None,
                 lw=1.6,
             )
         self._style(ax)
-        ax.yaxis.set_major_formatter(plots.money_formatter(None))
+        ax.yaxis.set_major_formatter(theme.money_formatter(None))
         what = "units" if col == "consumed_quantity" else "currencies"
-        ax.set_ylabel(f"{_value_label(col)} (several {what})", color=plots.INK)
+        ax.set_ylabel(f"{_value_label(col)} (several {what})", color=theme.INK)
         ax.set_title(
             f"{_value_label(col)} per {self.grain.value}: one line per series, "
             f"{what} are never added",
@@ -862,14 +878,7 @@ class Explorer(widgets.VBox):
 
     def _style(self, ax: Any, *, dates: bool = True) -> None:
         """The look of :mod:`cfusage.plots`: light y grid, no top/right spines, concise dates."""
-        ax.set_axisbelow(True)
-        ax.grid(True, axis="y", color=plots.GRID, linewidth=0.8)
-        for side in ("top", "right"):
-            ax.spines[side].set_visible(False)
-        for side in ("left", "bottom"):
-            ax.spines[side].set_color("#9AA5B1")
-        ax.tick_params(colors=plots.INK, labelsize=9)
-        ax.title.set_color(plots.INK)
+        theme.style_axes(ax)
         if not dates:
             return
         ax.xaxis_date()
@@ -888,14 +897,14 @@ class Explorer(widgets.VBox):
         edge = np.datetime64(complete + dt.timedelta(days=1), "us")
         end = np.datetime64(self.dates.value[1] + dt.timedelta(days=1), "us")
         if edge < end:
-            ax.axvspan(edge, end, color=plots.MUTED, alpha=0.12, lw=0, zorder=0)
+            ax.axvspan(edge, end, color=theme.MUTED, alpha=0.12, lw=0, zorder=0)
             ax.text(
                 edge,
                 1.0,
                 " incomplete",
                 transform=ax.get_xaxis_transform(),
                 fontsize=7.5,
-                color=plots.MUTED,
+                color=theme.MUTED,
                 va="top",
             )
 
@@ -903,7 +912,7 @@ class Explorer(widgets.VBox):
         """An amount for people: money with its currency symbol, a quantity with its unit."""
         known = not aux.startswith("(no ")
         if self.value.value != "consumed_quantity":
-            return plots.format_money(value, aux if known else None, compact=False, na="–")
+            return theme.format_money(value, aux if known else None, compact=False, na="–")
         return _fmt(value, aux if unit and known else "")
 
     def _summary_html(self, table: pd.DataFrame) -> str:
@@ -921,14 +930,14 @@ class Explorer(widgets.VBox):
             )
         if self._complete_through is not None and hi > self._complete_through:
             notes.append(
-                f"<div style='color:{plots.MUTED}'>Data is complete through "
+                f"<div style='color:{theme.MUTED}'>Data is complete through "
                 f"{self._complete_through}; later days may still change.</div>"
             )
         head = (
             "<div class='cfusage-total' style='font-size:14px;margin:6px 0 2px'>"
             f"Total {html.escape(_value_label(col).lower())}: "
             f"<b class='cfusage-total-value'>{html.escape(total_text)}</b>"
-            f"<span style='color:{plots.MUTED}'> &middot; {lo} to {hi} "
+            f"<span style='color:{theme.MUTED}'> &middot; {lo} to {hi} "
             f"({(hi - lo).days + 1} days) &middot; {records:,} records</span></div>"
         )
         header = [_LABELS[group] if group else "", aux_name.replace("_", " "), _value_label(col)]
@@ -949,7 +958,7 @@ class Explorer(widgets.VBox):
             )
         if len(table) > len(shown):
             rows.append(
-                f"<tr><td colspan='6' class='l' style='color:{plots.MUTED}'>... and "
+                f"<tr><td colspan='6' class='l' style='color:{theme.MUTED}'>... and "
                 f"{len(table) - len(shown):,} more rows in explorer.table()</td></tr>"
             )
         style = (
@@ -990,7 +999,11 @@ class Explorer(widgets.VBox):
         -------
         pathlib.Path
             The file written (absolute). Datetimes are ISO 8601 UTC (``2026-03-01T00:00:00Z``), missing
-            values are empty cells, tags are JSON objects.
+            values are empty cells, tags are JSON objects. A text cell that starts with ``=``,
+            ``+``, ``-``, ``@``, a tab or a carriage return is written with a single quote in
+            front (:func:`cfusage.io.neutralize_formulas`), so that a spreadsheet shows it as
+            text instead of running it as a formula; numbers are written as numbers.
+            Lines end in CRLF (RFC 4180), so a text holding a line break stays in its cell.
 
         Examples
         --------
@@ -1019,7 +1032,10 @@ class Explorer(widgets.VBox):
                     lambda t: json.dumps(t, sort_keys=True) if isinstance(t, dict) else None
                 )
             )
-        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
+        # a CSV is opened in spreadsheets: no cell may run as a formula (=, +, -, @ ...)
+        frame = neutralize_formulas(frame)
+        # RFC 4180 line ends (CRLF): a cell holding a CR or LF is then quoted, never split
+        frame.to_csv(path, index=False, date_format="%Y-%m-%dT%H:%M:%SZ", lineterminator="\r\n")
         return path
 
     def _on_export(self) -> None:
@@ -1045,7 +1061,7 @@ def explore(
     export_dir: str | Path | None = None,
     value: str | None = None,
     by: str | None = "product",
-    freq: str = "day",
+    freq: str = "W",
 ) -> Explorer:
     """Explore a typed usage frame interactively: filters, a chart, a table, a CSV export.
 
@@ -1062,8 +1078,10 @@ def explore(
         The column shown first (default ``effective_cost`` when present).
     by : str or None, default "product"
         The dimension shown first: one of :data:`GROUP_BY`, or ``None`` for the total.
-    freq : {"day", "week", "month"}, default "day"
-        The grain shown first.
+    freq : str, default "W"
+        The grain shown first: ``"D"``, ``"W"`` or ``"MS"`` (or ``"day"``, ``"week"``,
+        ``"month"``: any alias of :data:`cfusage.FREQS` for them). Weeks by default: a year of
+        daily bars is unreadable, and a week evens out the weekend dip.
 
     Returns
     -------
