@@ -19,7 +19,7 @@ from cfusage.analysis._variance import (
     top_movers,
 )
 from cfusage.errors import CurrencyError, MissingColumnsError
-from tests.naive import pvm_effects
+from tests.naive_variance import pvm_effects_by_group
 
 DTYPES = {
     "charge_period_start": "datetime64[us, UTC]",
@@ -69,7 +69,7 @@ def sample() -> pd.DataFrame:
 def test_period_over_period_monthly_by_product_worked_by_hand():
     df = frame(
         [
-            ("2026-01-10", "req", "Workers", 1, 10.0),
+            ("2026-01-01", "req", "Workers", 1, 10.0),  # the data starts on 1 January
             ("2026-01-20", "req", "Workers", 1, 5.0),
             ("2026-02-10", "req", "Workers", 1, 30.0),
             ("2026-01-10", "ops", "R2", 1, 8.0),  # R2 retires in February
@@ -89,7 +89,8 @@ def test_period_over_period_monthly_by_product_worked_by_hand():
     jan = r[r["period"] == pd.Timestamp("2026-01-01", tz="UTC")]
     assert jan["previous"].isna().all() and jan["status"].isna().all()  # nothing before January
     assert not r["partial"].any()
-    assert list(r.columns[:3]) == ["x_product_family_name", "billing_currency", "period"]
+    assert (feb["basis"] == "full periods").all()
+    assert list(r.columns[:3]) == ["period", "x_product_family_name", "billing_currency"]
 
 
 def test_period_over_period_partial_month_compares_like_for_like():
@@ -105,9 +106,9 @@ def test_period_over_period_partial_month_compares_like_for_like():
     r = period_over_period(df)  # data ends on 2 Feb
     feb = r.iloc[-1]
     assert feb["partial"]
-    assert feb["days_compared"] == 2 and feb["previous_days_compared"] == 2
+    assert feb["days"] == 2 and feb["previous_days"] == 2 and feb["basis"] == "same days"
     assert (feb["previous"], feb["current"], feb["change"]) == (3.0, 9.0, 6.0)
-    assert r.iloc[0]["days_compared"] == 31 and not r.iloc[0]["partial"]
+    assert r.iloc[0]["days"] == 31 and not r.iloc[0]["partial"]
     assert r.attrs["cfusage"]["complete_through"] == dt.date(2026, 2, 2)
 
 
@@ -120,26 +121,29 @@ def test_period_over_period_uses_complete_through_from_attrs_and_drops_later_day
     ]
     df = frame(rows, attrs={"complete_through": dt.date(2026, 2, 1)})
     feb = period_over_period(df).iloc[-1]
-    assert (feb["previous"], feb["current"], feb["days_compared"]) == (1.0, 4.0, 1)
+    assert (feb["previous"], feb["current"], feb["days"]) == (1.0, 4.0, 1)
     # the argument wins over attrs
     feb = period_over_period(df, as_of="2026-02-02").iloc[-1]
     assert (feb["previous"], feb["current"]) == (3.0, 54.0)
 
 
 def test_period_over_period_partial_march_against_shorter_february():
+    # 1 a day throughout: March 1-30 against February's daily average, not its 28-day total
+    # (the old result, previous 28 against current 30, was a +7 % that never happened)
     days = pd.date_range("2026-02-01", "2026-03-30", tz="UTC")
     df = frame([(d, "req", "W", 1, 1.0) for d in days])
     mar = period_over_period(df).iloc[-1]
-    assert mar["days_compared"] == 30 and mar["previous_days_compared"] == 28
-    assert (mar["previous"], mar["current"]) == (28.0, 30.0)
+    assert mar["days"] == 30 and mar["previous_days"] == 28 and mar["partial"]
+    assert mar["basis"] == "daily average"
+    assert (mar["previous"], mar["current"], mar["change"]) == (30.0, 30.0, 0.0)
 
 
 def test_period_over_period_keeps_currencies_apart():
     df = frame(
         [
-            ("2026-01-05", "req", "W", 1, 10.0, "USD"),
+            ("2026-01-01", "req", "W", 1, 10.0, "USD"),
             ("2026-02-05", "req", "W", 1, 20.0, "USD"),
-            ("2026-01-05", "req", "W", 1, 7.0, "EUR"),
+            ("2026-01-01", "req", "W", 1, 7.0, "EUR"),
             ("2026-02-05", "req", "W", 1, 7.0, "EUR"),
         ]
     )
@@ -242,6 +246,18 @@ def test_period_over_period_matches_naive_loop_on_sample(sample):
 # price_volume_mix
 # ---------------------------------------------------------------------------------------------
 
+# One day each (the 5th of January and of February): the same number of days, so no days effect.
+JAN5 = ("2026-01-05", "2026-01-06")
+FEB5 = ("2026-02-05", "2026-02-06")
+EFFECTS = [
+    "price_effect",
+    "days_effect",
+    "volume_effect",
+    "mix_effect",
+    "new_effect",
+    "retired_effect",
+]
+
 
 def test_price_volume_mix_worked_by_hand():
     # Group "W" has two continuing items, one new and one retired.
@@ -255,19 +271,19 @@ def test_price_volume_mix_worked_by_hand():
             ("2026-02-05", "kv", "W", 3.0, 7.0),  # new
         ]
     )
-    r = price_volume_mix(df, base="2026-01", current="2026-02", by="product").iloc[0]
+    r = price_volume_mix(df, base=JAN5, current=FEB5, by="product").iloc[0]
     # base-priced quantity index over continuing items: (150*0.1 + 40*1) / (10 + 50) - 1
     g = (15.0 + 40.0) / 60.0 - 1.0
-    assert r["previous_cost"] == pytest.approx(65.0)
-    assert r["current_cost"] == pytest.approx(65.0)
+    assert r["previous"] == pytest.approx(65.0)
+    assert r["current"] == pytest.approx(65.0)
+    assert r["days_effect"] == 0.0 and (r["previous_days"], r["days"]) == (1, 1)
     assert r["price_effect"] == pytest.approx((0.12 - 0.10) * 150)  # 3.0
     assert r["volume_effect"] == pytest.approx(60.0 * g)  # growth part
     mix_req = 15.0 - 10.0 * (1 + g)
     mix_cpu = 40.0 - 50.0 * (1 + g)
     assert r["mix_effect"] == pytest.approx(mix_req + mix_cpu, abs=1e-12)  # sums to ~0
     assert r["new_effect"] == 7.0 and r["retired_effect"] == -5.0
-    total = r[["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]]
-    assert total.sum() == pytest.approx(r["change"], abs=1e-12)
+    assert r[EFFECTS].sum() == pytest.approx(r["change"], abs=1e-12)
 
 
 def test_price_volume_mix_detail_shows_items_and_mix_cancels():
@@ -279,7 +295,7 @@ def test_price_volume_mix_detail_shows_items_and_mix_cancels():
             ("2026-02-05", "cpu", "W", 25.0, 25.0),
         ]
     )
-    d = price_volume_mix(df, base="2026-01", current="2026-02", by="product", detail=True)
+    d = price_volume_mix(df, base=JAN5, current=FEB5, by="product", detail=True)
     d = d.set_index("x_billable_metric_id")
     g = (30.0 + 25.0) / 60.0 - 1.0
     assert d.loc["req", "volume_effect"] == pytest.approx(10.0 * g)
@@ -351,30 +367,35 @@ def test_price_volume_mix_effects_add_up_to_change(rows):
             price_volume_mix(df, base="2026-01", current="2026-02", by="product")
         return
     r = price_volume_mix(df, base="2026-01", current="2026-02", by="product")
-    effects = r[["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]]
+    effects = r[EFFECTS]
     # rounding is relative to the largest amount involved (costs or effects)
     scale = np.maximum.reduce(
         [
             np.ones(len(r)),
-            (r["previous_cost"].abs() + r["current_cost"].abs()).to_numpy(float),
+            (r["previous"].abs() + r["current"].abs()).to_numpy(float),
             effects.abs().sum(axis=1).to_numpy(float),
         ]
     )
     gap = (effects.sum(axis=1) - r["change"]).abs().to_numpy(float)
     assert (gap <= 1e-9 * scale).all()
+    # mix is a share shift: it sums to zero across the groups (one currency here)
+    assert abs(float(r["mix_effect"].sum())) <= 1e-9 * scale.sum()
     d = price_volume_mix(df, base="2026-01", current="2026-02", by="product", detail=True)
-    mix = d.groupby("x_product_family_name", observed=True)["mix_effect"].sum().abs()
-    assert (mix.to_numpy(float) <= 1e-9 * scale.max()).all()
+    totals = d.groupby("x_product_family_name", observed=True)[EFFECTS].sum()
+    for col in EFFECTS:  # the summary is the sum of its items
+        np.testing.assert_allclose(
+            totals[col].to_numpy(float), r[col].to_numpy(float), atol=1e-9 * scale.sum()
+        )
 
 
 def _naive_pvm(df, base, current, by, item="x_billable_metric_id"):
-    """A second implementation: plain loops over groups and items."""
-    out = {}
+    """A second implementation: plain loops over groups and items (whole months, no NA)."""
+    groups = {}
     d = df.assign(month=df["charge_period_start"].dt.strftime("%Y-%m"))
     d = d[d["effective_cost"].notna()]
-    for group, part in d.groupby(by, observed=True):
+    for group, part in d.groupby(by, observed=True, dropna=False):
         items = {}
-        for it, rows in part.groupby(item):
+        for it, rows in part.groupby(item, observed=True):
             c0 = float(rows.loc[rows.month == base, "effective_cost"].sum())
             c1 = float(rows.loc[rows.month == current, "effective_cost"].sum())
             q0 = float(rows.loc[rows.month == base, "pricing_quantity"].fillna(0).sum())
@@ -382,22 +403,25 @@ def _naive_pvm(df, base, current, by, item="x_billable_metric_id"):
             n0, n1 = (rows.month == base).sum(), (rows.month == current).sum()
             if n0 or n1:
                 items[it] = (c0, c1, q0, q1, n0, n1)
-        out[group] = pvm_effects(items)
-    return out
+        groups[group] = items
+    d0 = pd.Period(base).days_in_month
+    d1 = pd.Period(current).days_in_month
+    return pvm_effects_by_group(groups, d0, d1)
 
 
 def test_price_volume_mix_matches_naive_loop_on_sample(sample):
-    r = price_volume_mix(sample, base="2026-06", current="2026-07", by="product").dropna(
-        subset=["x_product_family_name"]
-    )
+    r = price_volume_mix(sample, base="2026-06", current="2026-07", by="product")
     naive = _naive_pvm(sample, "2026-06", "2026-07", "x_product_family_name")
-    r = r.set_index("x_product_family_name")
+    assert (r["previous_days"].iloc[0], r["days"].iloc[0]) == (30, 31)
+    r = r.dropna(subset=["x_product_family_name"]).set_index("x_product_family_name")
     for fam, eff in naive.items():
+        if pd.isna(fam):  # the commitment purchase has no product family
+            continue
         for k, v in eff.items():
             assert r.loc[fam, f"{k}_effect"] == pytest.approx(v, abs=1e-6), (fam, k)
     # the planted R2 Class A list-price change (4.50 -> 5.00 from July) shows up as price effect
     assert r.loc["R2", "price_effect"] > 0
-    assert r.loc["Stream", "retired_effect"] == pytest.approx(-r.loc["Stream", "previous_cost"])
+    assert r.loc["Stream", "retired_effect"] == pytest.approx(-r.loc["Stream", "previous"])
 
 
 # ---------------------------------------------------------------------------------------------
