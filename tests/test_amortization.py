@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cfusage import sample
 from cfusage.analysis._amortization import amortize, amortize_commitment, reconcile
 from cfusage.analysis._discounts import discounts
-from cfusage.errors import ValidationError
+from cfusage.errors import ArgumentError, MissingColumnsError, ValidationError
 
 UTC = "datetime64[us, UTC]"
 
@@ -229,8 +229,8 @@ def _usage(rows: list[tuple]) -> pd.DataFrame:
     return df
 
 
-def _commitments(*rows: tuple) -> pd.DataFrame:
-    """rows: (id, amount, currency, start, end, account, families)."""
+def _commitments(*rows: tuple, kind: str = "use_it_or_lose_it") -> pd.DataFrame:
+    """rows: (id, amount, currency, start, end, account, families); one ``kind`` for all."""
     df = pd.DataFrame(
         rows,
         columns=[
@@ -245,6 +245,7 @@ def _commitments(*rows: tuple) -> pd.DataFrame:
     )
     df["term_start"] = pd.to_datetime(df["term_start"], utc=True)
     df["term_end"] = pd.to_datetime(df["term_end"], utc=True)
+    df["kind"] = kind
     return df
 
 
@@ -310,10 +311,14 @@ def test_amortize_commitment_first_commitment_covers_overlaps() -> None:
     costs=st.lists(st.tuples(st.integers(0, 20), st.floats(0, 500)), min_size=1, max_size=40),
     amount=st.floats(0, 5000),
     term=st.tuples(st.integers(0, 10), st.integers(1, 11)),
+    kind=st.sampled_from(["use_it_or_lose_it", "prepaid_balance"]),
+    discount=st.sampled_from([0.0, 0.25]),
 )
-def test_amortize_commitment_allocated_plus_unused_is_the_fee(
-    costs: list[tuple[int, float]], amount: float, term: tuple[int, int]
+def test_amortize_commitment_conserves_the_fee(
+    costs: list[tuple[int, float]], amount: float, term: tuple[int, int], kind: str, discount: float
 ) -> None:
+    # FOCUS: Σ amortized (effective) cost of the Used rows + Σ effective cost of the Unused rows
+    # = the fee (the Purchase row's billed cost), for both kinds, when the frame covers the term
     day0 = dt.date(2026, 1, 1)
     rows = [((day0 + dt.timedelta(days=d)).isoformat(), "acc", "R2", "USD", c) for d, c in costs]
     # anchor the frame's range to the 21 days so every term day lies inside it
@@ -321,23 +326,139 @@ def test_amortize_commitment_allocated_plus_unused_is_the_fee(
     usage = _usage(rows)
     start = day0 + dt.timedelta(days=term[0])
     end = start + dt.timedelta(days=term[1])
-    c = _commitments(("c", amount, "USD", start.isoformat(), end.isoformat(), "acc", "R2"))
+    c = _commitments(
+        ("c", amount, "USD", start.isoformat(), end.isoformat(), "acc", "R2"), kind=kind
+    ).assign(discount=discount)
     out = amortize_commitment(usage, commitments=c)
     mine = out[out["commitment_id"] == "c"]
-    assert float(mine["amortized_commitment_cost"].sum()) == pytest.approx(
-        amount, rel=1e-9, abs=1e-9
-    )
     used = mine[mine["commitment_status"] == "Used"]
-    assert (used["amortized_commitment_cost"] <= used["contracted_cost"] + 1e-9).all()
+    unused = mine[mine["commitment_status"] == "Unused"]
+    scale = max(amount, 1.0)
+    assert float(used["amortized_commitment_cost"].sum()) + float(
+        unused["effective_cost"].sum()
+    ) == pytest.approx(amount, rel=1e-9, abs=1e-9 * scale)
+    # each covered row: its draw is covered or on demand, and its effective cost is the sum
+    draw = used["contracted_cost"] * (1 - discount)
+    assert (used["amortized_commitment_cost"] <= draw + 1e-9).all()
+    covered = (used["amortized_commitment_cost"] / draw.where(draw > 0)).fillna(0.0)
     np.testing.assert_allclose(
-        (used["amortized_commitment_cost"] + used["on_demand_cost"]).to_numpy(dtype=float),
-        used["contracted_cost"].to_numpy(dtype=float),
+        used["on_demand_cost"].to_numpy(dtype=float),
+        (used["contracted_cost"] * (1 - covered)).to_numpy(dtype=float),
+        atol=1e-9 * scale,
     )
+    np.testing.assert_allclose(
+        used["effective_cost"].to_numpy(dtype=float),
+        (used["amortized_commitment_cost"] + used["on_demand_cost"]).to_numpy(dtype=float),
+    )
+    # a naive twin of the two rules, in plain Python over the covered rows
+    in_term = [(d, x) for d, x in costs if term[0] <= d < term[0] + term[1] and x > 0]
+    if kind == "prepaid_balance":
+        left, drawn = amount, 0.0
+        for _, x in sorted(in_term, key=lambda t: t[0]):  # stable: frame order within a day
+            take = min(left, x * (1 - discount))
+            left -= take
+            drawn += take
+        lost = amount - drawn
+        assert len(unused) == (1 if lost > 1e-12 * scale else 0)
+        if len(unused):
+            assert unused["charge_period_start"].iloc[0] == pd.Timestamp(
+                end - dt.timedelta(days=1), tz="UTC"
+            )
+    else:
+        share = amount / term[1]
+        per_day: dict[int, float] = {}
+        for d, x in in_term:
+            per_day[d] = per_day.get(d, 0.0) + x * (1 - discount)
+        drawn = sum(min(per_day.get(d, 0.0), share) for d in range(term[0], term[0] + term[1]))
+    assert float(used["amortized_commitment_cost"].sum()) == pytest.approx(
+        drawn, rel=1e-9, abs=1e-9 * scale
+    )
+
+
+def test_amortize_commitment_frame_conserves_money_with_the_purchase_row() -> None:
+    # the invoice view: a prepaid fee of 30 (Purchase: billed 30, effective 0), usage of 12 and
+    # 10 drawn from it at contracted prices (billed 0), then 15 of which 8 is past the balance
+    usage = _usage(
+        [
+            ("2026-01-01", "acc", "R2", "USD", 12.0),
+            ("2026-01-02", "acc", "R2", "USD", 10.0),
+            ("2026-01-03", "acc", "R2", "USD", 15.0),
+            ("2026-01-05", "acc", "R2", "USD", 2.0),  # after the term: ordinary usage
+        ]
+    )
+    usage["billed_cost"] = _costs([0.0, 0.0, 7.0, 2.0])
+    purchase = usage.iloc[[0]].assign(
+        charge_category=pd.Categorical(["Purchase"]),
+        charge_period_end=_ts(["2026-01-05"]),
+        list_cost=_costs([30.0]),
+        contracted_cost=_costs([30.0]),
+        effective_cost=_costs([0.0]),
+        billed_cost=_costs([30.0]),
+    )
+    frame = pd.concat([usage, purchase], ignore_index=True)
+    c = _commitments(
+        ("c", 30.0, "USD", "2026-01-01", "2026-01-05", "acc", "R2"), kind="prepaid_balance"
+    )
+    out = amortize_commitment(frame, commitments=c)
+    # 12 + 10 + 8 of the third row drawn: nothing left, no Unused row
+    assert out["amortized_commitment_cost"].iloc[:3].tolist() == [12.0, 10.0, 8.0]
+    assert out["on_demand_cost"].iloc[:3].tolist() == [0.0, 0.0, 7.0]
+    assert out["commitment_status"].iloc[3:].isna().all()
+    assert float(out["effective_cost"].sum()) == float(out["billed_cost"].sum()) == 39.0
+    # a smaller use: 12 + 10 drawn of 30, so 8 unused on the term's last day (4 January)
+    light = frame.drop(index=2)
+    out = amortize_commitment(light, commitments=c)
+    unused = out[out["commitment_status"] == "Unused"]
+    assert unused["effective_cost"].tolist() == [8.0]
+    assert unused["charge_period_start"].tolist() == [pd.Timestamp("2026-01-04", tz="UTC")]
+    assert pd.isna(unused["consumed_quantity"].iloc[0])
+    # Σ effective after = Σ billed: 12 + 10 + 2 + 8 = 30 + 2 (reconcile sees no gap)
+    assert float(out["effective_cost"].sum()) == float(out["billed_cost"].sum()) == 32.0
+    # the same purchase as use-it-or-lose-it: 7.5 a day; day 1 uses 7.5 of 12, day 2 7.5 of 10,
+    # 3 January has no usage (7.5 lost), 4 January neither (7.5 lost)
+    uioli = amortize_commitment(light, commitments=c.assign(kind="use_it_or_lose_it"))
+    assert uioli["amortized_commitment_cost"].iloc[:2].tolist() == [7.5, 7.5]
+    lost = uioli[uioli["commitment_status"] == "Unused"]
+    assert lost["effective_cost"].tolist() == [7.5, 7.5]
+    assert float(uioli["effective_cost"].sum()) == 12 + 10 + 2 + 15  # on demand 4.5 + 2.5 more
+
+
+def test_amortize_commitment_hourly_savings_plan_like_the_focus_example() -> None:
+    # FOCUS working draft, AWS savings plan all upfront, 50 % utilisation: 24 hours of a
+    # commitment of 79.11 an hour, 12 hours used: 12 Used rows absorb 79.11 each, 12 Unused rows
+    hours = pd.date_range("2026-01-01", periods=12, freq="h", tz="UTC").astype(UTC)
+    usage = _usage([(h.isoformat(), "acc", "EC2", "USD", 118.67) for h in hours])
+    usage["charge_period_end"] = usage["charge_period_start"] + pd.Timedelta(hours=1)
+    c = _commitments(("sp", 79.11 * 24, "USD", "2026-01-01", "2026-01-02", "acc", None)).assign(
+        period="hour", discount=1 - 79.11 / 118.67
+    )
+    out = amortize_commitment(usage, commitments=c)
+    used, unused = out.iloc[:12], out.iloc[12:]
+    np.testing.assert_allclose(used["amortized_commitment_cost"].to_numpy(float), 79.11)
+    np.testing.assert_allclose(used["on_demand_cost"].to_numpy(float), 0.0, atol=1e-9)
+    np.testing.assert_allclose(used["effective_cost"].to_numpy(float), 79.11)
+    assert len(unused) == 12 and (unused["commitment_status"] == "Unused").all()
+    np.testing.assert_allclose(unused["effective_cost"].to_numpy(float), 79.11)
+    assert float(out["effective_cost"].sum()) == pytest.approx(79.11 * 24)
+    # daily rows under an hourly commitment: refused, naming the fix
+    daily = _usage([("2026-01-01", "acc", "EC2", "USD", 10.0)])
+    with pytest.raises(ArgumentError, match="period='day'"):
+        amortize_commitment(daily, commitments=c)
+
+
+def test_amortize_commitment_refuses_unknown_kind() -> None:
+    usage = _usage([("2026-01-01", "acc", "R2", "USD", 1.0)])
+    c = _commitments(("c", 1.0, "USD", "2026-01-01", "2026-01-02", "acc", "R2"), kind="monthly")
+    with pytest.raises(ValidationError, match="kind"):
+        amortize_commitment(usage, commitments=c)
+    with pytest.raises(MissingColumnsError, match="kind"):
+        amortize_commitment(usage, commitments=c.drop(columns=["kind"]))
 
 
 def test_amortize_commitment_on_sample(sample_frame: pd.DataFrame) -> None:
     out = amortize_commitment(sample_frame, commitments=sample.COMMITMENTS)
     c = sample.COMMITMENTS.iloc[0]
+    assert c["kind"] == "prepaid_balance"
     mine = out[out["commitment_id"] == c["commitment_id"]]
     assert float(mine["amortized_commitment_cost"].sum()) == pytest.approx(60_000, rel=1e-9)
     used = out[out["commitment_status"] == "Used"]
@@ -345,18 +466,52 @@ def test_amortize_commitment_on_sample(sample_frame: pd.DataFrame) -> None:
     assert set(used["x_product_family_name"].astype(str)) == {"Workers", "R2"}
     assert used["charge_period_start"].min() >= c["term_start"]
     assert used["charge_period_start"].max() < c["term_end"]
-    # naive twin: per day, min(covered contracted cost, the day's share)
-    share = 60_000 / 365
-    covered = used.groupby(used["charge_period_start"].dt.date)["contracted_cost"].sum()
-    days = pd.date_range(c["term_start"], c["term_end"], freq="D", inclusive="left").date
-    naive_used = sum(min(float(covered.get(d, 0.0)), share) for d in days)
-    assert float(used["amortized_commitment_cost"].sum()) == pytest.approx(naive_used, rel=1e-9)
+    # by hand: the in-scope usage's contracted cost over the term is what was drawn, the rest of
+    # the 60,000 is the balance left at the end of the term (the sample's README says the same)
+    raw = sample_frame
+    scope = (
+        (raw["charge_category"] == "Usage")
+        & (raw["billing_account_id"] == c["billing_account_id"])
+        & raw["x_product_family_name"].isin(["Workers", "R2"])
+        & (raw["charge_period_start"] >= c["term_start"])
+        & (raw["charge_period_start"] < c["term_end"])
+    )
+    drawn = float(raw.loc[scope, "contracted_cost"].sum())
+    unused = out[out["commitment_status"] == "Unused"]
+    assert len(unused) == 1
+    assert unused["charge_period_start"].iloc[0] == pd.Timestamp("2026-10-31", tz="UTC")
+    assert float(unused["effective_cost"].iloc[0]) == pytest.approx(60_000 - drawn, rel=1e-12)
+    assert float(unused["effective_cost"].iloc[0]) == pytest.approx(5_153.51, abs=0.005)
+    # conservation: the frame's effective total now equals what was paid (the billed total)
+    assert float(out["effective_cost"].sum()) == pytest.approx(
+        float(raw["billed_cost"].sum()), rel=1e-12
+    )
+    assert float(raw["billed_cost"].sum()) == pytest.approx(511_977.95, abs=0.005)
+    # the sample's delivered drawdown matches: covered rows billed 0 while the balance lasts
+    billed = raw["billed_cost"].to_numpy(dtype=float)[: len(raw)]
+    on_demand = out["on_demand_cost"].iloc[: len(raw)].to_numpy(dtype=float, na_value=np.nan)
+    np.testing.assert_allclose(on_demand[scope.to_numpy()], billed[scope.to_numpy()], atol=1e-9)
     # unused commitment lowers the ESR over contract below zero (effective > contracted)
     d = discounts(out, freq=None)
     assert d["esr_over_contract"].iloc[0] < 0
-    assert d["commitment_savings"].iloc[0] == pytest.approx(
-        -float(out.loc[out["commitment_status"] == "Unused", "effective_cost"].sum())
+    assert d["commitment_savings"].iloc[0] == pytest.approx(-float(unused["effective_cost"].sum()))
+
+
+def test_amortize_commitment_on_sample_as_use_it_or_lose_it(sample_frame: pd.DataFrame) -> None:
+    c = sample.COMMITMENTS.assign(kind="use_it_or_lose_it")
+    out = amortize_commitment(sample_frame, commitments=c)
+    used = out[out["commitment_status"] == "Used"]
+    # naive twin: per day, min(covered contracted cost, the day's share 60,000 / 365)
+    share = 60_000 / 365
+    covered = used.groupby(used["charge_period_start"].dt.date)["contracted_cost"].sum()
+    days = pd.date_range(c["term_start"].iloc[0], c["term_end"].iloc[0], freq="D", inclusive="left")
+    naive_used = sum(min(float(covered.get(d, 0.0)), share) for d in days.date)
+    assert float(used["amortized_commitment_cost"].sum()) == pytest.approx(naive_used, rel=1e-9)
+    unused = out.loc[out["commitment_status"] == "Unused", "effective_cost"]
+    assert float(used["amortized_commitment_cost"].sum()) + float(unused.sum()) == pytest.approx(
+        60_000, rel=1e-12
     )
+    assert float(unused.sum()) == pytest.approx(60_000 - naive_used, rel=1e-9)
 
 
 # ---- reconcile ------------------------------------------------------------------------------

@@ -13,18 +13,23 @@ Every function returns a new frame and leaves the caller's frame untouched.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ValidationError
+from ..errors import ArgumentError, DataError, ValidationError
 from ..schema import MONEY
 from . import _grouping as g
 
 __all__ = ["amortize", "amortize_commitment", "reconcile"]
 
 _US_PER_DAY = 86_400 * 1_000_000
+_US_PER_HOUR = 3_600 * 1_000_000
+_NAT = np.iinfo(np.int64).min
+#: The commitment kinds :func:`amortize_commitment` knows (the ``kind`` column of commitments).
+KINDS = ("prepaid_balance", "use_it_or_lose_it")
 _CALENDAR = ("D", "W", "MS", "QS")
 
 
@@ -122,33 +127,45 @@ def amortize(
 
 
 def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.DataFrame:
-    """Amortize prepaid commitments over their term and allocate them to the usage they covered.
+    """Allocate commitments to the usage they covered, and make what no usage absorbed explicit.
 
-    The rule, day by day (a decision of cfusage; FOCUS leaves the period to the provider):
+    Two kinds of commitment, chosen per commitment by the ``kind`` column of ``commitments``:
 
-    1. Each commitment's fee is spread evenly over ``[term_start, term_end)`` by day (partial days
-       prorated by time): the day's *share*.
-    2. *Covered usage*: usage rows (``charge_category`` Usage or missing, not corrections) with a
-       contracted cost above 0, in the commitment's currency and scope, whose charge day (the day of
-       ``charge_period_start``) lies in the term. A row is covered by at most one commitment: the
-       first in order of ``term_start`` then ``commitment_id``.
-    3. If the day's covered contracted cost is at most the share, every covered row is wholly
-       absorbed (``amortized_commitment_cost = contracted_cost``) and the rest of the share is
-       *unused*: one extra row with ``commitment_status = "Unused"``.
-    4. If it exceeds the share, the share is allocated to the covered rows in proportion to their
-       contracted cost; each row's remainder stays on demand at contracted cost
-       (``on_demand_cost``). Nothing carries over to the next day: a day's unused share is lost,
-       which is what an amortized view of a commitment shows (the invoice's running prepaid
-       balance is another matter; see :func:`reconcile`).
+    ``"prepaid_balance"`` (Cloudflare's prepaid commitments, the sample's contract)
+        A balance of ``amount`` paid up front, drawn down by covered usage in time order (charge
+        start, then the frame's row order) at ``contracted_cost x (1 - discount)`` until it is
+        spent; usage past it is on demand. Nothing is lost day by day: *unused* is the balance
+        left at the end of the term, which is how the invoice sees it, and becomes one
+        ``Unused`` row on the term's last day, written only when the frame holds usage through
+        that day (before that, the balance is not lost yet).
+    ``"use_it_or_lose_it"`` (AWS/Azure savings plans, a spend commitment per hour or day)
+        The fee is spread evenly over the term by ``period`` (``"day"``, default, or ``"hour"``;
+        partial periods prorated by time): each period's *share* covers, up to the share, the
+        covered usage charged in that period; what the period's usage did not absorb is lost at
+        the period's end: one ``Unused`` row per period with an unused share (FOCUS's all-upfront
+        savings plan example). If the period's covered draw exceeds the share, the share is
+        allocated in proportion to each row's draw, and each row's remainder is on demand.
+        Periods before the frame's first or after its last usage day get no Unused row (the
+        frame cannot tell whether usage absorbed them).
 
-    Per commitment, Σ ``amortized_commitment_cost`` over its Used and Unused rows equals the fee
-    share of the days covered by the frame (the whole fee when the frame covers the term). Term
-    days before the frame's first or after its last usage day get no Unused row: the frame cannot
-    tell whether usage absorbed them.
+    *Covered usage*: usage rows (``charge_category`` Usage or missing, not corrections) with a
+    contracted cost above 0, in the commitment's currency and scope, whose
+    ``charge_period_start`` lies in ``[term_start, term_end)``. A row is covered by at most one
+    commitment: the first in order of ``term_start`` then ``commitment_id``.
 
-    The existing cost columns of usage rows are left as delivered (with Cloudflare's drawdown at
-    contracted cost, ``effective_cost = amortized_commitment_cost + on_demand_cost`` on covered
-    rows).
+    Definitions, per covered row (``draw = contracted_cost x (1 - discount)``, the cost of the
+    row at the commitment's rate; ``f`` the fraction of the draw the commitment covered)::
+
+        amortized_commitment_cost = f x draw          (the part of the fee the row absorbed)
+        on_demand_cost            = (1 - f) x contracted_cost   (the rest, paid at contract price)
+        effective_cost            = amortized_commitment_cost + on_demand_cost
+
+    **Conservation of money** (FOCUS): per commitment, Σ ``amortized_commitment_cost`` over its
+    Used rows + Σ ``effective_cost`` of its Unused rows = the fee (the Purchase row's
+    BilledCost), when the frame covers the term (for use-it-or-lose-it, the fee share of the
+    periods the frame covers; for a prepaid balance, up to the fee while the term is open). So a
+    frame with the Purchase row has, after this call, Σ ``effective_cost`` = Σ ``billed_cost``
+    (given usage billed at 0 while covered, as Cloudflare bills it).
 
     Parameters
     ----------
@@ -157,8 +174,11 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
         ``billing_currency``.
     commitments : pandas.DataFrame
         One row per commitment, like ``cfusage.sample.COMMITMENTS``: ``commitment_id``,
-        ``amount``, ``currency``, ``term_start``, ``term_end`` (UTC timestamps, end exclusive),
-        and optional scope columns ``billing_account_id``, ``x_product_family_name``,
+        ``kind`` (``"prepaid_balance"`` or ``"use_it_or_lose_it"``), ``amount``, ``currency``,
+        ``term_start``, ``term_end`` (UTC timestamps, end exclusive); optional ``discount`` (the
+        commitment's rate below the contracted price, in [0, 1); missing or NA: 0, usage draws at
+        contracted prices), ``period`` (``"day"`` or ``"hour"``, use-it-or-lose-it only; default
+        ``"day"``), and scope columns ``billing_account_id``, ``x_product_family_name``,
         ``x_billable_metric_id``. A scope value may be NA (any), one value, a ``"|"``-separated
         list of values (``"Workers|R2"``) or a list/tuple of values. A missing scope column
         means any.
@@ -166,31 +186,45 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
     Returns
     -------
     pandas.DataFrame
-        Every row of ``data`` (same order, fresh RangeIndex) with four new columns, then one
-        Unused row per commitment x day with an unused share:
+        Every row of ``data`` (same order, fresh RangeIndex) with four new columns, then the
+        Unused rows:
 
         ``commitment_id`` (str; NA on rows no commitment covers), ``commitment_status``
         ("Used" on covered rows, "Unused" on the new rows, NA elsewhere, like FOCUS
-        CommitmentDiscountStatus), ``amortized_commitment_cost`` (the part of the fee that the
-        row absorbed; NA on uncovered rows), ``on_demand_cost`` (the part of the row's
-        contracted cost the commitment did not cover; NA on uncovered and Unused rows).
+        CommitmentDiscountStatus), ``amortized_commitment_cost`` (NA on uncovered rows),
+        ``on_demand_cost`` (NA on uncovered and Unused rows). ``effective_cost`` of covered rows
+        is set as defined above (with ``discount`` 0 it equals ``contracted_cost``, as
+        Cloudflare delivers it); ``billed_cost`` and every other column are left as delivered.
+        Uncovered rows are unchanged; a covered row's unknown cost stays unknown (NA).
 
         Unused rows: ``charge_category`` "Usage", ``x_billable_metric_id`` "unused_commitment",
-        charge period the day, billing period its calendar month, ``billing_account_id`` and
-        ``x_product_family_name`` the commitment's scope when it names exactly one,
-        ``billing_currency`` the commitment currency, ``effective_cost`` =
-        ``amortized_commitment_cost`` = the unused share, ``list_cost`` = ``contracted_cost`` =
-        ``billed_cost`` = 0 (the fee is billed on its Purchase row), quantities NA. Because their
-        effective cost exceeds their list cost, unused commitment lowers the Effective Savings
-        Rate in :func:`cfusage.discounts`, as it should.
+        charge period the period (the term's last day for a prepaid balance), billing period its
+        calendar month, ``billing_account_id`` and ``x_product_family_name`` the commitment's
+        scope when it names exactly one, ``billing_currency`` the commitment currency,
+        ``effective_cost`` = ``amortized_commitment_cost`` = the unused amount, ``list_cost`` =
+        ``contracted_cost`` = ``billed_cost`` = 0 (the fee is billed on its Purchase row),
+        ``pricing_quantity`` the unused amount (commitment units, in the currency) at unit prices
+        0, ``consumed_quantity`` NA (FOCUS: no resource consumed). Because their effective cost
+        exceeds their list cost, unused commitment lowers the Effective Savings Rate in
+        :func:`cfusage.discounts`, as it should.
 
     Raises
     ------
     MissingColumnsError
         If ``data`` lacks ``charge_period_start``, ``contracted_cost`` or ``billing_currency``, or
-        ``commitments`` lacks one of its required columns.
+        ``commitments`` lacks one of its required columns (``kind`` included: the two kinds
+        give different figures, so the choice is never implicit).
     ValidationError
-        If a commitment has a missing or negative amount, or a term that ends before it starts.
+        If a commitment has a missing or negative amount, a term that ends before it starts, an
+        unknown ``kind`` or ``period``, or a ``discount`` outside [0, 1).
+    ArgumentError
+        If an hourly commitment covers rows longer than an hour (daily rows: use ``period="day"``).
+
+    Warns
+    -----
+    UserWarning
+        For a prepaid balance whose term starts before the frame's first usage day: what was
+        drawn before is unknown, so the frame's usage is drawn from the whole amount.
 
     Examples
     --------
@@ -203,13 +237,16 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
     ...     "contracted_cost": pd.array([15.0, 4.0], dtype="Float64"),
     ... })
     >>> commitment = pd.DataFrame({
-    ...     "commitment_id": ["c1"], "amount": [20.0], "currency": ["USD"],
-    ...     "term_start": pd.to_datetime(["2026-01-01"], utc=True),
-    ...     "term_end": pd.to_datetime(["2026-01-03"], utc=True),
+    ...     "commitment_id": ["c1", "c2"], "kind": ["use_it_or_lose_it", "prepaid_balance"],
+    ...     "amount": [20.0, 20.0], "currency": ["USD", "USD"],
+    ...     "term_start": pd.to_datetime(["2026-01-01"] * 2, utc=True),
+    ...     "term_end": pd.to_datetime(["2026-01-03"] * 2, utc=True),
     ... })
-    >>> out = amortize_commitment(usage, commitments=commitment)
-    >>> out[["commitment_status", "amortized_commitment_cost", "on_demand_cost"]].values.tolist()
+    >>> cols = ["commitment_status", "amortized_commitment_cost", "on_demand_cost"]
+    >>> amortize_commitment(usage, commitments=commitment.iloc[[0]])[cols].values.tolist()
     [['Used', 10.0, 5.0], ['Used', 4.0, 0.0], ['Unused', 6.0, <NA>]]
+    >>> amortize_commitment(usage, commitments=commitment.iloc[[1]])[cols].values.tolist()
+    [['Used', 15.0, 0.0], ['Used', 4.0, 0.0], ['Unused', 1.0, <NA>]]
     """
 
     g.require(
@@ -217,7 +254,7 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
         ["charge_period_start", "contracted_cost", "billing_currency"],
         "amortize_commitment()",
     )
-    need = ["commitment_id", "amount", "currency", "term_start", "term_end"]
+    need = ["commitment_id", "kind", "amount", "currency", "term_start", "term_end"]
     g.require(commitments, need, "amortize_commitment(commitments=)", allow_all_na=True)
     book = _check_commitments(commitments)
 
@@ -227,40 +264,71 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
         usage &= ~g.text_is(data["charge_class"], "correction")
     contracted = data["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
     usage &= np.nan_to_num(contracted, nan=0.0) > 0
-    day = _period_index(_us(data["charge_period_start"]), "D")
+    start = _us(data["charge_period_start"])
+    end = _us(data["charge_period_end"]) if "charge_period_end" in data.columns else None
     currency = data["billing_currency"].astype("str").to_numpy(dtype=object, na_value=None)
-    known_days = day[usage] if usage.any() else day
-    first_day, last_day = (known_days.min(), known_days.max()) if n else (0, -1)
+    any_usage = g.usage_mask(data) & (start != _NAT)
+    known = start[any_usage] if any_usage.any() else start[start != _NAT]
+    first_day, last_day = (
+        (known.min() // _US_PER_DAY, known.max() // _US_PER_DAY) if len(known) else (0, -1)
+    )
 
     assigned = np.full(n, -1, dtype=np.int64)
+    covered_contract = np.full(n, np.nan)  # contracted cost of the covered part of each row
     amortized = np.full(n, np.nan)
     unused_parts: list[pd.DataFrame] = []
     for j, c in enumerate(book.itertuples(index=False)):
         t0, t1 = int(c.term_start_us), int(c.term_end_us)
-        d0 = t0 // _US_PER_DAY
-        d1 = max(d0, -(-t1 // _US_PER_DAY) - 1)  # last day touched by [t0, t1)
-        days = np.arange(d0, d1 + 1)
-        lo = np.maximum(days * _US_PER_DAY, t0)
-        hi = np.minimum((days + 1) * _US_PER_DAY, t1)
-        share = c.amount * (hi - lo) / (t1 - t0) if t1 > t0 else np.where(days == d0, c.amount, 0)
-        mask = usage & (assigned < 0) & (currency == c.currency) & (day >= d0) & (day <= d1)
+        mask = usage & (assigned < 0) & (currency == c.currency) & (start >= t0) & (start < t1)
         for col, allowed in c.scope:
             mask &= data[col].astype("str").isin(allowed).to_numpy(dtype=bool, na_value=False)
         rows = np.flatnonzero(mask)
         assigned[rows] = j
-        rel = day[rows] - d0
-        covered = np.bincount(rel, weights=contracted[rows], minlength=len(days))
-        used = np.minimum(covered, share)
-        factor = np.divide(used, covered, out=np.zeros_like(used), where=covered > 0)
-        amortized[rows] = contracted[rows] * factor[rel]
-        unused = share - used
-        in_frame = (days >= first_day) & (days <= last_day) & (unused > 0)
-        if in_frame.any():
-            unused_parts.append(_unused_rows(data, c, days[in_frame], unused[in_frame], rows))
+        draw = contracted[rows] * (1.0 - c.discount)
+        if c.kind == "prepaid_balance":
+            if t0 // _US_PER_DAY < first_day:
+                warnings.warn(
+                    f"amortize_commitment(): commitment {c.commitment_id} (a prepaid balance) starts "
+                    f"before the frame's first usage day; what was drawn before is unknown, so the "
+                    "frame's usage is drawn from the whole amount",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            used, lost = _draw_balance(start[rows], draw, c.amount)
+            term_last = (t1 - 1) // _US_PER_DAY if t1 > t0 else t0 // _US_PER_DAY
+            if last_day >= term_last and lost > 0:
+                lo = np.array([max(term_last * _US_PER_DAY, t0)])
+                unused_parts.append(
+                    _unused_rows(data, c, lo, np.array([t1]), np.array([lost]), rows)
+                )
+        else:
+            step = _US_PER_HOUR if c.period == "hour" else _US_PER_DAY
+            if c.period == "hour" and end is not None and len(rows):
+                long = rows[(end[rows] - start[rows]) > step]
+                if len(long):
+                    raise ArgumentError(
+                        f"commitment {c.commitment_id} is use-it-or-lose-it per hour, but "
+                        f"{len(long)} covered row(s) last longer than an hour (row {int(long[0])}); "
+                        "give it period='day' for daily usage rows"
+                    )
+            used, periods, _share, unused = _draw_per_period(
+                start[rows], draw, t0, t1, step, c.amount
+            )
+            p_lo, p_hi = periods * step, (periods + 1) * step
+            in_frame = (p_hi > first_day * _US_PER_DAY) & (p_lo < (last_day + 1) * _US_PER_DAY)
+            keep = in_frame & (unused > 0)
+            if keep.any():
+                lo = np.maximum(p_lo[keep], t0)
+                hi = np.minimum(p_hi[keep], t1)
+                unused_parts.append(_unused_rows(data, c, lo, hi, unused[keep], rows))
+        covered_contract[rows] = used / (1.0 - c.discount)  # = f x contracted_cost
+        amortized[rows] = used
 
     covered_rows = assigned >= 0
+    on_demand = np.where(covered_rows, contracted - covered_contract, np.nan)
+    effective = np.where(covered_rows, amortized + on_demand, np.nan)
     ids = book["commitment_id"].to_numpy(dtype=object)
-    new = {
+    new: dict[str, object] = {
         "commitment_id": pd.array(
             np.where(covered_rows, ids[np.maximum(assigned, 0)], None), dtype="str"
         ),
@@ -268,14 +336,46 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
             np.where(covered_rows, "Used", None), categories=["Used", "Unused"]
         ),
         "amortized_commitment_cost": pd.array(amortized, dtype="Float64"),
-        "on_demand_cost": pd.array(
-            np.where(covered_rows, contracted - amortized, np.nan), dtype="Float64"
-        ),
+        "on_demand_cost": pd.array(on_demand, dtype="Float64"),
     }
-    out = data.reset_index(drop=True).assign(**new)
+    out = data.reset_index(drop=True)
+    if "effective_cost" in out.columns and covered_rows.any():
+        old = out["effective_cost"].astype("Float64")
+        new["effective_cost"] = old.mask(
+            pd.Series(covered_rows, index=out.index), pd.Series(effective, index=out.index)
+        ).astype(out["effective_cost"].dtype)
+    out = out.assign(**new)
     if not unused_parts:
         return out
     return _concat_typed(out, pd.concat(unused_parts, ignore_index=True))
+
+
+def _draw_balance(start: np.ndarray, draw: np.ndarray, amount: float) -> tuple[np.ndarray, float]:
+    """A prepaid balance drawn in time order (ties: row order): each row's part, what is left."""
+    order = np.argsort(start, kind="stable")
+    cum = np.cumsum(draw[order])
+    prev = cum - draw[order]
+    used = np.empty(len(draw))
+    used[order] = np.maximum(np.minimum(cum, amount) - np.minimum(prev, amount), 0.0)
+    spent = float(used.sum())
+    return used, max(amount - spent, 0.0)
+
+
+def _draw_per_period(
+    start: np.ndarray, draw: np.ndarray, t0: int, t1: int, step: int, amount: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Use-it-or-lose-it: each period's share covers its usage; (row parts, periods, shares, unused)."""
+    p0 = t0 // step
+    p1 = max(p0, -(-t1 // step) - 1)  # last period touched by [t0, t1)
+    periods = np.arange(p0, p1 + 1)
+    lo = np.maximum(periods * step, t0)
+    hi = np.minimum((periods + 1) * step, t1)
+    share = amount * (hi - lo) / (t1 - t0) if t1 > t0 else np.where(periods == p0, amount, 0.0)
+    rel = start // step - p0
+    covered = np.bincount(rel, weights=draw, minlength=len(periods))
+    used_p = np.minimum(covered, share)
+    factor = np.divide(used_p, covered, out=np.zeros_like(used_p), where=covered > 0)
+    return draw * factor[rel], periods, share, share - used_p
 
 
 def _check_commitments(commitments: pd.DataFrame) -> pd.DataFrame:
@@ -284,6 +384,17 @@ def _check_commitments(commitments: pd.DataFrame) -> pd.DataFrame:
     start = pd.to_datetime(book["term_start"], utc=True)
     end = pd.to_datetime(book["term_end"], utc=True)
     amount = pd.to_numeric(book["amount"], errors="coerce").astype("float64")
+    kind = book["kind"].astype("str")
+    discount = (
+        pd.to_numeric(book["discount"], errors="coerce").astype("float64").fillna(0.0)
+        if "discount" in book.columns
+        else pd.Series(0.0, index=book.index)
+    )
+    period = (
+        book["period"].astype("str").fillna("day")
+        if "period" in book.columns
+        else pd.Series("day", index=book.index, dtype="str")
+    )
     problems = []
     for i in range(len(book)):
         cid = book["commitment_id"].iloc[i]
@@ -293,12 +404,21 @@ def _check_commitments(commitments: pd.DataFrame) -> pd.DataFrame:
             problems.append(
                 (i, "term_end", book["term_end"].iloc[i], "term_end >= term_start", f"{cid}")
             )
+        if kind.iloc[i] not in KINDS:
+            problems.append((i, "kind", book["kind"].iloc[i], f"one of {list(KINDS)}", f"{cid}"))
+        if period.iloc[i] not in ("day", "hour"):
+            problems.append((i, "period", period.iloc[i], "'day' or 'hour'", f"{cid}"))
+        if not 0 <= discount.iloc[i] < 1:
+            problems.append((i, "discount", discount.iloc[i], "0 <= discount < 1", f"{cid}"))
     if problems:
         cases = pd.DataFrame(problems, columns=["row", "field", "value", "check", "reason"])
         cases["reason"] = "commitment " + cases["reason"] + " cannot be amortized"
         raise ValidationError(cases)
     book = book.assign(
         amount=amount,
+        kind=kind,
+        discount=discount,
+        period=period,
         currency=book["currency"].astype("str"),
         term_start_us=_us(start),
         term_end_us=_us(end),
@@ -329,18 +449,24 @@ def _scope_values(value: object) -> list[str] | None:
 
 
 def _unused_rows(
-    df: pd.DataFrame, c: object, days: np.ndarray, unused: np.ndarray, covered: np.ndarray
+    df: pd.DataFrame,
+    c: object,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    unused: np.ndarray,
+    covered: np.ndarray,
 ) -> pd.DataFrame:
-    """One Unused row per day for commitment ``c`` with the columns of ``df``."""
-    k = len(days)
-    day_start = _to_timestamps(days * _US_PER_DAY)
-    month = day_start.dt.tz_localize(None).dt.to_period("M")
+    """One Unused row per period ``[lo, hi)`` (microseconds) for commitment ``c``."""
+    k = len(lo)
+    p_start = _to_timestamps(lo)
+    month = p_start.dt.tz_localize(None).dt.to_period("M")
     month_start = month.dt.start_time.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     month_end = (month + 1).dt.start_time.dt.tz_localize("UTC").astype("datetime64[us, UTC]")
     zero = pd.array(np.zeros(k), dtype="Float64")
+    amount = pd.array(unused, dtype="Float64")
     values: dict[str, object] = {
-        "charge_period_start": day_start,
-        "charge_period_end": _to_timestamps((days + 1) * _US_PER_DAY),
+        "charge_period_start": p_start,
+        "charge_period_end": _to_timestamps(hi),
         "billing_period_start": month_start,
         "billing_period_end": month_end,
         "charge_category": "Usage",
@@ -349,13 +475,17 @@ def _unused_rows(
         "x_billable_metric_id": "unused_commitment",
         "x_billable_metric_name": "Unused commitment",
         "billing_currency": c.currency,
+        "pricing_quantity": amount,
+        "pricing_unit": c.currency,
+        "list_unit_price": zero,
+        "contracted_unit_price": zero,
         "list_cost": zero,
         "contracted_cost": zero,
         "billed_cost": zero,
-        "effective_cost": pd.array(unused, dtype="Float64"),
+        "effective_cost": amount,
         "commitment_id": str(c.commitment_id),
         "commitment_status": "Unused",
-        "amortized_commitment_cost": pd.array(unused, dtype="Float64"),
+        "amortized_commitment_cost": amount,
     }
     for col, allowed in c.scope:
         if len(allowed) == 1:

@@ -317,7 +317,10 @@ _COMMITMENT_FAMILIES = ("Workers", "R2")
 _COMMITMENT_ACCOUNT = "Acme Prod"
 _TERM = (_D(2025, 11, 1), _D(2026, 11, 1))
 
-#: The prepaid commitments: one row per commitment. Scope: usage of ``billing_account_id`` whose
+#: The prepaid commitments: one row per commitment. ``kind`` "prepaid_balance": a balance paid up
+#: front and drawn down at contracted prices by covered usage in day order until spent; what is
+#: left at the end of the term is unused (see :func:`cfusage.amortize_commitment`). Scope: usage
+#: of ``billing_account_id`` whose
 #: product family is one of the ``"|"``-separated names in ``x_product_family_name`` (NA: every
 #: family) and whose metric is ``x_billable_metric_id`` (NA: every metric), charged within
 #: ``[term_start, term_end)``. The fee is paid up front by the one ``Purchase`` row
@@ -329,6 +332,7 @@ COMMITMENTS = pd.DataFrame(
         "commitment_name": pd.Series(
             ["Prepaid commitment: Workers and R2, 12 months"], dtype="str"
         ),
+        "kind": pd.Series(["prepaid_balance"], dtype="str"),
         "amount": pd.array([_COMMITMENT_FEE], dtype="Float64"),
         "currency": pd.Series(["USD"], dtype="str"),
         "term_start": pd.to_datetime([_TERM[0]], utc=True).astype("datetime64[us, UTC]"),
