@@ -46,7 +46,7 @@ def test_spike_scored_by_hand():
     hist = np.array(costs[:7])
     med = np.median(hist)  # 11
     mad = np.median(np.abs(hist - med))  # 1
-    scale = max(MAD_SCALE * mad, 0.05 * med, 1.0 / 3.5)
+    scale = max(MAD_SCALE * mad, 0.10 * med, 1.0 / 3.5)
     assert last["expected"] == med
     assert last["score"] == pytest.approx((50.0 - med) / scale)
     assert last["upper"] == pytest.approx(med + 3.5 * scale)
@@ -138,24 +138,53 @@ def test_injected_10x_spike_is_flagged(level, at, noise):
     assert r.iloc[at]["is_anomaly"] and r.iloc[at]["direction"] == "spike"
 
 
-def _naive(df, by, window=28, min_cost=1.0, threshold=3.5, min_history=7):
-    """Loop over groups and days: the same rules without vectorisation."""
+def _naive(df, by, window=28, min_cost=1.0, threshold=3.5, min_history=7, floor=0.10):
+    """Loop over groups and days: the docstring's rules, written out without vectorisation.
+
+    A group costs 0 before its first day (new usage is scored against nothing); weekday factors
+    come from the group's own days among the 56 before; the level is the robust line through
+    the two halves of the deseasonalised window.
+    """
+    calendar = pd.date_range(
+        df["charge_period_start"].min().floor("D"), df["charge_period_start"].max(), freq="D"
+    )
     out = []
     for key, part in df.groupby(by, observed=True):
         daily = part.groupby(part["charge_period_start"].dt.floor("D"))["effective_cost"].sum()
-        full = pd.date_range(daily.index.min(), df["charge_period_start"].max(), freq="D")
-        x = daily.reindex(full, fill_value=0.0).to_numpy(float)
-        for i in range(len(x)):
-            hist = x[max(0, i - window) : i]
-            if len(hist) < min_history:
-                out.append((key, full[i], np.nan, False))
+        x = daily.reindex(calendar, fill_value=0.0).to_numpy(float)
+        i0 = calendar.get_loc(daily.index.min())
+        wd = calendar.day_of_week
+        for i in range(i0, len(calendar)):
+            days = [j for j in range(max(i0, i - 56), i)]
+            per_day = {w: [x[j] for j in days if wd[j] == w] for w in range(7)}
+            overall = np.median([x[j] for j in days]) if days else 0.0
+            f = {w: 1.0 for w in range(7)}
+            if all(len(v) >= 3 for v in per_day.values()) and overall > 0:
+                f = {w: np.median(v) / overall for w, v in per_day.items()}
+            slots = range(i - window, i)  # oldest first; slots before the frame are empty
+            y = {k: x[j] / f[wd[j]] for k, j in enumerate(slots) if j >= 0 and f[wd[j]] > 0}
+            if len(y) < min_history:
+                out.append((key, calendar[i], np.nan, False))
                 continue
-            med = np.median(hist)
-            mad = np.median(np.abs(hist - med))
-            scale = max(MAD_SCALE * mad, 0.05 * abs(med), min_cost / threshold)
-            score = (x[i] - med) / scale
-            flag = abs(score) > threshold and abs(x[i] - med) >= min_cost
-            out.append((key, full[i], score, flag))
+            half = window // 2
+            older = [v for k, v in y.items() if k < window - half]
+            newer = [v for k, v in y.items() if k >= window - half]
+            if half >= 7 and older and newer:
+                m2 = np.median(newer)
+                slope = (m2 - np.median(older)) / (window / 2)
+                centre = (window - half) + (half - 1) / 2
+                line = {k: m2 + slope * (k - centre) for k in y}
+                level = max(m2 + slope * (window - centre), 0.0)
+            else:
+                m = np.median(list(y.values()))
+                line = {k: m for k in y}
+                level = max(m, 0.0)
+            mad = np.median([abs(v - line[k]) for k, v in y.items()])
+            usual = f[wd[i]] * level
+            scale = max(MAD_SCALE * f[wd[i]] * mad, floor * usual, min_cost / threshold)
+            score = (x[i] - usual) / scale
+            flag = abs(score) > threshold and abs(x[i] - usual) >= min_cost
+            out.append((key, calendar[i], score, flag))
     return pd.DataFrame(out, columns=["key", "period", "score", "flag"])
 
 
@@ -163,23 +192,34 @@ def test_matches_naive_loop_on_random_groups():
     rng = np.random.default_rng(3)
     frames = []
     for acct in ["A", "B", "C"]:
-        n = int(rng.integers(20, 60))
-        costs = rng.gamma(2.0, 5.0, n)
+        n = int(rng.integers(30, 90))
+        start = pd.Timestamp(f"2026-01-{int(rng.integers(1, 20)):02d}", tz="UTC")
+        days = pd.date_range(start, periods=n, tz="UTC")
+        trend = np.linspace(1.0, float(rng.uniform(0.7, 1.6)), n)
+        weekend = np.where(days.day_of_week >= 5, 0.6, 1.0)
+        costs = rng.gamma(8.0, 5.0, n) * trend * weekend
         costs[rng.integers(0, n)] *= 12
-        s = series(list(costs), account=acct, start=f"2026-01-{int(rng.integers(1, 20)):02d}")
+        s = series(list(costs), account=acct, start=str(start.date()))
         frames.append(s.drop(index=rng.integers(0, n, 3), errors="ignore"))  # a few gaps
     df = pd.concat(frames, ignore_index=True).astype({"billing_account_name": "category"})
     r = anomalies(df, by="account")
     naive = _naive(df, "billing_account_name")
     assert len(r) == len(naive)
+    assert (r["period"].to_numpy() == naive["period"].to_numpy()).all()
     np.testing.assert_allclose(
-        r["score"].to_numpy(float, na_value=np.nan), naive["score"].to_numpy(float), rtol=1e-12
+        r["score"].to_numpy(float, na_value=np.nan), naive["score"].to_numpy(float), rtol=1e-9
     )
     assert r["is_anomaly"].tolist() == naive["flag"].tolist()
+    assert (r["weekday_factor"].dropna() != 1.0).any()  # the weekly factors were exercised
 
 
-def test_planted_sample_spike_is_found_and_nothing_small_is_flagged(sample):
-    r = anomalies(sample, by=["metric", "account"])
+@pytest.fixture(scope="module")
+def sample_scored(sample) -> pd.DataFrame:
+    return anomalies(sample, by=["metric", "account"])
+
+
+def test_planted_sample_spike_is_found_and_nothing_small_is_flagged(sample_scored):
+    r = sample_scored
     hit = r[
         (r["period"] == pd.Timestamp("2026-03-14", tz="UTC"))
         & (r["x_billable_metric_name"] == "R2 Class A Operations")
@@ -187,14 +227,82 @@ def test_planted_sample_spike_is_found_and_nothing_small_is_flagged(sample):
     ].iloc[0]
     assert hit["is_anomaly"] and hit["direction"] == "spike" and hit["ratio"] > 5
     flagged = r[r["is_anomaly"]]
-    assert ((flagged["actual"] - flagged["expected"]).abs() >= 1.0).all()
-    # the planted spike is the strongest anomaly, and the first sentence
-    sentences = describe_anomalies(r)
-    assert sentences[0].startswith("R2 Class A Operations in account Team Data were ")
-    assert "on 2026-03-14" in sentences[0]
+    pre = flagged["actual"] + flagged["allowance"]
+    usual = pre / flagged["ratio"]
+    assert ((pre - usual).abs().dropna() >= 1.0).all()
 
 
-def test_describe_anomalies_sentences_and_episodes():
+def test_sample_planted_spike_is_the_top_event_and_weekends_are_quiet(sample, sample_scored):
+    """Issue 10 §6. Before: 247 flagged days, 102 weekend dips, 101 first-of-month resets, the
+    retirement as 28 daily drops, a Saturday on top. Now: the spike on top, <= 5 weekend or
+    first-of-month days flagged outside the planted lifecycle events, no weekend dip at all."""
+    from cfusage.sample import EVENTS
+
+    r = sample_scored
+    events = describe_anomalies(r, n=None)
+    top = events.iloc[0]
+    spike = EVENTS["spike"]
+    assert top["kind"] == "spike" and top["start"] == pd.Timestamp(spike["date"])
+    assert top["billing_account_name"] == spike["billing_account_name"]
+    assert top["x_billable_metric_name"] == "R2 Class A Operations"
+    # the biggest |impact| among the anomalies (spikes and drops) is the planted spike
+    plain = events[events["kind"].isin(["spike", "drop"])]
+    assert plain["impact"].abs().idxmax() == 0
+    # flagged days that fall on a weekend or a 1st, outside the planted starts and stops
+    life = events[events["kind"].isin(["started", "stopped"])]
+    in_life = np.zeros(len(r), dtype=bool)
+    for e in life.itertuples():
+        in_life |= (
+            (r["x_billable_metric_name"] == e.x_billable_metric_name)
+            & (r["billing_account_name"] == e.billing_account_name)
+            & (r["period"].dt.tz_localize(None) >= e.start)
+            & (r["period"].dt.tz_localize(None) <= e.end)
+        ).to_numpy()
+    flagged = r["is_anomaly"].to_numpy() & ~in_life
+    day = r["period"]
+    calendar_days = ((day.dt.day_of_week >= 5) | (day.dt.day == 1)).to_numpy()
+    assert int((flagged & calendar_days).sum()) <= 5
+    weekend_drops = flagged & (day.dt.day_of_week >= 5).to_numpy() & (r["score"] < 0).to_numpy()
+    assert int(weekend_drops.sum()) == 0
+    first_drops = flagged & (day.dt.day == 1).to_numpy() & (r["score"] < 0).to_numpy()
+    assert int(first_drops.sum()) == 0
+    # far fewer flagged days than the 247 before, and every event is one row, not one per day
+    assert int(r["is_anomaly"].sum()) < 150
+    assert events["periods"].sum() == int(r["is_anomaly"].sum())
+
+
+def test_sample_adoption_retirement_and_new_account_are_events(sample_scored):
+    from cfusage.sample import EVENTS
+
+    events = describe_anomalies(sample_scored, n=None)
+    started = events[events["kind"] == "started"]
+    stopped = events[events["kind"] == "stopped"]
+    adopted = started[started["x_billable_metric_name"] == "Workers AI Neurons"]
+    assert len(adopted) == 1
+    assert adopted["start"].iloc[0] == pd.Timestamp(EVENTS["adoption"]["date"])
+    assert adopted["billing_account_name"].iloc[0] == "Team AI"
+    # the retired product is one event per metric, not 28 daily drops
+    assert set(stopped["x_billable_metric_name"]) == {
+        "Stream Minutes Delivered",
+        "Stream Minutes Stored",
+    }
+    last = pd.Timestamp(EVENTS["retirement"]["last_date"])
+    assert (stopped["start"] == last + pd.Timedelta(days=1)).all()
+    assert (stopped["impact"] < 0).all()
+    created = started[
+        started["billing_account_name"] == EVENTS["account_created"]["billing_account_name"]
+    ]
+    assert len(created) >= 6
+    assert (created["start"] == pd.Timestamp(EVENTS["account_created"]["date"])).all()
+    # the lifecycle changes rank after the anomalies
+    kinds = events["kind"].astype(str).tolist()
+    first_life = min(kinds.index("started"), kinds.index("stopped"))
+    assert set(kinds[first_life:]) <= {"started", "stopped"}
+
+
+def test_describe_anomalies_sentences_and_events():
+    """Issue 9 §8: a frame, not a bare list. Multi-day runs are described whole (start, end,
+    total and impact) instead of by their peak alone (the old behaviour, updated here)."""
     df = pd.concat(
         [
             series([10.0] * 20 + [95.0] + [10.0] * 5, metric="Workers Requests"),
@@ -203,15 +311,40 @@ def test_describe_anomalies_sentences_and_episodes():
         ignore_index=True,
     ).astype({"x_billable_metric_name": "category"})
     r = anomalies(df, by=["account", "metric"])
-    text = describe_anomalies(r)
-    assert text[0] == (
+    events = describe_anomalies(r)
+    assert isinstance(events, pd.DataFrame)
+    assert list(events.columns) == [
+        "start",
+        "end",
+        "billing_account_name",
+        "x_billable_metric_name",
+        "billing_currency",
+        "kind",
+        "periods",
+        "actual",
+        "expected",
+        "impact",
+        "peak",
+        "score",
+        "ratio",
+        "description",
+    ]
+    # ranked by |impact|: the 3-day drop (-300) before the 1-day spike (+85)
+    assert events["kind"].astype(str).tolist() == ["drop", "spike"]
+    drop, spike = events.iloc[0], events.iloc[1]
+    assert (drop["start"], drop["end"]) == (pd.Timestamp("2026-03-21"), pd.Timestamp("2026-03-23"))
+    assert drop["periods"] == 3 and drop["actual"] == 0.0 and drop["expected"] == 300.0
+    assert drop["impact"] == -300.0
+    assert spike["impact"] == 85.0 and spike["peak"] == pd.Timestamp("2026-03-21")
+    assert spike["description"] == (
         "Workers Requests in account Acme were 9.5x their usual level on 2026-03-21 "
         "(95.00 USD against a usual 10.00 USD)."
     )
-    assert text[1] == (
-        "Stream Minutes in account Acme fell to 0% of their usual level on 2026-03-21 "
-        "(0.00 USD against a usual 100.00 USD); anomalous 3 days in a row, "
-        "2026-03-21 to 2026-03-23."
+    assert drop["description"] == (
+        "Stream Minutes in account Acme fell to 0% of their usual level at the lowest, from "
+        "2026-03-21 to 2026-03-23 (3 days: 0.00 USD against a usual 300.00 USD, -300.00 USD)."
     )
-    assert describe_anomalies(r, n=1) == text[:1]
-    assert describe_anomalies(r[~r["is_anomaly"]]) == []
+    assert describe_anomalies(r, n=1)["description"].tolist() == [drop["description"]]
+    assert len(describe_anomalies(r, n=None)) == 2
+    none = describe_anomalies(r[~r["is_anomaly"]])
+    assert none.empty and list(none.columns) == list(events.columns)

@@ -1,8 +1,10 @@
-"""Cost anomalies: robust median / MAD scores over a trailing window, and sentences about them.
+"""Cost anomalies: robust scores against a weekday-aware trailing baseline, grouped into events.
 
-:func:`anomalies` scores every day (or week, month) of every group against the same group's
-recent history; :func:`describe_anomalies` turns the flagged ones into sentences a notebook can
-print ("R2 Class A Operations in account Acme were 9.1x their usual level on 2026-03-14").
+:func:`anomalies` scores every day (or week, month) of every group against the same group's recent
+history, with the weekly rhythm and the monthly free-allowance reset taken out first;
+:func:`describe_anomalies` turns runs of flagged days into ranked events (start, end, cost impact)
+with a sentence each ("R2 Class A Operations in account Acme were 9.1x their usual level on
+2026-03-14 ...").
 """
 
 from __future__ import annotations
@@ -12,25 +14,38 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from ._grouping import (
-    CURRENCY,
-    DIMENSIONS,
-    PERIOD,
-    By,
-    add_period,
-    freq_of,
-    group_keys,
-    require,
-    resolve_by,
-)
+from ..errors import ArgumentError
+from ._grouping import CURRENCY, DIMENSIONS, PERIOD, By, freq_of, grouping, require
 
 __all__ = ["anomalies", "describe_anomalies"]
 
 #: MAD x 1.4826 estimates the standard deviation of normally distributed data.
 MAD_SCALE = 1.4826
+#: Weeks of history the weekday factors are measured on (daily grain).
+SEASON_WEEKS = 8
+#: Fewest values each weekday needs in those weeks before weekday factors are used.
+MIN_PER_WEEKDAY = 3
 
 _CALENDAR = {"D": "D", "W": "W-MON", "MS": "MS", "QS": "QS-JAN"}
-_CHUNK = 1 << 16  # rows of the trailing-window matrix built at once (memory: chunk x window)
+_CHUNK = 1 << 15  # cells scored at once (memory: chunk x window)
+_COSTS = {
+    "list_cost": "list_unit_price",
+    "contracted_cost": "contracted_unit_price",
+    "effective_cost": "contracted_unit_price",
+    "billed_cost": "contracted_unit_price",
+}
+_EVENT_FIGURES = [
+    "kind",
+    "periods",
+    "actual",
+    "expected",
+    "impact",
+    "peak",
+    "score",
+    "ratio",
+    "description",
+]
+_LIFECYCLE = ("started", "stopped")
 
 
 def anomalies(
@@ -43,29 +58,53 @@ def anomalies(
     min_cost: float = 1.0,
     threshold: float = 3.5,
     min_history: int = 7,
-    relative_floor: float = 0.05,
+    relative_floor: float = 0.10,
+    seasonality: bool = True,
+    allowance: bool = True,
 ) -> pd.DataFrame:
-    """Score each period of each group against its trailing median, robustly.
+    """Score each period of each group against its usual level, robustly.
 
-    For each group (``by``) the cost is summed per period (``freq``); each period's value *x* is
-    compared with the previous ``window`` periods of the same group (the current one excluded):
+    The method, per group (``by``) and period (``freq``), checkable by hand:
 
-    - ``expected`` = median of the window, ``MAD`` = median of ``|x_j - expected|`` over it;
-    - ``scale = max(1.4826 x MAD, relative_floor x |expected|, min_cost / threshold)``: the MAD
-      is 0 for a flat (or mostly flat) history, so the scale is floored at 5 % of the usual level
-      and at the amount that makes a ``min_cost`` departure reach the threshold;
-    - ``score = (x - expected) / scale`` (signed: positive for a spike, negative for a drop);
-      ``lower`` / ``upper`` = ``expected -/+ threshold x scale``; ``ratio = x / expected`` (NA
-      when ``expected`` is 0);
-    - ``is_anomaly = |score| > threshold`` **and** ``|x - expected| >= min_cost``, so a jump from
-      $0.01 to $0.10 is not flagged.
+    1. **What is scored.** ``actual`` = the sum of ``value`` over the group's rows that period.
+       With ``allowance=True`` the score uses the *pre-allowance* cost ``actual + allowance``:
+       free allowances are used up in day order each billing period, so each month's first days
+       cost less (often $0) while usage is unchanged. A row's pre-allowance cost is ``value x
+       consumed_quantity / (pricing_quantity x block)`` (``block`` = the metric's consumed units
+       per pricing unit: the smallest ``consumed_quantity / pricing_quantity`` of its rows, which
+       is exact on every fully billed row), and ``consumed_quantity / block x`` the unit price
+       (``list_unit_price`` for ``list_cost``, else ``contracted_unit_price``) for a row wholly
+       covered (``pricing_quantity`` 0). ``allowance`` = what the free allowance took off that
+       period; 0 where nothing was free or the frame cannot tell.
+    2. **Weekly seasonality** (daily grain, ``seasonality=True``). Each weekday's factor = the
+       median of that weekday over the previous 8 weeks / the median of all those 56 days (used
+       once every weekday has 3 values and that median is above 0; else every factor is 1). A
+       weekend that usually costs 40 % less has factor about 0.6.
+    3. **Expected value and band.** Each of the previous ``window`` periods is divided by its
+       weekday factor (``y``). ``m1``, ``m2`` = the medians of the older and the newer half of
+       the window (14 days each by default); the level ``m = max(m2 + (m2 - m1) / 14 x 7.5,
+       0)`` carries the newer half's median (centred 7.5 days back) to today along the trend
+       between the halves, 14 days apart (so that a growing metric is not always above its
+       trailing median; a window under 14 periods uses its plain median). ``MAD`` = median of
+       the distances of ``y`` from that line; ``f`` = today's weekday factor. The usual pre-allowance cost is ``u = f x m``; ``expected = max(u - allowance,
+       0)``, the usual cost less the free allowance this period received, so that ``actual -
+       expected`` is the departure at pre-allowance prices (unless the allowance exceeded ``u``).
+       ``scale = max(1.4826 x f x MAD, relative_floor x u, min_cost / threshold)`` (the MAD is 0
+       for a flat history; with the defaults no departure under 35 % of the usual level is an
+       anomaly); ``lower`` / ``upper`` = ``expected -/+ threshold x scale``.
+    4. **Score.** ``score = (actual + allowance - u) / scale`` (positive: spike, negative:
+       drop); ``ratio = (actual + allowance) / u``, the period against its usual level (NA when
+       ``u`` is 0). ``is_anomaly = |score| > threshold`` **and** ``|actual + allowance - u| >=
+       min_cost``, so that a jump from $0.01 to $0.10 is not flagged.
 
-    Periods with fewer than ``min_history`` values in their window get no score (NA, never an
-    anomaly). Missing periods are filled with 0 (no usage) only from a group's first period with
-    data to the last period of the frame: before it the group did not exist; after it, a group
-    that stops is a real drop. A period whose rows all lack ``value`` stays NA: it is neither
-    scored nor used as history. Vectorised: the trailing windows are gathered into a matrix and
-    sorted row-wise, in chunks.
+    History: a group costs 0 on the periods before its first row in the frame (it did not exist:
+    new usage is scored against nothing, and is an anomaly until its median catches up) and on a
+    period without rows after it (``filled``: a group that stops is a real drop); output rows
+    start at the group's first row. Periods with fewer than ``min_history`` values in their window
+    get no score (NA, never an anomaly). **An unknown cost is never 0**: a period with a row whose
+    ``value`` is NA has ``actual`` NA, is not scored, is no history for later periods, and is
+    counted in ``missing`` (rows) and ``attrs["cfusage"]["unscored"]`` (periods). Runs of flagged
+    periods become events in :func:`describe_anomalies`.
 
     Parameters
     ----------
@@ -73,6 +112,8 @@ def anomalies(
         A typed usage frame.
     by : str, list of str or None
         Dimensions scored separately (``["metric", "account"]``); None scores the total.
+    freq : str, default "D"
+        Grain: ``"D"``, ``"W"``, ``"MS"`` or ``"QS"``.
     value : str, default "effective_cost"
         The cost column.
     window : int, default 28
@@ -82,29 +123,34 @@ def anomalies(
         an anomaly.
     threshold : float, default 3.5
         Robust score above which (in absolute value) a period is anomalous.
-    freq : str, default "D"
-        Grain: ``"D"``, ``"W"``, ``"MS"`` or ``"QS"``.
     min_history : int, default 7
         Fewest values the window must hold for a score.
-    relative_floor : float, default 0.05
-        Floor of the scale as a fraction of ``|expected|``.
+    relative_floor : float, default 0.10
+        Floor of the scale as a fraction of the usual level.
+    seasonality : bool, default True
+        Take the weekly rhythm out (daily grain only; ignored at other grains).
+    allowance : bool, default True
+        Score the pre-allowance cost (needs ``consumed_quantity`` and ``pricing_quantity``; a
+        frame without them is scored on ``value`` as it is).
 
     Returns
     -------
     pandas.DataFrame
-        One row per group x period: the by-columns, ``billing_currency``, ``period``, ``actual``,
-        ``expected``, ``lower``, ``upper``, ``score``, ``ratio``, ``direction`` (``"spike"`` /
-        ``"drop"``, NA when there is no score or ``actual == expected``), ``is_anomaly``,
-        ``history`` (values in the window) and ``filled`` (no rows that period: counted as 0).
-        ``result.attrs["cfusage"]`` records ``by`` (the by-columns), ``value``, ``freq``,
-        ``threshold`` and ``min_cost``.
+        One row per group x period: ``period``, the by-columns, ``billing_currency``, then
+        ``actual``, ``expected``, ``lower``, ``upper``, ``score``, ``ratio``, ``direction``
+        (``"spike"`` / ``"drop"``, NA when there is no score or no departure), ``is_anomaly``,
+        ``history`` (values in the window), ``filled`` (no rows that period: counted as 0),
+        ``missing`` (rows without ``value``), ``allowance`` and ``weekday_factor`` (``f``).
+        Rows are ordered by group, then period. ``result.attrs["cfusage"]`` records ``by``,
+        ``value``, ``freq``, ``threshold``, ``min_cost``, ``seasonality``, ``allowance`` and
+        ``unscored`` (periods not scored because a cost was unknown).
 
     Raises
     ------
     MissingColumnsError
         If ``value`` or ``charge_period_start`` is absent or only NA.
-    ValueError
-        For a bad ``window``, ``min_history``, ``freq`` or ``by``.
+    ArgumentError
+        For a bad ``window``, ``min_history``, ``threshold``, ``min_cost``, ``freq`` or ``by``.
 
     Examples
     --------
@@ -122,69 +168,90 @@ def anomalies(
     """
     grain = freq_of(freq)
     if grain == "billing_period":
-        raise ValueError("anomalies needs a calendar freq ('D', 'W', 'MS' or 'QS')")
+        raise ArgumentError("anomalies needs a calendar freq ('D', 'W', 'MS' or 'QS')")
     if int(window) < 1 or int(min_history) < 1 or int(min_history) > int(window):
-        raise ValueError(
+        raise ArgumentError(
             f"window={window!r} and min_history={min_history!r}: need 1 <= min_history <= window"
+        )
+    if not threshold > 0 or not min_cost >= 0 or not relative_floor >= 0:
+        raise ArgumentError(
+            f"threshold={threshold!r}, min_cost={min_cost!r} and relative_floor="
+            f"{relative_floor!r}: need threshold > 0, min_cost >= 0 and relative_floor >= 0"
         )
     window, min_history = int(window), int(min_history)
     require(data, [value, "charge_period_start"], "anomalies")
-    d, cols = resolve_by(data, by)
-    keys = group_keys(d, cols)
-    n_missing = int(d[value].isna().sum())
+    g = grouping(data, by, grain)
+    keys = [k for k in g.keys if k != PERIOD]
+    d = g.frame.loc[g.frame[PERIOD].notna()]
+    v = d[value].to_numpy(dtype=float, na_value=np.nan)
+    n_missing = int(np.isnan(v).sum())
     if n_missing:
         warnings.warn(
-            f"anomalies: {n_missing} of {len(d)} rows have no {value} (NA); a period whose rows "
-            "all lack it is not scored, the others are scored on the rows that have it",
+            f"anomalies: {n_missing} of {len(d)} rows have no {value} (NA); a period with such "
+            "a row is not scored (its actual is NA) and is counted in the 'missing' column",
             UserWarning,
             stacklevel=2,
         )
-    d = add_period(d, grain)
-    d = d.loc[d[PERIOD].notna()]
-    g = d.groupby([*keys, PERIOD], observed=True, dropna=False, sort=True)[value]
-    agg = g.sum(min_count=1).reset_index()
+    pre = _pre_allowance(d, value, v) if allowance else v
+    cells = pd.DataFrame({"v": v, "pre": pre, "missing": np.isnan(v)}, index=d.index)
+    cells[[*keys, PERIOD]] = d[[*keys, PERIOD]]
+    agg = (
+        cells.groupby([*keys, PERIOD], observed=True, dropna=False, sort=True)
+        .agg(v=("v", "sum"), pre=("pre", "sum"), missing=("missing", "sum"))
+        .reset_index()
+    )
+    unknown = agg["missing"].to_numpy() > 0
+    agg.loc[unknown, ["v", "pre"]] = np.nan
 
     calendar = pd.date_range(agg[PERIOD].min(), agg[PERIOD].max(), freq=_CALENDAR[grain])
+    length = len(calendar)
     pos = calendar.as_unit("us").get_indexer(pd.DatetimeIndex(agg[PERIOD]).as_unit("us"))
     if keys:
         code = agg.groupby(keys, observed=True, dropna=False, sort=True).ngroup().to_numpy()
     else:
         code = np.zeros(len(agg), dtype=np.int64)
-    first_row = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    n_groups = int(code.max()) + 1 if len(code) else 0
+    first_row = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else code
     first_pos = pos[first_row]
-    length = len(calendar) - first_pos
-    offsets = np.r_[0, np.cumsum(length)[:-1]]
-    total = int(length.sum())
-    rep = np.repeat(np.arange(len(first_row)), length)
-    within = np.arange(total) - offsets[rep]
 
-    actual = np.zeros(total)
-    filled = np.ones(total, dtype=bool)
-    at = offsets[code] + pos - first_pos[code]
-    actual[at] = agg[value].to_numpy(dtype=float, na_value=np.nan)
-    filled[at] = False
+    # one row per group, one column per calendar period; 0 where the group had no rows
+    actual = np.zeros((n_groups, length))
+    basis = np.zeros((n_groups, length))
+    filled = np.ones((n_groups, length), dtype=bool)
+    missing = np.zeros((n_groups, length), dtype=np.int64)
+    actual[code, pos] = agg["v"].to_numpy(dtype=float)
+    basis[code, pos] = agg["pre"].to_numpy(dtype=float)
+    filled[code, pos] = False
+    missing[code, pos] = agg["missing"].to_numpy(dtype=np.int64)
 
-    expected, mad, history = _trailing_median_mad(actual, rep, window)
-    history_ok = history >= min_history
-    expected = np.where(history_ok, expected, np.nan)
-    floor = max(min_cost / threshold, 0.0) if threshold > 0 else 0.0
-    scale = np.fmax(MAD_SCALE * mad, relative_floor * np.abs(expected))
-    scale = np.fmax(scale, floor if floor > 0 else np.finfo(float).tiny)
-    scale = np.where(history_ok, scale, np.nan)
-    diff = actual - expected
+    seasonal = bool(seasonality) and grain == "D"
+    out_g, out_t = np.nonzero(np.arange(length)[None, :] >= first_pos[:, None])
+    before = np.arange(length)[None, :] < first_pos[:, None]
+    weekly = np.where(before, np.nan, basis) if seasonal else None
+    level, mad, history, factor = _baseline(basis, weekly, out_g, out_t, window)
+    x = basis[out_g, out_t]
+    act = actual[out_g, out_t]
+    ok = (history >= min_history) & ~np.isnan(x)
+    usual = np.where(ok, factor * level, np.nan)  # the usual pre-allowance cost
+    floor = max(min_cost / threshold, np.finfo(float).tiny)
+    scale = np.fmax(np.fmax(MAD_SCALE * factor * mad, relative_floor * np.abs(usual)), floor)
+    scale = np.where(ok, scale, np.nan)
+    free = x - act  # NaN where the cost is unknown
+    expected = usual - np.fmin(free, usual)  # the usual cost less the free allowance, >= 0
+    diff = x - usual
     score = diff / scale
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(expected != 0, actual / expected, np.nan)
+        ratio = np.where(usual != 0, x / usual, np.nan)
     is_anomaly = (np.abs(score) > threshold) & (np.abs(diff) >= min_cost)
     direction = np.select(
         [np.isnan(score), diff > 0, diff < 0], [None, "spike", "drop"], default=None
     )
 
     labels = agg.iloc[first_row][keys].reset_index(drop=True)
-    out = labels.iloc[rep].reset_index(drop=True)
-    out[PERIOD] = calendar[first_pos[rep] + within]
+    out = pd.DataFrame({PERIOD: calendar[out_t]})
+    out = pd.concat([out, labels.iloc[out_g].reset_index(drop=True)], axis=1)
     out = out.assign(
-        actual=_float(actual),
+        actual=_float(act),
         expected=_float(expected),
         lower=_float(expected - threshold * scale),
         upper=_float(expected + threshold * scale),
@@ -193,41 +260,65 @@ def anomalies(
         direction=pd.Categorical(direction, categories=["spike", "drop"]),
         is_anomaly=is_anomaly,
         history=history.astype("int64"),
-        filled=filled,
+        filled=filled[out_g, out_t],
+        missing=missing[out_g, out_t],
+        allowance=_float(free),
+        weekday_factor=_float(np.where(ok, factor, np.nan)),
     )
     out.attrs["cfusage"] = {
-        "by": cols,
+        "by": list(g.dimensions),
         "value": value,
         "freq": grain,
         "threshold": threshold,
         "min_cost": min_cost,
+        "seasonality": seasonal,
+        "allowance": bool(allowance),
+        "unscored": int(np.isnan(act).sum()),
     }
     return out
 
 
-def describe_anomalies(result: pd.DataFrame, *, n: int = 5) -> list[str]:
-    """Sentences about the strongest anomalies of an :func:`anomalies` result.
+def describe_anomalies(data: pd.DataFrame, *, n: int | None = 5) -> pd.DataFrame:
+    """The events of an :func:`anomalies` result, ranked, each with a sentence.
 
-    Consecutive flagged periods of one group in the same direction form one episode (a service
-    that stops is one drop, not one per day). Each episode is described by its peak (largest
-    ``|score|``) and its length; episodes are ranked by that peak score.
+    An **event** is a run of consecutive flagged periods of one group in the same direction (a
+    product that stops is one event, not one per day). Its figures:
+
+    - ``start`` / ``end``: first and last flagged period; ``periods``: how many (days at the
+      daily grain);
+    - ``actual`` / ``expected``: their sums over the run; ``impact`` = ``actual - expected``
+      (the cost impact: what the run cost above, or below, the usual level);
+    - ``peak``, ``score``, ``ratio``: the period with the largest ``|score|``, its score and ratio;
+    - ``kind``: ``"spike"`` or ``"drop"``; ``"started"`` for a spike of a group that cost
+      nothing before (usual level 0 and no cost on its earlier rows: new usage); ``"stopped"``
+      for a drop to 0 after which the group never costs anything again (a retired product).
+
+    Events are ranked by ``|impact|``, largest first, the anomalies (spikes and drops) before
+    the lifecycle changes (started, stopped: usually planned, and what
+    :func:`cfusage.top_movers` reports as new and retired).
 
     Parameters
     ----------
-    result : pandas.DataFrame
-        What :func:`anomalies` returned (possibly filtered).
-    n : int, default 5
-        How many sentences, at most.
+    data : pandas.DataFrame
+        What :func:`anomalies` returned (possibly filtered to some periods or groups).
+    n : int or None, default 5
+        How many events, at most; None for all.
 
     Returns
     -------
-    list of str
-        One sentence per episode, strongest first; empty when nothing is flagged.
+    pandas.DataFrame
+        One row per event: ``start``, ``end``, the by-columns, ``billing_currency``, then
+        ``kind``, ``periods``, ``actual``, ``expected``, ``impact``, ``peak``, ``score``,
+        ``ratio`` and ``description`` (a sentence). Empty (with these columns) when nothing is
+        flagged. ``attrs["cfusage"]`` records ``by``, ``freq`` and ``events`` (how many in all,
+        before ``n``).
 
     Raises
     ------
     MissingColumnsError
-        If ``result`` lacks the columns :func:`anomalies` produces.
+        If ``data`` lacks the columns :func:`anomalies` produces.
+    ArgumentError
+        If ``n`` is negative.
 
     Examples
     --------
@@ -239,83 +330,216 @@ def describe_anomalies(result: pd.DataFrame, *, n: int = 5) -> list[str]:
     ...     "billing_currency": ["USD"] * 15,
     ...     "effective_cost": pd.array([10.0] * 14 + [91.0], dtype="Float64"),
     ... })
-    >>> describe_anomalies(anomalies(df, by="metric"))
-    ['R2 Class A Operations were 9.1x their usual level on 2026-03-15 (91.00 USD against a usual 10.00 USD).']
+    >>> events = describe_anomalies(anomalies(df, by="metric"))
+    >>> events[["start", "kind", "periods", "impact"]]
+           start   kind  periods  impact
+    0 2026-03-15  spike        1    81.0
+    >>> print(events.loc[0, "description"])
+    R2 Class A Operations were 9.1x their usual level on 2026-03-15 (91.00 USD against a usual 10.00 USD).
     """
+    if n is not None and int(n) < 0:
+        raise ArgumentError(f"n={n!r}: give a count >= 0, or None for every event")
     require(
-        result,
+        data,
         ["is_anomaly", PERIOD, "actual", "expected", "ratio", "score"],
         "describe_anomalies",
     )
-    meta = result.attrs.get("cfusage", {})
-    by = [c for c in meta.get("by", _guess_by(result)) if c in result.columns]
+    meta = data.attrs.get("cfusage", {})
+    by = [c for c in meta.get("by", _guess_by(data)) if c in data.columns]
     freq = meta.get("freq", "D")
-    keys = [*by, CURRENCY] if CURRENCY in result.columns else by
-    flagged = result.loc[result["is_anomaly"].to_numpy(dtype=bool, na_value=False)]
-    if flagged.empty or n <= 0:
-        return []
-    flagged = flagged.sort_values([*keys, PERIOD], kind="stable")
-    code = _codes(flagged, keys)
-    period = pd.DatetimeIndex(flagged[PERIOD])
-    step = pd.DateOffset(months=3 if freq == "QS" else 1) if freq in ("MS", "QS") else None
-    expected_next = period + (
-        step if step is not None else pd.Timedelta(days=7 if freq == "W" else 1)
+    keys = [*by, CURRENCY] if CURRENCY in data.columns else by
+    rows = data.sort_values([*keys, PERIOD], kind="stable").reset_index(drop=True)
+    code = _codes(rows, keys)
+    flag = rows["is_anomaly"].to_numpy(dtype=bool, na_value=False)
+    act = rows["actual"].to_numpy(dtype=float, na_value=np.nan)
+    exp = rows["expected"].to_numpy(dtype=float, na_value=np.nan)
+    score = rows["score"].to_numpy(dtype=float, na_value=0.0)
+    # cost seen on a group's rows strictly before / after each row (NA counts: it may be cost)
+    has_cost = (act != 0) | np.isnan(act)
+    frame = pd.DataFrame({"code": code, "c": has_cost})
+    before = frame.groupby("code")["c"].cumsum().to_numpy() - has_cost
+    after = frame.iloc[::-1].groupby("code")["c"].cumsum().to_numpy()[::-1] - has_cost
+
+    columns = ["start", "end", *keys, *_EVENT_FIGURES]
+    idx = np.flatnonzero(flag)
+    if not len(idx):
+        empty = pd.DataFrame({c: pd.Series(dtype=rows[c].dtype) for c in keys})
+        events = pd.DataFrame(columns=[c for c in columns if c not in keys])
+        events = pd.concat([events, empty], axis=1)[columns]
+        events.attrs["cfusage"] = {"by": by, "freq": freq, "events": 0}
+        return events
+    period = pd.DatetimeIndex(rows[PERIOD].iloc[idx])
+    step = (
+        pd.DateOffset(months=3 if freq == "QS" else 1)
+        if freq in ("MS", "QS")
+        else pd.Timedelta(days=7 if freq == "W" else 1)
     )
-    sign = np.sign(flagged["score"].to_numpy(dtype=float, na_value=0.0))
-    same = np.r_[False, code[1:] == code[:-1]]
-    contiguous = np.r_[False, period[1:] == expected_next[:-1]]
-    same_way = np.r_[False, sign[1:] == sign[:-1]]
-    episode = np.cumsum(~(same & contiguous & same_way))
-    strength = np.abs(flagged["score"].to_numpy(dtype=float, na_value=0.0))
-    frame = pd.DataFrame({"episode": episode, "strength": strength, "i": np.arange(len(episode))})
-    peak = frame.sort_values(["episode", "strength"], ascending=[True, False]).drop_duplicates(
-        "episode"
+    nxt = period + step
+    sign = np.sign(score[idx])
+    c = code[idx]
+    same = np.r_[False, (c[1:] == c[:-1]) & (period[1:] == nxt[:-1]) & (sign[1:] == sign[:-1])]
+    run = np.cumsum(~same) - 1
+    first = idx[~same]
+    last = idx[np.r_[~same[1:], True]]
+    strength = np.abs(score[idx])
+    order = np.lexsort((-strength, run))
+    peak = idx[order[np.r_[True, run[order][1:] != run[order][:-1]]]]
+    sums = pd.DataFrame({"run": run, "a": act[idx], "e": exp[idx]}).groupby("run").sum()
+    periods = np.bincount(run)
+    spike = score[first] > 0
+    ratio_all = rows["ratio"].to_numpy(dtype=float, na_value=np.nan)
+    started = spike & (before[first] == 0) & np.isnan(ratio_all[first])  # usual level 0
+    zero_run = pd.Series(act[idx] == 0).groupby(run).all().to_numpy()
+    stopped = ~spike & zero_run & (after[last] == 0)
+    kind = np.where(
+        started, "started", np.where(stopped, "stopped", np.where(spike, "spike", "drop"))
     )
-    stats = frame.groupby("episode")["i"].agg(["size", "min", "max"])
-    peak = peak.assign(
-        length=stats["size"].to_numpy(), first=stats["min"].to_numpy(), last=stats["max"].to_numpy()
+    impact = sums["a"].to_numpy() - sums["e"].to_numpy()
+
+    events = rows.iloc[first][keys].reset_index(drop=True)
+    events.insert(0, "start", _day(rows[PERIOD].iloc[first]))
+    events.insert(1, "end", _day(rows[PERIOD].iloc[last]))
+    events = events.assign(
+        kind=pd.Categorical(kind, categories=["spike", "drop", "started", "stopped"]),
+        periods=periods.astype("int64"),
+        actual=_float(sums["a"].to_numpy()),
+        expected=_float(sums["e"].to_numpy()),
+        impact=_float(impact),
+        peak=_day(rows[PERIOD].iloc[peak]),
+        score=_float(score[peak]),
+        ratio=_float(ratio_all[peak]),
     )
-    peak = peak.sort_values("strength", ascending=False, kind="stable").head(int(n))
-    records = flagged.to_dict("records")
-    return [
-        _sentence(
-            records[p.i], by, freq, int(p.length), records[p.first][PERIOD], records[p.last][PERIOD]
-        )
-        for p in peak.itertuples()
+    records = rows.to_dict("records")
+    events["description"] = [
+        _sentence(records[p], by, freq, e) for p, e in zip(peak, events.itertuples(), strict=True)
     ]
+    lifecycle = np.isin(kind, _LIFECYCLE)
+    rank = np.lexsort((-np.abs(score[peak]), -np.abs(impact), lifecycle))
+    events = events.iloc[rank].reset_index(drop=True)
+    total = len(events)
+    if n is not None:
+        events = events.head(int(n))
+    events.attrs["cfusage"] = {"by": by, "freq": freq, "events": total}
+    return events
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def _trailing_median_mad(
-    x: np.ndarray, group_of: np.ndarray, window: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Median, MAD and count of non-NaN values in the ``window`` values before each one.
+def _pre_allowance(d: pd.DataFrame, value: str, v: np.ndarray) -> np.ndarray:
+    """Each row's ``value`` before free allowances (see :func:`anomalies`, step 1)."""
+    if value not in _COSTS or not {"consumed_quantity", "pricing_quantity"} <= set(d.columns):
+        return v
+    unit_keys = [
+        c for c in ("x_billable_metric_id", "consumed_unit", "pricing_unit") if c in d.columns
+    ]
+    if not unit_keys:
+        return v
+    cq = d["consumed_quantity"].to_numpy(dtype=float, na_value=np.nan)
+    pq = d["pricing_quantity"].to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where((pq > 0) & (cq > 0), cq / pq, np.nan)
+    unit = d.groupby(unit_keys, observed=True, dropna=False, sort=False).ngroup().to_numpy()
+    block = pd.Series(ratio).groupby(unit).min().reindex(np.arange(unit.max() + 1)).to_numpy()
+    block = block[unit]  # NaN for a unit pair without any billed row
+    out = v.copy()
+    billed_units = pq * block
+    part = (pq > 0) & (cq > billed_units * (1 + 1e-9)) & ~np.isnan(v)
+    out[part] = v[part] * cq[part] / billed_units[part]
+    price_col = _COSTS[value]
+    if price_col in d.columns:
+        price = d[price_col].to_numpy(dtype=float, na_value=np.nan)
+        wholly = (pq == 0) & (cq > 0) & np.isfinite(block) & np.isfinite(price) & ~np.isnan(v)
+        out[wholly] = v[wholly] + price[wholly] * cq[wholly] / block[wholly]
+    return out
 
-    ``x`` holds the groups one after another (``group_of[i]`` is row ``i``'s group, ascending).
-    Each group is preceded by ``window`` NaNs in a padded copy, so a trailing window never reaches
-    into the previous group, and the windows are rows of a sliding view of it. NaN is skipped.
+
+def _baseline(
+    x: np.ndarray, weekly: np.ndarray | None, rows: np.ndarray, cols: np.ndarray, window: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Usual level, MAD, count and today's weekday factor for each cell ``(rows, cols)``.
+
+    ``x`` is groups x periods. For cell ``(g, t)`` the baseline is ``x[g, t-window:t]``, each
+    value divided by its weekday factor measured on ``weekly[g, t-56:t]`` (``weekly`` is ``x``
+    with NaN before the group's first row; None: no seasonality, every factor 1). The level is a
+    robust line through the deseasonalised window (see :func:`_robust_line`). NaN (unknown cost,
+    or before the frame) is skipped.
     """
-    n = len(x)
-    padded_pos = np.arange(n) + (group_of + 1) * window
-    xp = np.full(n + (int(group_of[-1]) + 1 if n else 0) * window, np.nan)
-    xp[padded_pos] = x
-    view = np.lib.stride_tricks.sliding_window_view(xp, window)
-    med = np.empty(n)
-    mad = np.empty(n)
-    cnt = np.empty(n, dtype=np.int64)
+    season = 7 * SEASON_WEEKS
+    pad = max(window, season if weekly is not None else 0)
+
+    def windows(a: np.ndarray) -> np.ndarray:
+        padded = np.full((a.shape[0], a.shape[1] + pad), np.nan)
+        padded[:, pad:] = a
+        return np.lib.stride_tricks.sliding_window_view(padded, pad, axis=1)  # [g, t]: before t
+
+    view = windows(x)
+    wview = windows(weekly) if weekly is not None else None
+    n = len(rows)
+    level, mad = np.empty(n), np.empty(n)
+    cnt, factor = np.empty(n, dtype=np.int64), np.ones(n)
+    cls = (season - window + np.arange(window)) % 7  # weekday class of each window column
     for lo in range(0, n, _CHUNK):
         hi = min(n, lo + _CHUNK)
-        w = view[padded_pos[lo:hi] - window]  # a copy: the window before each row
-        c = window - np.isnan(w).sum(axis=1)
-        w.sort(axis=1)  # NaN last
-        m = _sorted_median(w, c)
-        np.subtract(w, m[:, None], out=w)
-        np.abs(w, out=w)
-        w.sort(axis=1)
-        med[lo:hi], mad[lo:hi], cnt[lo:hi] = m, _sorted_median(w, c), c
-    return med, mad, cnt
+        y = view[rows[lo:hi], cols[lo:hi], pad - window :].copy()  # the window before each cell
+        if wview is not None:
+            f = _weekday_factors(wview[rows[lo:hi], cols[lo:hi], pad - season :])
+            fw = f[:, cls]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.where(fw > 0, y / fw, np.nan)
+            factor[lo:hi] = f[:, 0]
+        level[lo:hi], mad[lo:hi], cnt[lo:hi] = _robust_line(y)
+    return level, mad, cnt, factor
+
+
+def _robust_line(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Level one period after each row of ``y`` (n x window, oldest first), its MAD and count.
+
+    The window is cut in an older and a newer half; ``m1``, ``m2`` are their medians and the
+    slope is ``(m2 - m1) / h`` per period (``h`` = half the window): the level is ``m2 + slope x
+    (h + 1) / 2`` (the newer half's median carried to the period scored), at least 0. The MAD is
+    the median of ``|y - line|``. A window of fewer than 2 x 7 values (or a half without values)
+    uses its plain median (no slope).
+    """
+    w = y.shape[1]
+    h = w // 2
+    old, new = y[:, : w - h], y[:, w - h :]
+    c_old = old.shape[1] - np.isnan(old).sum(axis=1)
+    c_new = new.shape[1] - np.isnan(new).sum(axis=1)
+    count = c_old + c_new
+    m_old = _sorted_median(np.sort(old, axis=1), c_old)
+    m_new = _sorted_median(np.sort(new, axis=1), c_new)
+    m_all = _sorted_median(np.sort(y, axis=1), count)
+    sloped = (h >= 7) & (c_old > 0) & (c_new > 0)
+    slope = np.where(sloped, (m_new - m_old) / (w / 2.0), 0.0)  # w / 2: between the centres
+    centre = np.where(sloped, (w - h) + (h - 1) / 2.0, (w - 1) / 2.0)
+    base = np.where(sloped, m_new, m_all)
+    line = base[:, None] + slope[:, None] * (np.arange(w)[None, :] - centre[:, None])
+    resid = np.abs(y - line)
+    resid.sort(axis=1)
+    level = np.fmax(base + slope * (w - centre), 0.0)
+    return level, _sorted_median(resid, count), count
+
+
+def _weekday_factors(s: np.ndarray) -> np.ndarray:
+    """Weekday factors (n x 7) from the 56 periods before each cell; column 0 is today's weekday.
+
+    Column ``c`` holds periods ``t - 56 + c + 7k``: the same weekday as ``t`` when ``c`` is 0.
+    """
+    n, season = s.shape
+    by_day = s.reshape(n, season // 7, 7).transpose(0, 2, 1).reshape(n * 7, season // 7).copy()
+    count = season // 7 - np.isnan(by_day).sum(axis=1)
+    by_day.sort(axis=1)
+    day_med = _sorted_median(by_day, count).reshape(n, 7)
+    count = count.reshape(n, 7)
+    every = s.copy()
+    every_count = season - np.isnan(every).sum(axis=1)
+    every.sort(axis=1)
+    overall = _sorted_median(every, every_count)
+    usable = (count >= MIN_PER_WEEKDAY).all(axis=1) & (overall > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = day_med / overall[:, None]
+    return np.where(usable[:, None], f, 1.0)
 
 
 def _sorted_median(w: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -332,12 +556,19 @@ def _float(x: np.ndarray) -> pd.arrays.FloatingArray:
     return pd.arrays.FloatingArray(np.nan_to_num(arr, nan=0.0), np.isnan(arr))
 
 
+def _day(s: pd.Series) -> pd.Series:
+    return pd.Series(pd.DatetimeIndex(s).tz_localize(None).normalize().as_unit("s")).reset_index(
+        drop=True
+    )
+
+
 _NOUN = {col: alias for alias, col in DIMENSIONS.items() if alias not in ("product_family",)}
 
 
 def _guess_by(result: pd.DataFrame) -> list[str]:
-    stop = result.columns.get_loc(CURRENCY if CURRENCY in result.columns else PERIOD)
-    return list(result.columns[:stop])
+    cols = list(result.columns)
+    stop = cols.index(CURRENCY) if CURRENCY in cols else cols.index("actual")
+    return [c for c in cols[:stop] if c != PERIOD]
 
 
 def _codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
@@ -346,14 +577,7 @@ def _codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return frame.groupby(keys, observed=True, dropna=False, sort=False).ngroup().to_numpy()
 
 
-def _sentence(
-    row: dict,
-    by: list[str],
-    freq: str,
-    length: int = 1,
-    first: pd.Timestamp | None = None,
-    last: pd.Timestamp | None = None,
-) -> str:
+def _sentence(row: dict, by: list[str], freq: str, event: object) -> str:
     subject_first = ("x_billable_metric_name", "x_billable_metric_id", "x_product_family_name")
     ordered = sorted(by, key=lambda c: (c not in subject_first, by.index(c)))
     if ordered:
@@ -362,21 +586,44 @@ def _sentence(
             label += f" in {_NOUN.get(c, c.removeprefix('tag:'))} {row[c]}"
     else:
         label = "Total cost"
-    when = row[PERIOD].strftime("%Y-%m-%d")
-    when = f"on {when}" if freq == "D" else f"in the {_grain_noun(freq)} starting {when}"
     cur = f" {row[CURRENCY]}" if CURRENCY in row and not pd.isna(row[CURRENCY]) else ""
-    actual, expected, ratio = row["actual"], row["expected"], row["ratio"]
-    amounts = f"({actual:,.2f}{cur} against a usual {expected:,.2f}{cur})"
+    kind, count = str(event.kind), int(event.periods)  # type: ignore[attr-defined]
+    start, end = event.start, event.end  # type: ignore[attr-defined]
+    total, usual = float(event.actual), float(event.expected)  # type: ignore[attr-defined]
+    impact = total - usual
+    unit = {"W": "weeks", "MS": "months", "QS": "quarters"}.get(freq, "days")
+    span = f"{count} {unit}" if count > 1 else f"1 {unit[:-1]}"
+
+    def when(ts: pd.Timestamp) -> str:
+        day = f"{ts:%Y-%m-%d}"
+        return f"on {day}" if freq == "D" else f"in the {_grain_noun(freq)} starting {day}"
+
+    if kind == "started":
+        return (
+            f"{label} started {when(start)}, where it cost nothing before: {total:,.2f}{cur} "
+            f"in its first {span}."
+        )
+    if kind == "stopped":
+        return (
+            f"{label} stopped {when(start)} and cost nothing after: {impact:+,.2f}{cur} against "
+            f"its usual level in the first {span} ({usual / count:,.2f}{cur} a {unit[:-1]})."
+        )
+    ratio = row["ratio"]
+    if count == 1:
+        actual, expected = row["actual"], row["expected"]
+        amounts = f"({actual:,.2f}{cur} against a usual {expected:,.2f}{cur})"
+        if pd.isna(ratio):
+            return f"{label} cost {actual:,.2f}{cur} {when(start)}, against a usual {expected:,.2f}{cur}."
+        if kind == "spike":
+            return f"{label} were {ratio:.1f}x their usual level {when(start)} {amounts}."
+        return f"{label} fell to {ratio:.0%} of their usual level {when(start)} {amounts}."
+    amounts = f"({span}: {total:,.2f}{cur} against a usual {usual:,.2f}{cur}, {impact:+,.2f}{cur})"
+    between = f"from {start:%Y-%m-%d} to {end:%Y-%m-%d}"
     if pd.isna(ratio):
-        text = f"{label} cost {actual:,.2f}{cur} {when}, against a usual {expected:,.2f}{cur}"
-    elif actual > expected:
-        text = f"{label} were {ratio:.1f}x their usual level {when} {amounts}"
-    else:
-        text = f"{label} fell to {ratio:.0%} of their usual level {when} {amounts}"
-    if length > 1 and first is not None and last is not None:
-        unit = {"W": "weeks", "MS": "months", "QS": "quarters"}.get(freq, "days")
-        text += f"; anomalous {length} {unit} in a row, {first:%Y-%m-%d} to {last:%Y-%m-%d}"
-    return text + "."
+        return f"{label} left its usual level {between} {amounts}."
+    if kind == "spike":
+        return f"{label} rose to {ratio:.1f}x their usual level at the peak, {between} {amounts}."
+    return f"{label} fell to {ratio:.0%} of their usual level at the lowest, {between} {amounts}."
 
 
 def _grain_noun(freq: str) -> str:
