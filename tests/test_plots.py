@@ -377,6 +377,9 @@ def test_family_colour_is_the_same_in_cost_and_account_filtered_charts(
     assert series_colours(one, "Workers AI") == {plots.FAMILY_COLORS["Workers AI"].lower()}
 
 
+STEPS = ("Price", "Days", "Volume", "Mix", "New", "Retired")
+
+
 def test_variance_bridge_bars_add_up_to_the_change(sample: pd.DataFrame) -> None:
     from cfusage.analysis._variance import price_volume_mix
 
@@ -384,17 +387,19 @@ def test_variance_bridge_bars_add_up_to_the_change(sample: pd.DataFrame) -> None
     pvm = price_volume_mix(sample, base="2026-06", current="2026-07", by="product")
     ax = plots.variance_bridge(pvm, ax=new_ax())
     h = heights(ax)
-    previous, current = float(pvm["previous_cost"].sum()), float(pvm["current_cost"].sum())
+    previous, current = float(pvm["previous"].sum()), float(pvm["current"].sum())
     assert h["Previous"] == (0.0, pytest.approx(previous))
     assert h["Current"] == (0.0, pytest.approx(current))
-    steps = [h[k][1] for k in ("Price", "Volume", "Mix", "New", "Retired")]
+    steps = [h[k][1] for k in STEPS]
     assert sum(steps) == pytest.approx(current - previous, rel=1e-9)
     assert h["Retired"][1] == pytest.approx(float(pvm["retired_effect"].sum()))
     assert h["Retired"][1] < 0  # Stream stopped at the end of June
     assert h["Price"][1] > 0  # R2 Class A list price 4.50 -> 5.00
+    # July has a day more than June: the days effect is its own step
+    assert h["Days"][1] == pytest.approx(float(pvm["days_effect"].sum()))
     # each step floats on the running total left by the one before
     running = previous
-    for k in ("Price", "Volume", "Mix", "New", "Retired"):
+    for k in STEPS:
         assert h[k][0] == pytest.approx(running)
         running += h[k][1]
     labels = [t.get_text() for t in ax.get_xticklabels()]
@@ -491,3 +496,54 @@ def test_amortized_vs_billed_shows_the_prepaid_fee(sample: pd.DataFrame) -> None
     assert billed["2026-03-01"] == pytest.approx(
         float(expected[pd.Timestamp("2026-03-01", tz="UTC")])
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# names are drawn as written: never as mathtext
+
+
+DOLLAR_NAMES = ["$\\frac{1}{0$", "a$^{$b", "Plan $5 and $10"]
+
+
+def shown(ax: plt.Axes) -> list[tuple[str, bool]]:
+    """(text as matplotlib will draw it, drawn as mathematics?) for every text of the figure."""
+    from matplotlib.text import Text
+
+    return [t._preprocess_math(t.get_text()) for t in ax.figure.findobj(Text) if t.get_text()]
+
+
+@pytest.fixture
+def dollars() -> pd.DataFrame:
+    return typed(
+        charge_period_start=["2026-03-01"] * 3 + ["2026-03-02"] * 3,
+        x_product_family_name=DOLLAR_NAMES * 2,
+        effective_cost=[10.0, 6.0, 3.0, 12.0, 5.0, 2.0],
+        billing_currency=["USD"] * 6,
+    )
+
+
+def test_cost_draws_names_with_dollars_literally(dollars: pd.DataFrame) -> None:
+    ax = plots.cost(dollars, by="product", ax=new_ax())
+    png_bytes(ax)  # before the fix: ValueError from mathtext while drawing
+    texts = shown(ax)
+    for name in DOLLAR_NAMES:
+        assert (name, False) in texts
+    assert not any(math for _t, math in texts)
+    png_bytes(ax)  # drawing again changes nothing
+    assert shown(ax) == texts
+
+
+def test_every_chart_text_is_literal_for_hostile_names(dollars: pd.DataFrame) -> None:
+    movers = pd.DataFrame(
+        {
+            "x_product_family_name": DOLLAR_NAMES,
+            "billing_currency": ["USD"] * 3,
+            "change": [5.0, -2.0, 1.0],
+        },
+    )
+    ax = plots.top_movers(movers, ax=new_ax())
+    png_bytes(ax)
+    assert list(dict.fromkeys(t for t, _m in shown(ax) if t in DOLLAR_NAMES)) == DOLLAR_NAMES
+    assert not any(math for _t, math in shown(ax))
+    # the money labels keep their dollar sign, drawn as text
+    assert any(t.startswith("+$5") for t, _m in shown(ax))

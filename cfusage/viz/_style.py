@@ -410,10 +410,7 @@ def literal_axes(ax: Axes) -> Axes:
     """
     for axis in (ax.xaxis, ax.yaxis):
         for ticker in (axis.major, axis.minor):
-            fmt = ticker.formatter
-            if isinstance(fmt, FixedFormatter) and getattr(fmt, _LITERAL, None) is not fmt.seq:
-                fmt.seq = [literal(s) for s in fmt.seq]
-                setattr(fmt, _LITERAL, fmt.seq)
+            _literal_formatter(ticker.formatter)
     for text in ax.findobj(Text):
         current = text.get_text()
         if current and getattr(text, _LITERAL, None) != current:
@@ -421,6 +418,22 @@ def literal_axes(ax: Axes) -> Axes:
             text.set_text(escaped)
             setattr(text, _LITERAL, escaped)
     return ax
+
+
+def _literal_formatter(fmt: object) -> None:
+    """Make a tick formatter that writes labels (a list, a function) write them literally."""
+    if isinstance(fmt, FixedFormatter) and getattr(fmt, _LITERAL, None) is not fmt.seq:
+        fmt.seq = [literal(s) for s in fmt.seq]
+        setattr(fmt, _LITERAL, fmt.seq)
+    elif isinstance(fmt, FuncFormatter) and getattr(fmt, _LITERAL, None) is not fmt.func:
+        # set_xticks(x, labels) keeps its labels in a FuncFormatter; so does money_formatter
+        inner = fmt.func
+
+        def func(x: Any, pos: Any = None) -> str:
+            return literal(inner(x, pos))
+
+        fmt.func = func
+        setattr(fmt, _LITERAL, func)
 
 
 _Chart = TypeVar("_Chart", bound=Callable[..., Any])

@@ -530,6 +530,17 @@ def _weighted_coverage(result: pd.DataFrame) -> float | None:
     return float((cov[ok] * weight[ok]).sum() / weight[ok].sum())
 
 
+#: The effects of :func:`cfusage.price_volume_mix`, in the order the bridge draws them.
+_EFFECTS = (
+    "price_effect",
+    "days_effect",
+    "volume_effect",
+    "mix_effect",
+    "new_effect",
+    "retired_effect",
+)
+
+
 def _period_label(window: Any) -> str | None:
     """``Sep 2026`` for a calendar month window, ``1–14 Sep 2026`` otherwise."""
     try:
@@ -546,7 +557,8 @@ def _period_label(window: Any) -> str | None:
 
 @chart
 def variance_bridge(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
-    """Bridge from the previous period's cost to the current one: price, volume, mix, new, retired.
+    """Bridge from the previous period's cost to the current one: price, days, volume, mix, new,
+    retired.
 
     Parameters
     ----------
@@ -560,13 +572,16 @@ def variance_bridge(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     -------
     matplotlib.axes.Axes
         Grey total bars for the previous and current cost; between them one floating bar per
-        effect (red: it raised the cost, green: it lowered it). The effects' heights add up to
-        ``current - previous`` exactly as the helper's effects do.
+        effect the result holds, in the order price, days, volume, mix, new, retired (red: it
+        raised the cost, green: it lowered it). The effects' heights add up to
+        ``current - previous`` exactly as the helper's effects do. An effect that is unknown
+        (NA) for every group is drawn as 0 and said so under the chart.
 
     Raises
     ------
     MissingColumnsError
-        If ``data`` lacks the cost or effect columns.
+        If ``data`` lacks ``previous``, ``current`` or the price, volume, new and retired
+        effects.
     CurrencyError
         If ``data`` holds several currencies.
 
@@ -576,32 +591,40 @@ def variance_bridge(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     >>> matplotlib.use("Agg")
     >>> import pandas as pd
     >>> from cfusage.plots import variance_bridge
-    >>> pvm = pd.DataFrame({"previous_cost": [100.0], "current_cost": [130.0],
-    ...     "price_effect": [10.0], "volume_effect": [15.0], "mix_effect": [0.0],
-    ...     "new_effect": [8.0], "retired_effect": [-3.0]})
+    >>> pvm = pd.DataFrame({"previous": [100.0], "current": [130.0],
+    ...     "price_effect": [10.0], "days_effect": [3.0], "volume_effect": [12.0],
+    ...     "mix_effect": [0.0], "new_effect": [8.0], "retired_effect": [-3.0]})
     >>> from matplotlib.figure import Figure
     >>> ax = variance_bridge(pvm, ax=Figure().add_subplot())
     >>> steps = [p for p in ax.patches if p.get_gid() not in ("bar:Previous", "bar:Current")]
     >>> round(float(sum(p.get_height() for p in steps)), 6)
     30.0
     """
-    effects = ["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]
-    cols = ["previous_cost", "current_cost", *effects]
+    required = ["price_effect", "volume_effect", "new_effect", "retired_effect"]
+    effects = [e for e in _EFFECTS if e in data.columns or e in required]
+    cols = ["previous", "current", *effects]
     cur = _currency_of(data) if "billing_currency" in data.columns else None
-    row = _single_row(data, cols, "variance_bridge").fillna(0.0)
+    sums = _single_row(data, cols, "variance_bridge")
+    unknown = [e.removesuffix("_effect") for e in effects if pd.isna(sums[e])]
+    missing = [c for c in ("previous", "current") if pd.isna(sums[c])]
+    if missing:
+        raise DataError(f"variance_bridge: {' and '.join(missing)} cost is unknown (NA)")
+    row = sums.fillna(0.0)
     meta = data.attrs.get("cfusage") or {}
     before = _period_label(meta.get("base")) or "Previous"
     after = _period_label(meta.get("current")) or "Current"
-    steps: list[tuple[str, float, str]] = [("Previous", float(row["previous_cost"]), "total")]
+    steps: list[tuple[str, float, str]] = [("Previous", float(row["previous"]), "total")]
     for name in effects:
         steps.append((name.removesuffix("_effect").capitalize(), float(row[name]), "delta"))
-    steps.append(("Current", float(row["current_cost"]), "total"))
+    steps.append(("Current", float(row["current"]), "total"))
     ax = _get_ax(ax)
     _waterfall(ax, steps, cur, zoom=True)
-    labels = [before, "Price", "Volume", "Mix", "New", "Retired", after]
+    labels = [before, *(s[0] for s in steps[1:-1]), after]
     ax.set_xticks(range(len(steps)), labels, fontsize=9)
     _money_axis(ax, _pretty(str(meta.get("value", "effective_cost"))), cur)
-    change = float(row["current_cost"]) - float(row["previous_cost"])
+    if unknown:
+        _note(ax, f"unknown (NA), drawn as 0: {', '.join(unknown)}", y=-0.2, gid="unknown-note")
+    change = float(row["current"]) - float(row["previous"])
     ax.set_title(
         f"{before} → {after}: {'+' if change > 0 else ''}{format_money(change, cur)}",
         loc="left",
@@ -611,10 +634,12 @@ def variance_bridge(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
 
 
 def _by_columns(result: pd.DataFrame, stop: Sequence[str]) -> list[str]:
-    """The grouping columns of a helper's result: those before the first of ``stop``."""
+    """The grouping columns of a helper's result: those before the first of ``stop`` (the
+    leading ``period`` of a result, which is no grouping, left out)."""
     for name in stop:
         if name in result.columns:
-            return list(result.columns[: result.columns.get_loc(name)])
+            before = result.columns[: result.columns.get_loc(name)]
+            return [c for c in before if c != "period"]
     return []
 
 
