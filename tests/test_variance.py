@@ -18,7 +18,7 @@ from cfusage.analysis._variance import (
     price_volume_mix,
     top_movers,
 )
-from cfusage.errors import CurrencyError, MissingColumnsError
+from cfusage.errors import ArgumentError, CurrencyError, DataError, MissingColumnsError
 from tests.naive_variance import pvm_effects_by_group
 
 DTYPES = {
@@ -544,3 +544,143 @@ def test_helpers_reject_unknown_dimension():
         warnings.simplefilter("error")
         with pytest.raises(ValueError, match="not a dimension"):
             top_movers(df, base="2026-01", current="2026-02", by="planet")
+
+
+# ---------------------------------------------------------------------------------------------
+# price_volume_mix: the days (calendar) effect, mix against the whole, units, by=item
+# ---------------------------------------------------------------------------------------------
+
+# Four days (2-5 March) against five (9-13 March): D1 / D0 = 1.25.
+WEEK0 = ("2026-03-02", "2026-03-06")
+WEEK1 = ("2026-03-09", "2026-03-14")
+
+
+def _two_products() -> pd.DataFrame:
+    return frame(
+        [
+            ("2026-03-02", "a", "X", 400.0, 40.0),  # p0 = 0.10
+            ("2026-03-13", "a", "X", 600.0, 66.0),  # p1 = 0.11
+            ("2026-03-13", "c", "X", 1.0, 5.0),  # new
+            ("2026-03-02", "b", "Y", 100.0, 60.0),  # p0 = 0.60
+            ("2026-03-13", "b", "Y", 125.0, 75.0),  # p1 = 0.60
+            ("2026-03-02", "d", "Y", 2.0, 8.0),  # retired
+        ]
+    )
+
+
+def test_price_volume_mix_days_and_mix_worked_by_hand():
+    r = price_volume_mix(_two_products(), base=WEEK0, current=WEEK1, by="product")
+    r = r.set_index("x_product_family_name")
+    assert (r["previous_days"] == 4).all() and (r["days"] == 5).all()
+    # X: days = 40 x 0.25 = 10; at base price 600 x 0.10 = 60, price = 66 - 60 = 6
+    # Y: days = 60 x 0.25 = 15; 125 x 0.60 = 75, price = 0
+    # the whole grows G = (60 + 75) / (50 + 75) - 1 = 0.08 beyond the days
+    # X: volume = 50 x 0.08 = 4, mix = 60 - 50 x 1.08 = 6; Y: volume = 6, mix = 75 - 81 = -6
+    expected = {
+        "X": dict(price=6.0, days=10.0, volume=4.0, mix=6.0, new=5.0, retired=0.0),
+        "Y": dict(price=0.0, days=15.0, volume=6.0, mix=-6.0, new=0.0, retired=-8.0),
+    }
+    for product, effects in expected.items():
+        for name, amount in effects.items():
+            assert r.loc[product, f"{name}_effect"] == pytest.approx(amount), (product, name)
+    assert r.loc["X", ["previous", "current", "change"]].tolist() == pytest.approx([40, 71, 31])
+    assert r.loc["Y", ["previous", "current", "change"]].tolist() == pytest.approx([68, 75, 7])
+    assert r["mix_effect"].sum() == pytest.approx(0.0, abs=1e-12)
+    for product in "XY":
+        assert r.loc[product, EFFECTS].sum() == pytest.approx(r.loc[product, "change"])
+
+
+def test_price_volume_mix_without_by_has_no_mix():
+    r = price_volume_mix(_two_products(), base=WEEK0, current=WEEK1).iloc[0]
+    assert r["mix_effect"] == 0.0  # the whole is the only group: no share to shift
+    assert r[["price_effect", "days_effect", "volume_effect"]].tolist() == pytest.approx(
+        [6.0, 25.0, 10.0]
+    )
+    assert (r["new_effect"], r["retired_effect"], r["change"]) == pytest.approx((5.0, -8.0, 38.0))
+
+
+def test_price_volume_mix_sample_october_days_effect(sample):
+    r = price_volume_mix(sample, base="2026-09", current="2026-10", by="product")
+    assert (r["previous_days"] == 30).all() and (r["days"] == 31).all()
+    # every product continues: the calendar effect is September's daily run rate x 1 day
+    assert r["days_effect"].sum() == pytest.approx(r["previous"].sum() / 30, rel=1e-9)
+    assert r["mix_effect"].sum() == pytest.approx(0.0, abs=1e-6)
+    assert r["mix_effect"].abs().max() > 100  # products grew at different rates
+    effects = r[EFFECTS].sum(axis=1)
+    np.testing.assert_allclose(effects.to_numpy(float), r["change"].to_numpy(float), atol=1e-6)
+
+
+def test_price_volume_mix_refuses_an_item_priced_in_two_units():
+    df = frame(
+        [
+            ("2026-01-05", "egress", "W", 1000.0, 90.0),
+            ("2026-02-05", "egress", "W", 1.0, 90.0),
+        ]
+    ).assign(pricing_unit=pd.Categorical(["GB", "TB"]))
+    with pytest.raises(DataError, match=r"egress.*\['GB', 'TB'\]"):
+        price_volume_mix(df, base="2026-01", current="2026-02")
+    same = df.assign(pricing_unit=pd.Categorical(["GB", "GB"]))
+    assert price_volume_mix(same, base="2026-01", current="2026-02")["price_effect"].notna().all()
+
+
+def test_price_volume_mix_by_the_item_column():
+    df = _two_products()
+    r = price_volume_mix(df, base=WEEK0, current=WEEK1, by="metric_id")
+    assert r["x_billable_metric_id"].tolist() == ["a", "b", "c", "d"]
+    assert list(r.columns[:2]) == ["x_billable_metric_id", "billing_currency"]
+    assert r["mix_effect"].tolist() == pytest.approx([6.0, -6.0, 0.0, 0.0])
+    d = price_volume_mix(df, base=WEEK0, current=WEEK1, by="metric_id", detail=True)
+    assert d.columns.tolist().count("x_billable_metric_id") == 1
+
+
+def test_price_volume_mix_columns_follow_the_one_order():
+    r = price_volume_mix(_two_products(), base=WEEK0, current=WEEK1, by="product")
+    assert r.columns.tolist() == [
+        "x_product_family_name",
+        "billing_currency",
+        "previous",
+        "current",
+        "change",
+        *EFFECTS,
+        "unknown_items",
+        "missing_value_rows",
+        "previous_days",
+        "days",
+    ]
+
+
+def test_bad_arguments_raise_argument_error_naming_them():
+    df = _two_products()
+    cases = [
+        (lambda: price_volume_mix(df, base="soon", current=WEEK1), "base='soon'"),
+        (
+            lambda: top_movers(df, base=WEEK0, current=("2026-03-20", "2026-03-10"), by="product"),
+            "current=",
+        ),
+        (lambda: top_movers(df, base=WEEK0, current=WEEK1, by="product", n=-1), "n=-1"),
+        (lambda: budget_variance(df, budget="lots"), "'lots'"),
+        (lambda: budget_status(df, budget={"2026-03": "x"}), "budget\\['2026-03'\\]"),
+        (lambda: budget_status(df, budget=pd.DataFrame({"amount": [1.0]})), "'budget' column"),
+        (lambda: budget_variance(df, budget=1.0, freq="billing_period"), "freq='billing_period'"),
+        (lambda: period_over_period(df, freq="fortnight"), "freq='fortnight'"),
+    ]
+    for call, message in cases:
+        with pytest.raises(ArgumentError, match=message):
+            call()
+
+
+def test_budget_accepts_a_number_a_mapping_or_a_frame_in_both_helpers():
+    df = frame([("2026-04-01", "r", "Workers", 1, 10.0), ("2026-04-01", "r", "R2", 1, 20.0)])
+    forms = {
+        "number": 300.0,
+        "group mapping": {"Workers": 300.0, "R2": 300.0},
+        "frame": pd.DataFrame({"product": ["Workers", "R2"], "budget": [300.0, 300.0]}),
+    }
+    for form in forms.values():
+        s = budget_status(df, budget=form, by="product")
+        daily = budget_variance(df, budget=form, by="product")
+        assert s["budget"].tolist() == [300.0, 300.0]
+        assert daily["budget"].tolist() == [300.0, 300.0]
+    period = budget_status(df, budget={"2026-04": 600.0})
+    assert period["budget"].tolist() == [600.0]
+    assert budget_variance(df, budget={"2026-04": 600.0})["budget"].tolist() == [600.0]
