@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from cfusage.analysis._anomalies import MAD_SCALE, anomalies, describe_anomalies
-from cfusage.errors import MissingColumnsError
+from cfusage.errors import ArgumentError, MissingColumnsError
 
 _SETTINGS = settings(
     max_examples=30,
@@ -348,3 +350,171 @@ def test_describe_anomalies_sentences_and_events():
     assert len(describe_anomalies(r, n=None)) == 2
     none = describe_anomalies(r[~r["is_anomaly"]])
     assert none.empty and list(none.columns) == list(events.columns)
+
+
+def test_result_keys_come_first_in_order():
+    """Issue 9 §2: period, the by keys in the order given, billing_currency, then figures."""
+    r = anomalies(series([10.0] * 10), by=["account", "metric"])
+    assert list(r.columns[:5]) == [
+        "period",
+        "billing_account_name",
+        "x_billable_metric_name",
+        "billing_currency",
+        "actual",
+    ]
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"window": 0},
+        {"window": 5, "min_history": 6},
+        {"threshold": 0},
+        {"min_cost": -1.0},
+        {"freq": "billing_period"},
+        {"freq": "fortnight"},
+        {"by": "no_such_dimension"},
+    ],
+)
+def test_bad_arguments_raise_argument_error(kwargs):
+    with pytest.raises(ArgumentError):
+        anomalies(series([1.0] * 10), **kwargs)
+
+
+def test_describe_bad_n_raises_argument_error():
+    with pytest.raises(ArgumentError):
+        describe_anomalies(anomalies(series([1.0] * 10)), n=-1)
+
+
+def _weekly(weeks=10, weekday=100.0, weekend=50.0):
+    """Weekdays at ``weekday``, Saturdays and Sundays at ``weekend``, from a Monday."""
+    days = pd.date_range("2026-03-02", periods=7 * weeks, tz="UTC")  # a Monday
+    return [weekend if d.day_of_week >= 5 else weekday for d in days]
+
+
+def test_weekend_rhythm_is_expected_not_flagged():
+    costs = _weekly()
+    r = anomalies(series(costs, start="2026-03-02"))
+    # the factors need 3 of each weekday: the first 3 weeks are scored without them
+    warm = r["period"] < pd.Timestamp("2026-03-23", tz="UTC")
+    assert (r.loc[warm, "weekday_factor"].dropna() == 1.0).all()
+    assert not r.loc[~warm, "is_anomaly"].any()
+    # after 8 weeks: Saturday's factor = median of 8 Saturdays / median of the 56 days = 50/100
+    sat = r[
+        (r["period"] >= pd.Timestamp("2026-04-27", tz="UTC")) & (r["period"].dt.day_of_week == 5)
+    ]
+    assert (sat["weekday_factor"] == 0.5).all() and (sat["expected"] == 50.0).all()
+    # without the weekly model, the weekend is a dip every week (the bug of issue 10 §6)
+    flat = anomalies(series(costs, start="2026-03-02"), seasonality=False)
+    flagged = flat[flat["is_anomaly"] & ~warm]
+    assert len(flagged) > 0 and (flagged["period"].dt.day_of_week >= 5).all()
+
+
+def test_a_real_weekend_dip_is_still_flagged_by_hand():
+    costs = _weekly()
+    costs[-2] = 10.0  # the last Saturday
+    r = anomalies(series(costs, start="2026-03-02"))
+    last_sat = r.iloc[-2]
+    # deseasonalised history is flat at 100, MAD 0; f = 0.5: usual 50, scale = 10 % of 50 = 5
+    assert last_sat["expected"] == 50.0
+    assert last_sat["score"] == pytest.approx((10.0 - 50.0) / 5.0)
+    assert last_sat["lower"] == pytest.approx(50.0 - 3.5 * 5.0)
+    assert last_sat["is_anomaly"] and last_sat["direction"] == "drop"
+    after_warm_up = r["period"] >= pd.Timestamp("2026-03-23", tz="UTC")
+    assert r.loc[after_warm_up, "is_anomaly"].sum() == 1
+
+
+def _with_allowance(months=("2026-01", "2026-02", "2026-03", "2026-04"), free=2.5e6):
+    """1M requests a day at 1.0 per 100K requests (10.0 a day), ``free`` requests free a month."""
+    rows = []
+    for month in months:
+        days = pd.date_range(f"{month}-01", pd.Timestamp(f"{month}-01") + pd.offsets.MonthEnd(0))
+        left = free
+        for d in days:
+            consumed = 1e6
+            covered = min(left, consumed)
+            left -= covered
+            pq = (consumed - covered) / 1e5
+            rows.append((d.tz_localize("UTC"), consumed, pq, 1.0, pq * 1.0))
+    df = pd.DataFrame(
+        rows,
+        columns=[
+            "charge_period_start",
+            "consumed_quantity",
+            "pricing_quantity",
+            "contracted_unit_price",
+            "effective_cost",
+        ],
+    )
+    df = df.astype({c: "Float64" for c in df.columns[1:]})
+    df["x_billable_metric_id"] = pd.Categorical(["workers_requests"] * len(df))
+    df["billing_currency"] = pd.Categorical(["USD"] * len(df))
+    return df
+
+
+def test_free_allowance_reset_is_expected_not_flagged():
+    df = _with_allowance()
+    r = anomalies(df)
+    assert not r["is_anomaly"].any()
+    march = r[r["period"].dt.month == 3].reset_index(drop=True)
+    # 1 and 2 March wholly free (10.0 each), 3 March half free, then nothing free
+    assert march["actual"].tolist()[:4] == [0.0, 0.0, 5.0, 10.0]
+    assert march["allowance"].tolist()[:4] == [10.0, 10.0, 5.0, 0.0]
+    assert march["expected"].tolist()[:4] == [0.0, 0.0, 5.0, 10.0]
+    assert (march["ratio"] == 1.0).all()
+    # scoring the billed cost as it is flags the first days of every month (the old bug)
+    raw = anomalies(df, allowance=False)
+    flagged = raw[raw["is_anomaly"]]
+    assert len(flagged) > 0 and (flagged["period"].dt.day <= 3).all()
+
+
+def test_a_day_with_an_unknown_cost_is_skipped_and_counted_never_zero():
+    df = pd.concat(
+        [series([10.0] * 20, account="A"), series([5.0] * 9 + [None] + [5.0] * 10, account="A")],
+        ignore_index=True,
+    )
+    with pytest.warns(UserWarning, match="no effective_cost"):
+        r = anomalies(df)
+    day = r.iloc[9]
+    # one of its two rows is unknown: the day's cost is unknown, not 10.0 and not 0
+    assert pd.isna(day["actual"]) and pd.isna(day["score"]) and not day["is_anomaly"]
+    assert day["missing"] == 1 and r.attrs["cfusage"]["unscored"] == 1
+    assert r.iloc[10]["history"] == 9  # not history for the next day either
+    assert not r["is_anomaly"].any()
+
+
+@_SETTINGS
+@given(st.lists(st.booleans(), min_size=30, max_size=60))
+def test_unknown_periods_are_never_scored(unknown):
+    costs = [None if u else 10.0 + (i % 3) for i, u in enumerate(unknown)]
+    if all(c is None for c in costs):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        r = anomalies(series(costs))
+    na = np.array(unknown)[len(unknown) - len(r) :]
+    assert r["actual"].isna().to_numpy().tolist() == na.tolist()
+    assert r.loc[na, "score"].isna().all() and not r.loc[na, "is_anomaly"].any()
+    assert r.attrs["cfusage"]["unscored"] == int(na.sum())
+
+
+def test_new_and_stopped_groups_are_lifecycle_events():
+    a = series([10.0] * 40, account="A")
+    b = series([20.0] * 20, account="B", start="2026-03-21")  # appears on day 21
+    c = series([30.0] * 25, account="C")  # stops after day 25
+    df = pd.concat([a, b, c], ignore_index=True).astype({"billing_account_name": "category"})
+    r = anomalies(df, by="account")
+    assert r[r["billing_account_name"] == "B"]["period"].min() == pd.Timestamp(
+        "2026-03-21", tz="UTC"
+    )
+    events = describe_anomalies(r, n=None)
+    assert events["kind"].astype(str).tolist() == ["stopped", "started"]
+    stopped, started = events.iloc[0], events.iloc[1]
+    assert stopped["billing_account_name"] == "C" and stopped["start"] == pd.Timestamp("2026-03-26")
+    # Σ(actual - expected) over the flagged days, by hand from the daily frame
+    part = r[(r["billing_account_name"] == "C") & r["is_anomaly"]]
+    assert stopped["impact"] == pytest.approx(float((part["actual"] - part["expected"]).sum()))
+    assert stopped["impact"] == -30.0 * stopped["periods"]
+    assert started["billing_account_name"] == "B" and started["start"] == pd.Timestamp("2026-03-21")
+    assert started["impact"] == 20.0 * started["periods"]
+    assert "started on 2026-03-21" in started["description"]

@@ -78,7 +78,8 @@ def anomalies(
        period; 0 where nothing was free or the frame cannot tell.
     2. **Weekly seasonality** (daily grain, ``seasonality=True``). Each weekday's factor = the
        median of that weekday over the previous 8 weeks / the median of all those 56 days (used
-       once every weekday has 3 values and that median is above 0; else every factor is 1). A
+       once every weekday has 3 values and that median is above 0; else every factor is 1, as in
+       a group's first 3 weeks). A
        weekend that usually costs 40 % less has factor about 0.6.
     3. **Expected value and band.** Each of the previous ``window`` periods is divided by its
        weekday factor (``y``). ``m1``, ``m2`` = the medians of the older and the newer half of
