@@ -27,6 +27,16 @@ retry); 5 any other API, server or transport error; 1 an unexpected error (a bug
 interrupted. Errors are printed to stderr
 as one line and a hint, without a traceback and never with the token.
 
+What the command prints
+-----------------------
+Text that came from outside (API messages, account and product names, file contents) is printed
+with control characters and terminal escape sequences removed, so a name cannot move the
+cursor, recolour or retitle the terminal. The token (``$CLOUDFLARE_API_TOKEN``) is replaced by
+``[secure]`` wherever it appears as a value in a message, in any of its written forms (as is,
+repr- or backslash-escaped, percent-encoded); the hints are cfusage's own words and are left
+as written. While fetching, warnings (a rate limit and when the client retries; a range that
+returned no records) go to stderr as ``cfusage: warning: ...``.
+
 Examples
 --------
 >>> from cfusage.cli import main
@@ -38,7 +48,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,10 +86,6 @@ class _UsageError(Exception):
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
         self.hint = hint
-
-
-class _NoToken(Exception):
-    """No API token in the environment (exit 3)."""
 
 
 # -- argument parsing ------------------------------------------------------------------------
@@ -213,20 +221,39 @@ def _cmd_fetch(args: argparse.Namespace, out: TextIO) -> int:
 
             store = Store(args.store)
             result = store.sync(client, start, end, lookback_days=args.lookback_days)
-            print(
+            _print(
                 f"{args.store}: fetched {len(result.fetched)} day(s), {result.rows:,} records; "
                 f"complete through {result.complete_through}",
-                file=out,
+                out,
             )
+            if result.fetched and not result.rows:
+                _warn_nothing(client.organization_id, start, end)
             return EXIT_OK
         df = client.usage(start, end)
     _write_frame(df, args.out, kind)
     through = df.attrs.get("cfusage", {}).get("complete_through")
-    print(
-        f"wrote {len(df):,} records ({start}..{end}, complete through {through}) to {args.out}",
-        file=out,
-    )
+    if len(df):
+        _print(
+            f"wrote {len(df):,} records ({start}..{end}, complete through {through}) to {args.out}",
+            out,
+        )
+    else:
+        _print(f"wrote 0 records ({start}..{end}: nothing came back) to {args.out}", out)
+        _warn_nothing(client.organization_id, start, end)
     return EXIT_OK
+
+
+def _warn_nothing(org: str | None, start: dt.date, end: dt.date) -> None:
+    """Say on stderr that a fetch returned no records, and what that usually means."""
+    today = dt.datetime.now(dt.UTC).date()
+    future = " (part of it is in the future)" if end >= today - dt.timedelta(days=1) else ""
+    _print(
+        f"cfusage: warning: the API returned no records for organization {org} from {start} to "
+        f"{end}{future}. This usually means a wrong organization id (--org), a token without "
+        "access to it (the API answers an unknown organization with an empty result, not an "
+        "error), or a range with no data yet (a day is delivered about 2 days after it ends)",
+        sys.stderr,
+    )
 
 
 def _cmd_serve_sample(args: argparse.Namespace, out: TextIO) -> int:
@@ -264,14 +291,14 @@ def _cmd_serve_sample(args: argparse.Namespace, out: TextIO) -> int:
             f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
             "pick another --port (0 picks a free one)",
         ) from exc
-    print(f"Sample Cloudflare billable-usage API at {srv.base_url}", file=out)
-    print(f"organization id: {srv.org_id}", file=out)
-    print(f"data: {srv.first_day} .. {srv.last_day}", file=out)
-    print(
+    _print(f"Sample Cloudflare billable-usage API at {srv.base_url}", out)
+    _print(f"organization id: {srv.org_id}", out)
+    _print(f"data: {srv.first_day} .. {srv.last_day}", out)
+    _print(
         f"try: CLOUDFLARE_BASE_URL={srv.base_url} CLOUDFLARE_API_TOKEN=anything cfusage fetch "
         f"--org {srv.org_id} --from {srv.last_day.replace(day=1)} --to {srv.last_day} "
         "--out usage.parquet",
-        file=out,
+        out,
     )
     print("Press Ctrl-C to stop.", file=out, flush=True)
     try:
@@ -332,7 +359,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     from .viz import write_report
 
     path = write_report(df, args.out, budget=budget)
-    print(str(path), file=out)
+    _print(str(path), out)
     return EXIT_OK
 
 
@@ -365,23 +392,47 @@ def _cmd_summary(args: argparse.Namespace, out: TextIO) -> int:
         else:
             files.append(path)
     if files:
-        frames.append(to_frame(files if len(files) > 1 else files[0]))
+        try:
+            frames.append(to_frame(files if len(files) > 1 else files[0]))
+        except Exception as exc:
+            raise _bad_file(files, exc) from None
     if len(frames) == 1:
         df = frames[0]
     else:
         from .io import concat
 
         df = concat(frames)
-    print(summary(df), file=out)
+    _print(summary(df), out)
     return EXIT_OK
+
+
+def _bad_file(files: list[Path], exc: Exception) -> _UsageError:
+    """A usage error naming the local file that cannot be read as usage data, and why."""
+    from .io import to_frame
+
+    culprit, reason = files[0], exc
+    if len(files) > 1:  # which one? read them one by one (only on this error path)
+        for path in files:
+            try:
+                to_frame(path)
+            except Exception as one:
+                culprit, reason = path, one
+                break
+    text = str(reason).strip()
+    detail = text.splitlines()[0] if text else type(reason).__name__
+    if not isinstance(reason, errors.Error):
+        detail = f"{type(reason).__name__}: {detail}"
+    return _UsageError(
+        f"{culprit}: cannot be read as usage data: {detail}",
+        "pass usage files (.json or .json.gz API envelopes or records, .csv, .parquet) or a "
+        "store directory",
+    )
 
 
 # -- helpers ---------------------------------------------------------------------------------
 def _client(args: argparse.Namespace) -> Client:
     from .fetch import Client
 
-    if not os.environ.get(TOKEN_ENV):
-        raise _NoToken()
     if args.concurrency < 1:
         raise _UsageError(f"--concurrency must be >= 1, got {args.concurrency}")
     org = args.org or os.environ.get(ORG_ENV)
@@ -446,6 +497,8 @@ def _write_frame(df: pd.DataFrame, path: Path, kind: str) -> None:
         return
     import json
 
+    from .io import neutralize_formulas
+
     text = df.copy()
     for name in text.columns:
         if text[name].dtype == object:
@@ -453,6 +506,8 @@ def _write_frame(df: pd.DataFrame, path: Path, kind: str) -> None:
                 lambda v: v if isinstance(v, str) else json.dumps(v, sort_keys=True),
                 na_action="ignore",
             )
+    # people open this CSV in spreadsheets: a text cell never runs as a formula (=, +, -, @)
+    text = neutralize_formulas(text)
     csv = text.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ")
     atomic_write_bytes(path, csv.encode("utf-8"))
 
@@ -494,10 +549,10 @@ def _report(exc: BaseException) -> tuple[int, str, str]:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, _UsageError):
         return EXIT_USAGE, message, exc.hint
-    if isinstance(exc, _NoToken):
+    if isinstance(exc, errors.TokenError):
         return (
             EXIT_AUTH,
-            f"no API token: ${TOKEN_ENV} is not set",
+            message,
             f"export {TOKEN_ENV}=<token with Billing Read> (it is never read from a flag)",
         )
     if isinstance(exc, errors.AuthenticationError):
@@ -510,10 +565,7 @@ def _report(exc: BaseException) -> tuple[int, str, str]:
             "billable-usage alpha",
         )
     if isinstance(exc, errors.RateLimitError):
-        when = ""
-        if exc.retry_after is not None:
-            at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=exc.retry_after)
-            when = f"retry after {exc.retry_after:.0f} s (at {at:%H:%M:%S} UTC)"
+        when = _retry_when(exc.retry_after) if exc.retry_after is not None else ""
         return (
             EXIT_RATE_LIMIT,
             message,
@@ -541,9 +593,76 @@ def _report(exc: BaseException) -> tuple[int, str, str]:
     )
 
 
+def _retry_when(seconds: float, now: dt.datetime | None = None) -> str:
+    """``retry in 10 min (at 14:05:00 UTC)``; days away, the date too; absurd waits, in words.
+
+    Examples
+    --------
+    >>> now = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+    >>> _retry_when(600, now), _retry_when(273600, now)
+    ('retry in 10 min (at 12:10:00 UTC)', 'retry in 3 d 4 h (at 2026-03-04 16:00 UTC)')
+    >>> _retry_when(1e12, now)
+    'retry in more than a year (the API asks for 1e+12 s)'
+    """
+    from .fetch import format_duration
+
+    now = now or dt.datetime.now(dt.UTC)
+    if not seconds >= 0 or seconds >= 365 * 86400:
+        return f"retry in {format_duration(seconds)} (the API asks for {seconds:.3g} s)"
+    at = now + dt.timedelta(seconds=seconds)
+    stamp = f"{at:%H:%M:%S} UTC" if seconds < 86400 else f"{at:%Y-%m-%d %H:%M} UTC"
+    return f"retry in {format_duration(seconds)} (at {stamp})"
+
+
+#: ANSI/VT escape sequences (CSI, OSC, DCS/PM/APC strings, two-character escapes), then any
+#: other C0/C1 control character but the newline.
+_ESCAPES = re.compile(
+    r"\x1b\[[0-?]*[ -/]*[@-~]"
+    r"|\x1b[\]PX^_].*?(?:\x07|\x1b\\|\x9c|$)"
+    r"|\x9b[0-?]*[ -/]*[@-~]"
+    r"|[\x90\x9d\x98\x9e\x9f].*?(?:\x07|\x1b\\|\x9c|$)"
+    r"|\x1b[ -/]*[0-~]?"
+    r"|[\x00-\x09\x0b-\x1f\x7f-\x9f]",
+    re.DOTALL,
+)
+
+
+def _clean(text: str) -> str:
+    r"""``text`` without terminal escape sequences or control characters (newlines kept; a tab
+    becomes a space), so outside text cannot drive the terminal.
+
+    Examples
+    --------
+    >>> _clean("acct \x1b]0;pwned\x07\x1b[31mred\x1b[0m\r\tdone\x00")
+    'acct red done'
+    """
+    return _ESCAPES.sub("", text.replace("\t", " "))
+
+
 def _scrub(text: str) -> str:
-    token = os.environ.get(TOKEN_ENV)
-    return text.replace(token, "[secure]") if token else text
+    """``text`` with the token replaced where it stands as a value (see :mod:`cfusage.cli`)."""
+    from .fetch import scrub_secret
+
+    return scrub_secret(text, os.environ.get(TOKEN_ENV))
+
+
+def _print(text: str, stream: TextIO) -> None:
+    """Print outside-derived text: control characters stripped, the token scrubbed."""
+    print(_scrub(_clean(text)), file=stream)
+
+
+class _StderrWarnings(logging.Handler):
+    """cfusage's warnings (rate limited, retrying at ...) on stderr while a command runs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            from tqdm.auto import tqdm
+
+            message = record.getMessage().removeprefix("cfusage: ")
+            # tqdm.write: on a line of its own, above a progress bar that is running
+            tqdm.write(_scrub(_clean(f"cfusage: warning: {message}")), file=sys.stderr)
+        except Exception:  # a warning that cannot be printed must not fail the command
+            self.handleError(record)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -571,6 +690,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
+    logger = logging.getLogger("cfusage")
+    handler = _StderrWarnings(logging.WARNING)
+    logger.addHandler(handler)
     try:
         return int(args.func(args, sys.stdout))
     except KeyboardInterrupt:
@@ -580,12 +702,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         code, message, hint = _report(exc)
         _print_error(message, hint, sys.stderr)
         return code
+    finally:
+        logger.removeHandler(handler)
 
 
 def _print_error(message: str, hint: str, err: TextIO) -> None:
-    print(_scrub(f"cfusage: error: {message}"), file=err)
+    """The error line (outside text: cleaned and scrubbed) and the hint (cfusage's own words:
+    cleaned only, so a short token such as ``wrong`` does not blank out the word "wrong")."""
+    _print(f"cfusage: error: {message}", err)
     if hint:
-        print(_scrub(f"hint: {hint}"), file=err)
+        print(f"hint: {_clean(hint)}", file=err)
 
 
 if __name__ == "__main__":

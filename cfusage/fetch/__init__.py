@@ -5,7 +5,16 @@ retried and return typed frames (through :func:`cfusage.io.to_frame`); :class:`S
 month-partitioned Parquet copy and syncs only the days that are missing or not yet final.
 """
 
-from ._client import DEFAULT_BASE_URL, AsyncClient, Client, Retry
+from ._client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_DEADLINE,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    AsyncClient,
+    Client,
+    Retry,
+    format_duration,
+    scrub_secret,
+)
 from ._store import (
     MANIFEST,
     Store,
@@ -18,6 +27,8 @@ from ._store import (
 
 __all__ = [
     "DEFAULT_BASE_URL",
+    "DEFAULT_DEADLINE",
+    "DEFAULT_MAX_RESPONSE_BYTES",
     "MANIFEST",
     "AsyncClient",
     "Client",
@@ -27,5 +38,7 @@ __all__ = [
     "StoreReport",
     "SyncResult",
     "atomic_write_bytes",
+    "format_duration",
+    "scrub_secret",
     "to_arrow",
 ]

@@ -125,6 +125,7 @@ __all__ = [
     "AsyncClient",
     "Client",
     "Retry",
+    "format_duration",
     "scrub_secret",
     "windows",
 ]
@@ -289,9 +290,9 @@ class _Backoff:
             errors = getattr(failure.error, "errors", ())
             if remaining <= 0:
                 raise RateLimitError(
-                    f"still rate limited after waiting {_duration(self.waited)} in total "
+                    f"still rate limited after waiting {format_duration(self.waited)} in total "
                     f"(Retry.max_wait={retry.max_wait:g})"
-                    + ("" if failure.retry_after is not None else "; the API sent no Retry-After"),
+                    + ("" if failure.retry_after is not None else "; no usable Retry-After"),
                     retry_after=failure.retry_after,
                     status_code=429,
                     errors=errors,
@@ -300,8 +301,9 @@ class _Backoff:
             if failure.retry_after is not None:
                 if failure.retry_after > remaining:
                     raise RateLimitError(
-                        f"rate limited; Retry-After asks for {_duration(failure.retry_after)}, "
-                        f"more than the {_duration(remaining)} left of the retry ceiling "
+                        "rate limited; Retry-After asks for "
+                        f"{format_duration(failure.retry_after)}, more than the "
+                        f"{format_duration(remaining)} left of the retry ceiling "
                         f"(Retry.max_wait={retry.max_wait:g})",
                         retry_after=failure.retry_after,
                         status_code=429,
@@ -347,13 +349,13 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
 
 
-def _duration(seconds: float) -> str:
+def format_duration(seconds: float) -> str:
     """A wait in words a person reads at a glance: ``0.5 s``, ``42 s``, ``5 min 30 s``,
     ``2 h 5 min``, ``3 d 4 h``; past a year, ``more than a year``.
 
     Examples
     --------
-    >>> [_duration(s) for s in (0.25, 42, 330, 7500, 273600, 1e12)]
+    >>> [format_duration(s) for s in (0.25, 42, 330, 7500, 273600, 1e12)]
     ['0.25 s', '42 s', '5 min 30 s', '2 h 5 min', '3 d 4 h', 'more than a year']
     """
     if not math.isfinite(seconds) or seconds >= 365 * 86400:
@@ -497,6 +499,8 @@ def _clean_token(value: object, source: str) -> str:
 
 
 _VALUE_CHAR = r"[A-Za-z0-9_\-]"  # a character that would make the match part of a longer word
+_BEFORE = f"(?:(?<=%[0-9A-Fa-f]{{2}})|(?<!{_VALUE_CHAR}))"  # a percent escape is a boundary
+_AFTER = f"(?!{_VALUE_CHAR})"
 
 
 def _secret_forms(secret: str) -> list[str]:
@@ -509,6 +513,9 @@ def _secret_forms(secret: str) -> list[str]:
         forms.add(repr(text.encode("utf-8", "backslashreplace"))[2:-1])
         forms.add(urllib.parse.quote(text, safe=""))
         forms.add(urllib.parse.quote_plus(text, safe=""))
+        every = "".join(c if c.isascii() and c.isalnum() else urllib.parse.quote(c, safe="")
+                        if not c.isascii() else f"%{ord(c):02X}" for c in text)  # fmt: skip
+        forms.update((every, re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), every)))
     return sorted((f for f in forms if f), key=len, reverse=True)
 
 
@@ -516,7 +523,8 @@ def scrub_secret(text: str, *secrets: str | None) -> str:
     """``text`` with every written form of each secret replaced by ``[secure]``.
 
     A secret is replaced where it stands as a value, not inside a longer word: the character
-    before and after the match must not be a letter, digit, ``_`` or ``-``. So a token
+    before and after the match must not be a letter, digit, ``_`` or ``-`` (a percent escape
+    such as ``%20`` just before it counts as a boundary). So a token
     ``tok`` is scrubbed from ``Bearer tok``, ``b'Bearer tok\\n'`` and ``?t=tok%0A``, and a token
     ``wrong`` leaves "wrong" in "wrongly" alone. Escaped forms are covered (see
     :func:`_secret_forms`).
@@ -532,7 +540,7 @@ def scrub_secret(text: str, *secrets: str | None) -> str:
         if not secret or not secret.strip():
             continue
         for form in _secret_forms(secret):
-            text = re.sub(f"(?<!{_VALUE_CHAR}){re.escape(form)}(?!{_VALUE_CHAR})", "[secure]", text)
+            text = re.sub(_BEFORE + re.escape(form) + _AFTER, "[secure]", text)
     return text
 
 
@@ -873,7 +881,7 @@ class _Core:
     def _deadline_failure(self, call: _Call) -> _Failure:
         return _Failure(
             DeadlineError(
-                f"the response took longer than the deadline of {_duration(self.deadline)} "
+                f"the response took longer than the deadline of {format_duration(self.deadline)} "
                 f"(deadline={self.deadline:g}; counted as one attempt of Retry.max_attempts)",
                 deadline=self.deadline,
                 window=call.days,
@@ -1085,7 +1093,7 @@ class _Core:
             return
         at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=pause)
         given = "Retry-After" if failure.retry_after is not None else "no Retry-After"
-        text = f"rate limited ({given}); retrying in {_duration(pause)} at {at:%H:%M:%S} UTC"
+        text = f"rate limited ({given}); retrying in {format_duration(pause)} at {at:%H:%M:%S} UTC"
         _logger.warning("cfusage: window %s..%s: %s", call.days[0], call.days[1], text)
         if bar is not None:
             bar.set_postfix_str(text, refresh=True)
@@ -1698,6 +1706,8 @@ class Client(_Core):
                 raise _Abort
             outcome = self._attempt(call, parse)
             if not isinstance(outcome, _Failure):
+                if backoff.limited and bar is not None:
+                    bar.set_postfix_str("", refresh=False)  # no longer rate limited
                 return outcome
             pause = backoff.next_wait(outcome)
             self._notice(bar, call, outcome, pause)
@@ -1984,6 +1994,8 @@ class AsyncClient(_Core):
         while True:
             outcome = await self._attempt(call, parse)
             if not isinstance(outcome, _Failure):
+                if backoff.limited and bar is not None:
+                    bar.set_postfix_str("", refresh=False)  # no longer rate limited
                 return outcome
             wait_for = backoff.next_wait(outcome)
             self._notice(bar, call, outcome, wait_for)
