@@ -652,13 +652,14 @@ def _section_anomalies(df: pd.DataFrame, report: Report) -> None:
         warnings.simplefilter("ignore", UserWarning)
         scored = anomalies(df, by=["metric", "account"], min_cost=_material(h))
     recent = scored.loc[scored["period"] >= _ts(h.last_month)]
-    report.sentences["anomalies"] = describe_anomalies(recent, n=5)
+    events = describe_anomalies(recent, n=5)  # ranked by |cost impact|
+    report.sentences["anomalies"] = events["description"].tolist()
     flagged = recent.loc[recent["is_anomaly"].to_numpy(dtype=bool, na_value=False)]
     report.tables["anomalies"] = flagged.reset_index(drop=True)
-    if len(flagged):
+    if len(events):
         fig, ax = _figure((11.0, 3.2))
         since = _add_months(h.last_month, -3)
-        plots.anomaly_timeline(scored, group=_top_group(flagged, scored), ax=ax, since=since)
+        plots.anomaly_timeline(scored, group=_top_group(events, scored), ax=ax, since=since)
         report.figures["anomalies"] = fig
 
 
@@ -672,11 +673,10 @@ def _material(h: Headline) -> float:
     return max(1.0, round(0.005 * h.last_month_cost / days, 2))
 
 
-def _top_group(flagged: pd.DataFrame, scored: pd.DataFrame) -> tuple:
-    """The by-values of the strongest flagged period (the first sentence's anomaly)."""
+def _top_group(events: pd.DataFrame, scored: pd.DataFrame) -> tuple:
+    """The by-values of the top event (the first sentence's anomaly)."""
     cols = (scored.attrs.get("cfusage") or {}).get("by", [])
-    size = flagged["score"].abs().to_numpy(dtype=float, na_value=0.0)
-    row = flagged.iloc[int(np.argmax(size))]
+    row = events.iloc[0]
     return tuple(row[c] for c in cols)
 
 
@@ -1109,7 +1109,8 @@ def _render_anomalies(report: Report) -> str:
     )
     intro = (
         f"<p>{n} day(s) flagged since {_esc(since)}, across {groups} metric and account "
-        f"pair(s) (departures of at least {_esc(floor)} a day). The strongest:</p>"
+        f"pair(s) (departures of at least {_esc(floor)} a day). The largest, by cost impact "
+        "(a run of flagged days is one event):</p>"
     )
     items = "".join(f"<li>{_esc(t)}</li>" for t in sentences)
     return (
