@@ -170,8 +170,9 @@ def test_provider_name_is_the_provider_column_and_service_provider_name_wins():
             "ServiceProviderName": ["New Name"],
         }
     )
-    assert cfusage.to_frame(both)["service_provider_name"].tolist() == ["New Name"]
-    assert "provider_name" not in cfusage.to_frame(both).columns
+    df = cfusage.to_frame(both)
+    assert df["service_provider_name"].tolist() == ["New Name"]
+    assert df["provider_name"].tolist() == ["Old Name"]  # a file's column is never dropped
 
 
 def test_multi_cloud_sources_give_one_frame_grouped_by_provider_and_service(tmp_path):

@@ -227,6 +227,7 @@ def test_focus_csv_with_bom_crlf_null_text_enum_case_and_tags(tmp_path):
     assert df.loc[0, "list_cost"] == 1.5 and pd.isna(df.loc[1, "list_cost"])
     assert pd.isna(df.loc[0, "billed_cost"]) and df.loc[1, "billed_cost"] == 0.2
     assert df.loc[0, "tags"] == {"team": "web"} and pd.isna(df.loc[1, "tags"])
+    assert df["provider_name"].tolist() == ["Cloudflare", "Cloudflare"]  # kept as it came
     # FOCUS 1.0-1.2 ProviderName is the provider column (ServiceProviderName in 1.3)
     assert df["service_provider_name"].tolist() == ["Cloudflare", "Cloudflare"]
     assert df["x_custom"].tolist() == ["a", "b"]
@@ -309,6 +310,25 @@ def test_quarantine_counts_superseded_rows_so_nothing_is_lost():
     assert "charge_period_start" in reasons[3]
 
 
+#: Placeholders the JSON form replaces with raw JSON no Python value dumps to.
+BIG_NUMBER, DEEP_JSON = "<json:1e400>", "<json:deep>"
+HOSTILE = [
+    10**400,  # an int no float holds
+    "1e400",
+    "1.000,50",
+    "2.500,00",
+    "1,2.5",
+    "1,000",
+    "١٢",  # digits, but not ASCII ones
+    "0000-01-01",
+    "-2026-03-04T00:00:00Z",
+    "-2026-03-03T00:00:00Z",
+    "2026-03-01T30:00:00Z",
+    "10000-01-01T00:00:00Z",
+    "\ufeff2026-03-01",
+    BIG_NUMBER,
+    DEEP_JSON,
+]
 _value = st.one_of(
     st.none(),
     st.booleans(),
@@ -316,9 +336,18 @@ _value = st.one_of(
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=12),
     st.sampled_from(["2026-03-01T00:00:00Z", "2026-13-45", "NULL", "", "1e308", "ünïcødé ☁"]),
+    st.sampled_from(HOSTILE),
     st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
     st.lists(st.integers(), max_size=2),
 )
+
+
+def _hostile_json(value: object) -> str:
+    text = json.dumps(value, default=str)
+    text = text.replace(json.dumps(BIG_NUMBER), "1e400")
+    return text.replace(json.dumps(DEEP_JSON), "[" * 1000 + "]" * 1000)
+
+
 _field = st.sampled_from([c.wire for c in schema.COLUMNS] + ["x_Unknown", "weird key ☁"])
 _record = st.one_of(
     st.builds(
@@ -335,18 +364,22 @@ _record = st.one_of(
 def test_rows_in_equal_rows_kept_plus_rows_rejected(responses, form):
     if form == "json":
         try:
-            data = [
-                json.dumps(envelope(r), default=str, allow_nan=False).encode() for r in responses
-            ]
+            json.dumps([envelope(r) for r in responses], default=str, allow_nan=False)
         except ValueError:  # NaN or infinity is not JSON: the whole body is refused
             data = [json.dumps(envelope(r), default=str).encode() for r in responses]
             with pytest.raises(cfusage.ResponseError):
                 cfusage.to_frame(data, errors="quarantine")
             return
+        data = [_hostile_json(envelope(r)).encode() for r in responses]
     else:
         data = [envelope(r) for r in responses]
     n_in = sum(len(r) for r in responses)
-    frame, rejected = cfusage.to_frame(data, errors="quarantine")
+    try:
+        frame, rejected = cfusage.to_frame(data, errors="quarantine")
+    except cfusage.ResponseError as exc:  # a body nested too deeply is refused whole, and named
+        assert form == "json" and DEEP_JSON in repr(responses)
+        assert "RecursionError" in str(exc) or "nested" in str(exc)
+        return
     assert len(frame) + len(rejected) == n_in
     assert rejected["row"].is_unique
     assert frame.attrs["cfusage"]["rows_in"] == n_in
@@ -376,3 +409,156 @@ def test_json_bodies_with_few_or_mixed_names_are_read_like_records(record):
     from_records = cfusage.to_frame([record], errors="quarantine")
     pd.testing.assert_frame_equal(from_json.frame, from_records.frame)
     assert from_json.rejected["reason"].tolist() == from_records.rejected["reason"].tolist()
+
+
+def test_a_cloudflare_frame_never_holds_a_date_outside_years_1_to_9999():
+    records = [day_record(0, ChargePeriodStart="-2026-03-03T00:00:00Z"), day_record(1)]
+    frame, rejected = cfusage.to_frame(records, errors="quarantine")
+    assert len(frame) == 1 and rejected["row"].tolist() == [0]
+    assert "years 0001-9999" in rejected.loc[0, "reason"]
+    assert "usage records" in cfusage.summary(frame)
+
+
+# ---------------------------------------------------------------------------------------------
+# A number must be a number (issue 11 item 4)
+
+NOT_NUMBERS = ["1.000,50", "2.500,00", "1,2.5", "1,000", "$5", "1 000", "1_000", "inf", "0x10"]
+
+
+def _as_form(records: list[dict], form: str, tmp_path):
+    if form == "dict":
+        return records
+    if form == "json":
+        return json.dumps(envelope(records)).encode()
+    path = tmp_path / "focus.csv"
+    pd.DataFrame(records).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("form", ["dict", "json", "csv"])
+@pytest.mark.parametrize("text", NOT_NUMBERS)
+def test_money_text_that_is_not_a_plain_decimal_is_rejected_never_rewritten(text, form, tmp_path):
+    data = _as_form([day_record(0), day_record(1, ListCost=text)], form, tmp_path)
+    frame, rejected = cfusage.to_frame(data, errors="quarantine")
+    assert frame["list_cost"].tolist() == [0.75]  # the good row only; nothing became 1.0005
+    assert rejected["row"].tolist() == [1]
+    assert f"list_cost = {text!r}" in rejected.loc[0, "reason"]
+    assert "plain decimal" in rejected.loc[0, "reason"]
+    with pytest.raises(cfusage.ValidationError) as info:
+        cfusage.to_frame(data)
+    assert info.value.failure_cases[["row", "field", "value"]].values.tolist() == [
+        [1, "list_cost", text]
+    ]
+
+
+@pytest.mark.parametrize("form", ["dict", "json", "csv"])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("12.5", 12.5), (" -2 ", -2.0), ("+3.", 3.0), (".5", 0.5), ("1e3", 1000.0), ("1.5E-2", 0.015)],
+)
+def test_plain_decimal_text_is_read_as_its_number(text, value, form, tmp_path):
+    df = cfusage.to_frame(_as_form([day_record(0, ListCost=text)], form, tmp_path))
+    assert df["list_cost"].tolist() == [value]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input: nothing but cfusage errors escape (issue 11 item 7)
+
+
+def test_numbers_out_of_range_are_the_records_problem_not_the_bodys():
+    good = json.dumps(day_record(0))
+    big = json.dumps(day_record(1)).replace('"ListCost": 0.75', '"ListCost": 1e400')
+    body = ('{"success": true, "result": [' + good + ", " + big + "]}").encode()
+    frame, rejected = cfusage.to_frame(body, errors="quarantine")
+    assert len(frame) == 1 and rejected["row"].tolist() == [1]
+    assert "list_cost = '1e400'" in rejected.loc[0, "reason"]
+    frame, rejected = cfusage.to_frame([day_record(0, ListCost=10**400)], errors="quarantine")
+    assert len(frame) == 0 and "list_cost" in rejected.loc[0, "reason"]
+    with pytest.raises(cfusage.ValidationError):
+        cfusage.to_frame([day_record(0, ListCost=10**400)])
+
+
+@pytest.mark.parametrize(
+    "date", ["0000-01-01", "-2026-03-04T00:00:00Z", "-2026-03-03T00:00:00Z", "2026-03-01T30:00Z"]
+)
+def test_dates_outside_years_1_to_9999_or_not_iso_are_rejected_with_the_reason(date):
+    frame, rejected = cfusage.to_frame(
+        [day_record(0), day_record(1, ChargePeriodStart=date)], errors="quarantine"
+    )
+    assert len(frame) == 1 and rejected["row"].tolist() == [1]
+    assert f"charge_period_start = {date!r}: not a date/time" in rejected.loc[0, "reason"]
+
+
+def test_nesting_too_deep_is_a_cfusage_error():
+    deep = "[" * 1000 + "]" * 1000
+    record = json.dumps(day_record(0))[:-1] + ', "x_Deep": ' + deep + "}"
+    body = ('{"success": true, "result": [' + record + "]}").encode()
+    with pytest.raises(cfusage.ResponseError, match=r"nested|Recursion"):
+        cfusage.to_frame(body, errors="quarantine")
+    nested: list = []
+    cur = nested
+    for _ in range(5000):
+        cur.append([])
+        cur = cur[0]
+    frame, rejected = cfusage.to_frame([day_record(0, ListCost=nested)], errors="quarantine")
+    assert len(frame) == 0 and "too deeply nested" in rejected.loc[0, "reason"]
+
+
+HEADER = "ChargePeriodStart,ChargePeriodEnd,SkuId,ListCost\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("quoting.csv", (HEADER + '"2026-03-01,2026-03-02,a,1\n').encode(), "well-formed CSV"),
+        ("latin1.csv", (HEADER + "2026-03-01,2026-03-02,café,1\n").encode("latin-1"), "UTF-8"),
+        ("empty.csv", b"", "empty"),
+        ("cut.json.gz", gzip.compress(json.dumps(envelope([RECORD])).encode())[:60], "truncated"),
+        ("not.json.gz", b"plain text", "gzip"),
+        ("bad.parquet", b"PAR1garbagegarbagePAR1", "Parquet"),
+    ],
+)
+def test_broken_files_raise_a_data_error_naming_the_file(name, content, match, tmp_path):
+    path = tmp_path / name
+    path.write_bytes(content)
+    for errors in ("raise", "quarantine"):
+        with pytest.raises(cfusage.DataError, match=match) as info:
+            cfusage.to_frame(path, errors=errors)
+        assert name in str(info.value)
+
+
+def test_a_utf16_csv_with_its_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "utf16.csv"
+    path.write_bytes((HEADER + "2026-03-01,2026-03-02,café,1.5\n").encode("utf-16"))
+    df = cfusage.to_frame(path)
+    assert df["x_billable_metric_id"].tolist() == ["café"] and df["list_cost"].tolist() == [1.5]
+
+
+def test_json_text_with_a_bom_or_thousands_of_characters_is_a_body_not_a_path():
+    records = [day_record(i % 28, metric=f"m{i}") for i in range(40)]
+    text = json.dumps(envelope(records))
+    assert len(text) > 5000
+    expected = cfusage.to_frame(records)
+    pd.testing.assert_frame_equal(cfusage.to_frame("\ufeff" + text), expected)
+    pd.testing.assert_frame_equal(cfusage.to_frame("\n  " + text), expected)
+    with pytest.raises(cfusage.ResponseError):
+        cfusage.to_frame("x" * 5000)  # not a file name any system accepts: read as a body
+
+
+# ---------------------------------------------------------------------------------------------
+# One item, and summary() on something else (issue 13 item 5)
+
+
+def test_a_single_sdk_item_or_record_dict_is_one_record():
+    from cloudflare.types.organizations.billing.usage_get_response import UsageGetResponseItem
+
+    item = UsageGetResponseItem.model_validate(day_record(0))
+    expected = cfusage.to_frame([day_record(0)])
+    pd.testing.assert_frame_equal(cfusage.to_frame(item), expected)
+    pd.testing.assert_frame_equal(cfusage.to_frame(day_record(0)), expected)
+
+
+def test_summary_of_a_frame_that_is_not_usage_names_the_missing_columns():
+    with pytest.raises(cfusage.MissingColumnsError, match="charge_period_start") as info:
+        cfusage.summary(pd.DataFrame({"a": [1, 2]}))
+    assert "billed_cost" in info.value.columns and "a" not in info.value.columns

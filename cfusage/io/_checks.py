@@ -179,11 +179,21 @@ def _cases(
         {
             "row": rows.astype("int64"),
             "field": field,
-            "value": pd.Series(picked.tolist(), dtype=object),
+            "value": pd.Series([_showable(v) for v in picked.tolist()], dtype=object),
             "check": check,
             "reason": reason,
         }
     )
+
+
+def _showable(v: object) -> object:
+    """The value itself, unless it cannot even be shown (nested too deeply, an int too long)."""
+    if isinstance(v, list | dict | tuple | int) and not isinstance(v, bool):
+        try:
+            repr(v)
+        except (RecursionError, ValueError):
+            return f"<{type(v).__name__} too deeply nested or too long to show>"
+    return v
 
 
 def _empty_failures() -> pd.DataFrame:

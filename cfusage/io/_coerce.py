@@ -31,27 +31,35 @@ _ALIASES: dict[str, str] = {
     **{c.python: c.python for c in schema.COLUMNS},
 }
 
+_ALIAS_ONLY = frozenset(schema.python_name(a) for c in schema.COLUMNS for a in c.aliases)
+
 #: A number, as text: optional sign, digits, optional fraction, optional exponent. Nothing else
 #: (no thousands separators, no decimal comma, no currency sign, no "inf"): "1.000,50" is refused,
 #: never read as 1.0005.
-PLAIN_DECIMAL = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 #: A date/time as FOCUS writes it (ISO 8601, years 0001-9999): date, optional time, optional offset.
 ISO_DATETIME = re.compile(
-    r"(?!0000)\d{4}-\d{2}-\d{2}"
-    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
-    r"(?:Z|[+-]\d{2}(?::?\d{2})?)?"
+    r"(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}"
+    r"(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.,][0-9]{1,9})?)?)?"
+    r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
 )
 _NUMBER_REASON = "not a number (a plain decimal expected: 1234.5, -0.25, 1.5e-3; no separators)"
 _DATE_REASON = "not a date/time (ISO 8601 in years 0001-9999 expected, e.g. 2026-03-01T00:00:00Z)"
 
 
 def _rename(raw: pd.DataFrame) -> pd.DataFrame:
-    """Python names for every raw column; two names for one column are merged (first non-null)."""
+    """Python names for every raw column; two names for one column are merged (first non-null).
+
+    A column under an alias of the table (``ProviderName``) fills its column's gaps and is also
+    kept under its own name: no column of a file is ever dropped.
+    """
     merged: dict[str, pd.Series] = {}
     for name in raw.columns:
         py = schema.python_name(str(name))
         target = _ALIASES.get(py, py)
         col = raw[name]
+        if py in _ALIAS_ONLY and py not in merged:
+            merged[py] = col
         if target in merged:
             # The Cloudflare name wins over its FOCUS counterpart; each fills the other's gaps.
             own = schema.python_name(str(name)) == target
@@ -120,8 +128,11 @@ def _coerce_column(
 
 def _present(values: pd.Series) -> np.ndarray:
     mask = values.notna().to_numpy(copy=True)
-    if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
-        stripped = values.astype("str").str.strip()
+    if values.dtype == object:
+        null_text = values.map(lambda v: isinstance(v, str) and v.strip() in NULL_TEXT)
+        mask &= ~null_text.to_numpy(dtype=bool, na_value=False)
+    elif pd.api.types.is_string_dtype(values.dtype):
+        stripped = values.str.strip()
         mask &= ~stripped.isin(NULL_TEXT).to_numpy(dtype=bool, na_value=False)
     return mask
 
@@ -232,7 +243,14 @@ def _as_text(v: Any) -> Any:
         return pd.NA
     if isinstance(v, bool | int | float | np.integer | np.floating):
         return str(v)
-    return str(v)
+    return _safe_str(v)
+
+
+def _safe_str(v: Any) -> str:
+    try:
+        return str(v)
+    except (RecursionError, ValueError):  # nested too deeply; an int too long to print
+        return f"<{type(v).__name__} nested too deeply to show>"
 
 
 def _normalise_enums(typed: pd.DataFrame) -> pd.DataFrame:

@@ -737,7 +737,10 @@ def _is_missing(v: Any) -> bool:
 
 
 def _short(v: Any) -> str:
-    text = repr(v)
+    try:
+        text = repr(v)
+    except (RecursionError, ValueError):
+        return f"<{type(v).__name__} too deeply nested or too long to show>"
     return text if len(text) <= 60 else text[:57] + "..."
 
 
