@@ -12,7 +12,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,23 @@ def peak_rss_bytes() -> int:
 
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One figure a benchmark promises: what it is, its target, what was measured, met or not."""
+
+    figure: str
+    target: str
+    measured: str
+    met: bool
+
+
+def target_table(rows: Sequence[Target]) -> str:
+    """The targets as a plain text table: figure, target, measured, met/missed."""
+    head = ("figure", "target", "measured", "")
+    cells = [head] + [(r.figure, r.target, r.measured, "met" if r.met else "missed") for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(4)]
+    lines = ["  ".join(c[i].ljust(widths[i]) for i in range(4)).rstrip() for c in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
