@@ -149,9 +149,15 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
         frame cannot tell whether usage absorbed them).
 
     *Covered usage*: usage rows (``charge_category`` Usage or missing, not corrections) with a
-    contracted cost above 0, in the commitment's currency and scope, whose
+    contracted cost above 0 or unknown, in the commitment's currency and scope, whose
     ``charge_period_start`` lies in ``[term_start, term_end)``. A row is covered by at most one
     commitment: the first in order of ``term_start`` then ``commitment_id``.
+
+    An unknown cost stays unknown: a covered row whose contracted cost is NA draws an unknown
+    amount, so for a prepaid balance that row and every later one (the balance they draw from
+    is unknown) and the unused balance are NA; for use-it-or-lose-it, the rows and the unused
+    share of that row's period are NA. Unused rows are still written (with NA amounts), and the
+    covered rows keep ``commitment_status`` "Used".
 
     Definitions, per covered row (``draw = contracted_cost x (1 - discount)``, the cost of the
     row at the commitment's rate; ``f`` the fraction of the draw the commitment covered)::
@@ -263,7 +269,7 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
     if "charge_class" in data.columns:
         usage &= ~g.text_is(data["charge_class"], "correction")
     contracted = data["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
-    usage &= np.nan_to_num(contracted, nan=0.0) > 0
+    usage &= ~(contracted <= 0)  # free rows draw nothing; an unknown cost may draw
     start = _us(data["charge_period_start"])
     end = _us(data["charge_period_end"]) if "charge_period_end" in data.columns else None
     currency = data["billing_currency"].astype("str").to_numpy(dtype=object, na_value=None)
@@ -296,7 +302,7 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
                 )
             used, lost = _draw_balance(start[rows], draw, c.amount)
             term_last = (t1 - 1) // _US_PER_DAY if t1 > t0 else t0 // _US_PER_DAY
-            if last_day >= term_last and lost > 0:
+            if last_day >= term_last and not lost <= 0:  # NaN: unknown, still written
                 lo = np.array([max(term_last * _US_PER_DAY, t0)])
                 unused_parts.append(
                     _unused_rows(data, c, lo, np.array([t1]), np.array([lost]), rows)
@@ -316,7 +322,7 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
             )
             p_lo, p_hi = periods * step, (periods + 1) * step
             in_frame = (p_hi > first_day * _US_PER_DAY) & (p_lo < (last_day + 1) * _US_PER_DAY)
-            keep = in_frame & (unused > 0)
+            keep = in_frame & ~(unused <= 0)  # NaN: a period with an unknown cost
             if keep.any():
                 lo = np.maximum(p_lo[keep], t0)
                 hi = np.minimum(p_hi[keep], t1)
@@ -357,8 +363,8 @@ def _draw_balance(start: np.ndarray, draw: np.ndarray, amount: float) -> tuple[n
     prev = cum - draw[order]
     used = np.empty(len(draw))
     used[order] = np.maximum(np.minimum(cum, amount) - np.minimum(prev, amount), 0.0)
-    spent = float(used.sum())
-    return used, max(amount - spent, 0.0)
+    spent = float(used.sum())  # NaN once a cost is unknown: every later position is unknown
+    return used, max(amount - spent, 0.0) if not np.isnan(spent) else np.nan
 
 
 def _draw_per_period(
@@ -375,6 +381,7 @@ def _draw_per_period(
     covered = np.bincount(rel, weights=draw, minlength=len(periods))
     used_p = np.minimum(covered, share)
     factor = np.divide(used_p, covered, out=np.zeros_like(used_p), where=covered > 0)
+    factor[np.isnan(covered)] = np.nan  # a period holding an unknown cost: all of it unknown
     return draw * factor[rel], periods, share, share - used_p
 
 
@@ -583,8 +590,13 @@ def reconcile(
     ``corrections``
         Correction rows: ``+billed`` in the period billed, ``-effective`` in the period corrected.
     ``other``
-        Everything else; 0 on consistent data (billed = effective). A row with one of the two
-        costs missing contributes the one present here, so missing data shows, never hides.
+        Everything else; 0 on consistent data (billed = effective).
+
+    An unknown cost stays unknown: ``billed_cost`` of a cell is NA as soon as one billed value
+    attributed to it is missing, ``effective_cost`` likewise, ``difference`` is NA where either
+    is, and a component is NA in a cell where a row contributing to it has a missing cost (the
+    other components stay known). So billed 150 and effective 50 + NA give effective NA and
+    difference NA, never 100; ``missing_costs`` counts the missing values.
 
     Parameters
     ----------
@@ -602,10 +614,10 @@ def reconcile(
     -------
     pandas.DataFrame
         ``period``, the ``by`` columns, ``billing_currency``, ``billed_cost``,
-        ``effective_cost`` (sums of the contributions attributed to the period; NA only when
-        every attributed value is missing), ``difference`` (billed - effective), the five
-        components above, and ``missing_costs`` (number of billed or effective values missing
-        in the cell).
+        ``effective_cost`` (sums of the values attributed to the period; NA when one of them is
+        missing), ``difference`` (billed - effective), the five components above (they add up
+        to ``difference`` where it is known), and ``missing_costs`` (number of billed or
+        effective values missing in the cell).
 
     Raises
     ------
@@ -667,6 +679,7 @@ def reconcile(
                 "_component": component,
                 "_net": net[name],
                 "_value": np.where(np.isnan(values), 0.0, values),
+                "_unknown_net": np.isnan(values).astype("float64"),
                 "_present": (~np.isnan(values)).astype("float64"),
                 "_missing": np.isnan(values).astype("float64"),
                 "_side": name,
@@ -693,15 +706,29 @@ def reconcile(
         dropna=False,
         fill_value=0.0,
     )
+    # a row with a missing cost makes its component unknown in the cells it reaches
+    unknown = long.pivot_table(
+        index=cell,
+        columns="_component",
+        values="_unknown_net",
+        aggfunc="sum",
+        observed=True,
+        dropna=False,
+        fill_value=0.0,
+    )
     out = pd.DataFrame(index=comp.index)
     for name in ("billed", "effective"):
         total = side[("_value", name)]
-        absent = (side[("_present", name)] == 0) & (side[("_missing", name)] > 0)
-        out[f"{name}_cost"] = total.astype("Float64").mask(absent)
+        out[f"{name}_cost"] = total.astype("Float64").mask(side[("_missing", name)] > 0)
     out["difference"] = out["billed_cost"] - out["effective_cost"]
     for name in _COMPONENTS:
         values = comp[name] if name in comp.columns else pd.Series(0.0, index=comp.index)
-        out[name] = values.astype("Float64")
+        hidden = (
+            unknown[name].reindex(comp.index, fill_value=0.0) > 0
+            if name in unknown.columns
+            else pd.Series(False, index=comp.index)
+        )
+        out[name] = values.astype("Float64").mask(hidden.to_numpy(dtype=bool))
     out["missing_costs"] = (side[("_missing", "billed")] + side[("_missing", "effective")]).astype(
         "int64"
     )
