@@ -20,9 +20,10 @@ import pytest
 
 import cfusage.errors
 import cfusage.sample
+import cfusage.schema
 from cfusage.analysis._anomalies import anomalies, describe_anomalies
 from cfusage.analysis._variance import price_volume_mix
-from cfusage.errors import CurrencyError, MissingColumnsError
+from cfusage.errors import CurrencyError
 from cfusage.viz._report import Report, build_report, write_report
 
 SECTIONS = (
@@ -107,7 +108,8 @@ def test_report_is_self_contained(html: str) -> None:
 
 def test_report_images_decode(report: Report, html: str) -> None:
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', html)
-    assert len(images) == len(report.figures) == 8
+    # seven charts, and the timeline of the strongest anomaly when there is one
+    assert len(images) == len(report.figures) == 7 + ("anomalies" in report.figures)
     for data in images:
         raw = base64.b64decode(data, validate=True)
         assert raw.startswith(b"\x89PNG\r\n\x1a\n")
@@ -225,19 +227,21 @@ def test_variance_section_equals_price_volume_mix(report: Report, sample: pd.Dat
 
 
 def test_anomaly_sentences_are_the_helpers(sample: pd.DataFrame) -> None:
-    # as of the end of March the planted spike (R2 Class A, Team Data, 2026-03-14) is recent
+    # as of the end of March the report describes March (the data ends on its last day), and
+    # the planted spike (R2 Class A, Team Data, 2026-03-14) is in it
     rep = build_report(sample, as_of="2026-03-31")
+    assert rep.headline.last_month == dt.date(2026, 3, 1)
     sentences = rep.sentences["anomalies"]
-    assert sentences
-    february = naive_sum(sample, "effective_cost", "2026-02-01", "2026-03-01")
+    assert len(sentences)
+    march = naive_sum(sample, "effective_cost", "2026-03-01", "2026-04-01")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         scored = anomalies(
             sample.loc[sample["charge_period_start"] < pd.Timestamp("2026-04-01", tz="UTC")],
             by=["metric", "account"],
-            min_cost=max(1.0, round(0.005 * february / 28, 2)),
+            min_cost=max(1.0, round(0.005 * march / 31, 2)),
         )
-    recent = scored.loc[scored["period"] >= pd.Timestamp("2026-02-01", tz="UTC")]
+    recent = scored.loc[scored["period"] >= pd.Timestamp("2026-03-01", tz="UTC")]
     assert sentences == describe_anomalies(recent, n=5)
     assert any(
         "R2 Class A Operations in account Team Data" in s and "2026-03-14" in s for s in sentences
@@ -277,10 +281,38 @@ def test_report_refuses_mixed_currencies(sample: pd.DataFrame) -> None:
     )
 
 
-def test_usage_only_frame_is_refused(sample: pd.DataFrame) -> None:
-    no_costs = sample.assign(effective_cost=pd.array([None] * len(sample), dtype="Float64"))
-    with pytest.raises(MissingColumnsError, match="effective_cost"):
-        build_report(no_costs)
+ALL_SECTIONS = (
+    "cost-by-product",
+    "cost-by-account",
+    "variance",
+    "top-movers",
+    "anomalies",
+    "discounts",
+    "budget",
+)
+
+
+@pytest.mark.parametrize("how", ["all-na", "dropped"])
+def test_usage_without_costs_gives_every_section_with_its_reason(
+    sample: pd.DataFrame, how: str
+) -> None:
+    money = list(cfusage.schema.MONEY)
+    if how == "all-na":
+        no_costs = sample.assign(
+            **{m: pd.array([None] * len(sample), dtype="Float64") for m in money}
+        )
+    else:
+        no_costs = sample.drop(columns=[m for m in money if m in sample.columns])
+    rep = build_report(no_costs, budget=40_000)  # before: MissingColumnsError, no report at all
+    assert set(rep.unavailable) == {"headline", *ALL_SECTIONS}
+    assert all("effective_cost" in why for why in rep.unavailable.values()), rep.unavailable
+    assert rep.headline.last_month_cost is None and rep.headline.month_to_date is None
+    assert rep.headline.rows_without_cost == len(sample)
+    page = rep.to_html()
+    for section in ("headline", *ALL_SECTIONS, "about"):
+        assert f'id="{section}"' in page, section
+    assert page.count("Not available for this data") == len(ALL_SECTIONS)
+    assert "Headline figures not available for this data" in page
 
 
 def test_missing_list_prices_make_discounts_unavailable_not_fatal(sample: pd.DataFrame) -> None:
@@ -344,7 +376,6 @@ def test_budget_split_by_dimension_is_added_up(sample: pd.DataFrame) -> None:
         (pd.DataFrame({"period": ["2026-13"], "budget": [1.0]}), "period = '2026-13'"),
         (pd.DataFrame({"period": ["2026-10"], "budget": ["lots"]}), "budget = 'lots'"),
         (pd.DataFrame({"month": ["2026-10"], "budget": [1.0]}), "lacks column(s) ['period']"),
-        ([40_000.0], "must be a DataFrame"),
     ],
 )
 def test_bad_budget_is_refused_naming_the_value(
@@ -367,3 +398,129 @@ def test_short_frame_says_which_sections_cannot_be_computed(sample: pd.DataFrame
     page = rep.to_html()
     assert page.count("Not available for this data") == 3
     assert 'id="variance"' in page
+
+
+@pytest.mark.parametrize(
+    "budget",
+    [
+        40_000,
+        40_000.0,
+        {"2026-10": 40_000, "2026-11": 40_000},
+        pd.DataFrame({"period": ["2026-10", "2026-11"], "budget": [40_000, 40_000]}),
+    ],
+    ids=["int", "float", "mapping", "frame"],
+)
+def test_budget_takes_a_number_a_mapping_or_a_frame(sample: pd.DataFrame, budget: object) -> None:
+    recent = sample.loc[sample["charge_period_start"] >= pd.Timestamp("2026-09-01", tz="UTC")]
+    rep = build_report(recent, budget=budget)  # before: "budget= must be a DataFrame"
+    assert "budget" not in rep.unavailable
+    table = rep.tables["budget"].set_index("period")
+    november = table.loc[pd.Timestamp("2026-11-01", tz="UTC")]
+    assert float(november["budget"]) == 40_000.0
+    mtd = naive_sum(sample, "effective_cost", "2026-11-01", "2026-11-24")
+    assert float(november["cumulative_actual"]) == pytest.approx(mtd)
+    assert float(november["forecast"]) == pytest.approx(mtd / 23 * 30)
+    assert 'id="budget"' in rep.to_html()
+
+
+@pytest.mark.parametrize("budget", [[40_000.0], "lots", True, -5.0])
+def test_a_budget_that_is_no_budget_is_refused(sample: pd.DataFrame, budget: object) -> None:
+    with pytest.raises(cfusage.errors.ArgumentError, match="budget="):
+        build_report(sample.head(10), budget=budget)
+
+
+# ------------------------------------------------------------------------------------------------
+# which month the report describes
+
+
+def test_data_ending_on_a_month_end_reports_that_month(sample: pd.DataFrame) -> None:
+    june = sample.loc[sample["charge_period_start"] < pd.Timestamp("2026-07-01", tz="UTC")].copy()
+    june.attrs = {"cfusage": {"complete_through": dt.date(2026, 6, 30)}}
+    rep = build_report(june)
+    h = rep.headline
+    # before: the report described May, the month before the month of as_of
+    assert (h.as_of, h.last_month, h.month_rule) == (
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 1),
+        "complete",
+    )
+    assert h.last_month_cost == pytest.approx(
+        naive_sum(sample, "effective_cost", "2026-06-01", "2026-07-01")
+    )
+    assert h.previous_month_cost == pytest.approx(
+        naive_sum(sample, "effective_cost", "2026-05-01", "2026-06-01")
+    )
+    usage = sample.loc[sample["charge_category"].astype("str") == "Usage"]
+    assert h.list_cost == pytest.approx(naive_sum(usage, "list_cost", "2026-06-01", "2026-07-01"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = price_volume_mix(sample, base="2026-05", current="2026-06", by="product")
+    got = rep.tables["variance"].set_index("x_product_family_name").sort_index()
+    expected = expected.set_index("x_product_family_name").sort_index()
+    pd.testing.assert_series_equal(got["change"], expected["change"], check_names=False)
+    page = rep.to_html()
+    banner = page[page.index('id="completeness"') :][:600]
+    assert "This report describes <b>June 2026</b>, the last complete month" in banner
+    assert "partial month" not in page
+    cards = page[page.index('id="headline"') : page.index('id="cost-by-product"')]
+    assert cards.count("June 2026") == 1  # one card for June, not a "to date" card beside it
+
+
+def test_a_partial_month_reports_the_complete_month_before_it(report: Report, html: str) -> None:
+    h = report.headline
+    assert (h.month, h.last_month, h.month_rule) == (
+        dt.date(2026, 11, 1),
+        dt.date(2026, 10, 1),
+        "before-partial",
+    )
+    banner = html[html.index('id="completeness"') :][:600]
+    assert (
+        "This report describes <b>October 2026</b>, the last complete month before November"
+        in banner
+    )
+
+
+@pytest.mark.parametrize("month", ["2026-06", dt.date(2026, 6, 17), "2026-06-01"])
+def test_month_reports_the_chosen_month(sample: pd.DataFrame, month: object, tmp_path) -> None:
+    path = write_report(sample, tmp_path / "june.html", month=month)
+    rep = build_report(sample, month=month)
+    h = rep.headline
+    # month-end close of June: the report is as of June 30 (the data goes on to November)
+    assert (h.as_of, h.last_month, h.month_rule) == (
+        dt.date(2026, 6, 30),
+        dt.date(2026, 6, 1),
+        "chosen",
+    )
+    assert h.last_month_cost == pytest.approx(
+        naive_sum(sample, "effective_cost", "2026-06-01", "2026-07-01")
+    )
+    page = path.read_text(encoding="utf-8")
+    assert "This report describes <b>June 2026</b>, the month asked for" in page
+    assert rep.meta["last_day"] == dt.date(2026, 6, 30)
+
+
+def test_month_with_a_later_as_of_keeps_the_chosen_month(sample: pd.DataFrame) -> None:
+    rep = build_report(sample, month="2026-06", as_of="2026-11-23")
+    h = rep.headline
+    assert (h.last_month, h.month, h.month_is_partial) == (
+        dt.date(2026, 6, 1),
+        dt.date(2026, 11, 1),
+        True,
+    )
+    assert h.last_month_cost == pytest.approx(
+        naive_sum(sample, "effective_cost", "2026-06-01", "2026-07-01")
+    )
+    movers = rep.tables["top_movers"]
+    assert movers.attrs["cfusage"]["current"][0] == pd.Timestamp("2026-06-01", tz="UTC")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"month": "2026-11"}, "month=2026-11"),  # not complete: the data ends on the 23rd
+        ({"month": "2026-10", "as_of": "2026-10-15"}, "month=2026-10"),
+    ],
+)
+def test_an_incomplete_month_is_refused(sample: pd.DataFrame, kwargs: dict, message: str) -> None:
+    with pytest.raises(cfusage.errors.DataError, match=message):
+        build_report(sample, **kwargs)

@@ -27,12 +27,14 @@ import base64
 import calendar
 import datetime as dt
 import html
+import importlib.resources
 import io
+import numbers
 import pathlib
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -48,13 +50,17 @@ from ..analysis import (
     require,
     top_movers,
 )
-from ..errors import CurrencyError, DataError, Error, MissingColumnsError
-from ..io import utc_day
+from ..errors import ArgumentError, CurrencyError, DataError, Error, MissingColumnsError
+from ..io import DateLike, utc_day
 from ..schema import DIMENSIONS
 from . import plots
 from ._excel import write_excel
 
 __all__ = ["Headline", "Report", "build_report", "write_report"]
+
+#: The budget forms the report takes, as :func:`cfusage.budget_variance` does: a number (every
+#: month), a mapping of months to amounts, or a frame with ``period`` and ``budget``.
+Budget: TypeAlias = float | int | Mapping[Any, float] | pd.DataFrame
 
 _VALUE = "effective_cost"
 
@@ -92,15 +98,20 @@ class Headline:
         Run-rate forecast of the current month: ``month_to_date / month_days_elapsed *
         month_days``.
     last_month : datetime.date
-        First day of the last full month (the month before ``month``).
+        First day of the reported month, the month the report describes: ``month`` when
+        ``as_of`` is its last day, else the month before ``month`` (the last complete month),
+        or the month chosen with ``month=`` (see :func:`build_report`).
+    month_rule : str
+        Which rule chose ``last_month``: ``"complete"`` (the data ends on a month end),
+        ``"before-partial"`` (the last complete month before the partial one) or ``"chosen"``.
     last_month_cost, previous_month_cost : float or None
-        Spend of the last full month and of the month before it.
+        Spend of the reported month and of the month before it.
     last_month_change : float or None
         ``last_month_cost - previous_month_cost``.
     last_month_change_pct : float or None
         The change relative to ``previous_month_cost`` (``None`` when that is 0 or missing).
     list_cost, contracted_cost, usage_effective_cost : float or None
-        Last full month's usage rows at list price, contracted price, and effective cost, as
+        The reported month's usage rows at list price, contracted price, and effective cost, as
         :func:`cfusage.discounts` sums them (usage rows only; purchases, taxes and credits are
         left out).
     negotiated_savings, commitment_savings, total_savings : float or None
@@ -126,6 +137,7 @@ class Headline:
     month_to_date: float | None
     month_forecast: float | None
     last_month: dt.date
+    month_rule: str
     last_month_cost: float | None
     previous_month_cost: float | None
     last_month_change: float | None
@@ -240,29 +252,49 @@ class Report:
 def build_report(
     data: pd.DataFrame,
     *,
-    budget: pd.DataFrame | None = None,
+    budget: Budget | None = None,
     title: str = "Cloudflare spend",
-    as_of: dt.date | str | None = None,
+    as_of: DateLike | None = None,
+    month: DateLike | None = None,
     currency: str | None = None,
 ) -> Report:
     """Compute every section of the spend report from a typed usage frame.
 
+    **Which month the report describes.** The report describes one calendar month, the
+    *reported month* (``headline.last_month``): the month of ``as_of`` when ``as_of`` is its last
+    day (the data ends on a month end: that month is complete), otherwise the month before it
+    (the last complete month before the partial one, which the headline shows month to date);
+    or the month chosen with ``month=`` (month-end close). The banner says which of the three.
+    The variance bridge, the top movers and the discounts compare the reported month with the
+    month before it; anomalies are listed from its first day.
+
+    **Sections degrade on their own.** A section that cannot be computed from the data (usage
+    without costs, a month with no predecessor, a budget that covers no month) says why in place
+    of its content (``report.unavailable``); so does the headline. Only a frame the report
+    cannot place in time at all (empty, no ``charge_period_start``) is refused.
+
     Parameters
     ----------
     data : pandas.DataFrame
-        A typed usage frame (:func:`cfusage.to_frame`) with costs. Its
+        A typed usage frame (:func:`cfusage.to_frame`). Its
         ``attrs["cfusage"]["complete_through"]``, when present, says through which day the data
         is complete; the report states it and flags a partial month.
-    budget : pandas.DataFrame, optional
-        Columns ``period`` (a month: any day in it, or ``"YYYY-MM"``) and ``budget`` (an amount
-        in the report's currency). Several rows for one month (a budget split by account or
-        product) are added up. Adds the ``budget`` section and a headline card.
+    budget : float, mapping or pandas.DataFrame, optional
+        The monthly budget, in the forms :func:`cfusage.budget_variance` takes: a number (the
+        same amount every month), a mapping of months to amounts (``{"2026-10": 40_000}``), or
+        a DataFrame with columns ``period`` (a month: any day in it, or ``"YYYY-MM"``) and
+        ``budget``; several rows for one month (a budget split by account or product) are added
+        up, as the report tracks the organization's total. Adds the ``budget`` section and a
+        headline card.
     title : str, default "Cloudflare spend"
         Title of the report.
-    as_of : datetime.date or str, optional
+    as_of : date-like, optional
         The report's "today": rows after it are left out, the current month is the month of
-        ``as_of`` and the last full month is the one before. Default: the day the data is complete
-        through, else the last day in the data.
+        ``as_of``. Default: the day the data is complete through, else the last day in the data;
+        with ``month=``, the last day of that month when the data reaches it.
+    month : date-like, optional
+        The month to describe (``"2026-06"``, or any day in it), for month-end close. It must be
+        complete through ``as_of``.
     currency : str, optional
         The currency to report in when the frame holds several (rows in other currencies are
         left out, and the report says so). Costs of different currencies are never added.
@@ -274,12 +306,14 @@ def build_report(
     Raises
     ------
     MissingColumnsError
-        If the frame has no ``charge_period_start`` or no ``effective_cost`` at all (a
-        usage-only frame: rate it first with :func:`cfusage.rate`).
+        If the frame has no ``charge_period_start``.
     CurrencyError
         If the frame holds several currencies and ``currency`` is not given.
     DataError
-        If the frame is empty, or has no rows up to ``as_of``.
+        If the frame is empty, has no rows up to ``as_of``, or ``month`` is not complete
+        through ``as_of``.
+    ArgumentError
+        If ``budget`` is not a number, a mapping or a DataFrame, or ``month`` is not a date.
 
     Examples
     --------
@@ -297,22 +331,33 @@ def build_report(
     >>> report = build_report(data)
     >>> report.headline.month_to_date, report.headline.last_month_cost
     (100.0, 280.0)
+    >>> report.headline.last_month, report.headline.month_rule
+    (datetime.date(2026, 2, 1), 'before-partial')
+    >>> build_report(data, as_of="2026-02-28").headline.last_month
+    datetime.date(2026, 2, 1)
     """
-    require(data, ["charge_period_start", _VALUE], "the report")
+    require(data, ["charge_period_start"], "the report")
     monthly_budget = _check_budget(budget) if budget is not None else None
     if not len(data):
         raise DataError("the report needs at least one usage row; the frame is empty")
     frame, cur, other_currencies = _one_currency(data, currency)
     complete = _complete_through(data)
-    day = _as_of(frame, as_of, complete)
+    chosen = _month_start(utc_day(month, "month")) if month is not None else None
+    day = _as_of(frame, as_of, complete, chosen)
     end = pd.Timestamp(day, tz="UTC") + pd.Timedelta(days=1)
     frame = frame.loc[frame["charge_period_start"] < end]
     if not len(frame):
         raise DataError(f"as_of={day}: the frame has no row on or before that day")
     frame.attrs = dict(data.attrs)
+    reported, rule = _reported_month(day, chosen)
 
-    head = _headline(frame, cur, day, complete)
-    report = Report(title=title, headline=head)
+    unavailable: dict[str, str] = {}
+    try:
+        head = _headline(frame, cur, day, complete, reported, rule)
+    except Error as exc:
+        head = _headline(frame, cur, day, complete, reported, rule, figures=False)
+        unavailable["headline"] = str(exc)
+    report = Report(title=title, headline=head, unavailable=unavailable)
     report.meta.update(
         first_day=frame["charge_period_start"].min().date(),
         last_day=day,
@@ -344,9 +389,10 @@ def write_report(
     data: pd.DataFrame,
     path: str | pathlib.Path,
     *,
-    budget: pd.DataFrame | None = None,
+    budget: Budget | None = None,
     title: str = "Cloudflare spend",
-    as_of: dt.date | str | None = None,
+    as_of: DateLike | None = None,
+    month: DateLike | None = None,
     currency: str | None = None,
 ) -> pathlib.Path:
     """Build the spend report and write it as one self-contained HTML file.
@@ -361,12 +407,16 @@ def write_report(
     path : str or pathlib.Path
         The HTML file to write, or a ``.xlsx`` workbook of the report's tables (parent folders
         are created).
-    budget : pandas.DataFrame, optional
-        Monthly budget: columns ``period`` and ``budget``.
+    budget : float, mapping or pandas.DataFrame, optional
+        Monthly budget: a number, a mapping of months to amounts, or a frame with columns
+        ``period`` and ``budget``.
     title : str, default "Cloudflare spend"
         Title of the report.
-    as_of : datetime.date or str, optional
+    as_of : date-like, optional
         The report's "today" (default: the last complete day of the data).
+    month : date-like, optional
+        The month to describe (``"2026-06"``), for month-end close; default: the last complete
+        month (see :func:`build_report`).
     currency : str, optional
         The currency to report in when the frame holds several.
 
@@ -377,7 +427,7 @@ def write_report(
 
     Raises
     ------
-    MissingColumnsError, CurrencyError, DataError
+    MissingColumnsError, CurrencyError, DataError, ArgumentError
         As :func:`build_report`.
 
     Examples
@@ -387,7 +437,9 @@ def write_report(
     >>> write_report(cfusage.sample.load(), "report.html")  # doctest: +SKIP
     PosixPath('report.html')
     """
-    report = build_report(data, budget=budget, title=title, as_of=as_of, currency=currency)
+    report = build_report(
+        data, budget=budget, title=title, as_of=as_of, month=month, currency=currency
+    )
     return report.save(path)
 
 
@@ -416,12 +468,45 @@ def _complete_through(df: pd.DataFrame) -> dt.date | None:
     return pd.Timestamp(value).date()
 
 
-def _as_of(df: pd.DataFrame, as_of: dt.date | str | None, complete: dt.date | None) -> dt.date:
+def _month_end(month: dt.date) -> dt.date:
+    return _add_months(month, 1) - dt.timedelta(days=1)
+
+
+def _as_of(
+    df: pd.DataFrame, as_of: DateLike | None, complete: dt.date | None, month: dt.date | None
+) -> dt.date:
+    """The report's last day: ``as_of``; else the data's last complete (or last) day, or with
+    ``month`` the end of that month when the data reaches it. A chosen month must be complete."""
     if as_of is not None:
-        return utc_day(as_of, "as_of")
-    if complete is not None:
-        return complete
-    return df["charge_period_start"].max().date()
+        day = utc_day(as_of, "as_of")
+    else:
+        day = complete if complete is not None else df["charge_period_start"].max().date()
+        if month is not None:
+            day = min(day, _month_end(month))
+    if month is not None and _month_end(month) > day:
+        raise DataError(
+            f"month={month:%Y-%m}: the report describes a complete month, and the data is only "
+            f"looked at through {day} (complete through {complete}); pick an earlier month or "
+            "a later as_of"
+        )
+    return day
+
+
+#: How the reported month was chosen (``Headline.month_rule``).
+MONTH_RULES = {
+    "complete": "the last complete month: the data ends on its last day",
+    "before-partial": "the last complete month, before the partial month the data ends in",
+    "chosen": "the month asked for (month=)",
+}
+
+
+def _reported_month(day: dt.date, chosen: dt.date | None) -> tuple[dt.date, str]:
+    """The month the report describes, and which rule chose it (a key of :data:`MONTH_RULES`)."""
+    if chosen is not None:
+        return chosen, "chosen"
+    if day == _month_end(_month_start(day)):
+        return _month_start(day), "complete"
+    return _add_months(_month_start(day), -1), "before-partial"
 
 
 def _one_currency(df: pd.DataFrame, currency: str | None) -> tuple[pd.DataFrame, str | None, list]:
@@ -477,7 +562,7 @@ def _savings(df: pd.DataFrame) -> dict[str, float | None]:
         return {}
     try:
         row = discounts(df, by=None, freq=None).iloc[0]
-    except MissingColumnsError:
+    except Error:
         return {}
     return {
         k: (None if pd.isna(v) else float(v)) for k, v in row.items() if k != "billing_currency"
@@ -485,20 +570,31 @@ def _savings(df: pd.DataFrame) -> dict[str, float | None]:
 
 
 def _headline(
-    df: pd.DataFrame, currency: str | None, day: dt.date, complete: dt.date | None
+    df: pd.DataFrame,
+    currency: str | None,
+    day: dt.date,
+    complete: dt.date | None,
+    last: dt.date,
+    rule: str,
+    *,
+    figures: bool = True,
 ) -> Headline:
+    """The headline; ``figures=False`` leaves every figure ``None`` (when they cannot be
+    computed: the report says why)."""
     month = _month_start(day)
     month_days = calendar.monthrange(month.year, month.month)[1]
     elapsed = day.day
-    last = _add_months(month, -1)
-    previous = _add_months(month, -2)
-    mtd = _sum(_between(df, month, day + dt.timedelta(days=1))[_VALUE])
-    last_month = _between(df, last, month)
-    last_cost = _sum(last_month[_VALUE])
-    prev_cost = _sum(_between(df, previous, last)[_VALUE])
+    previous = _add_months(last, -1)
+    mtd = last_cost = prev_cost = None
+    savings: dict[str, float | None] = {}
+    if figures:
+        require(df, [_VALUE], "the headline")
+        mtd = _sum(_between(df, month, day + dt.timedelta(days=1))[_VALUE])
+        last_month = _between(df, last, _add_months(last, 1))
+        last_cost = _sum(last_month[_VALUE])
+        prev_cost = _sum(_between(df, previous, last)[_VALUE])
+        savings = _savings(last_month)
     change = _diff(last_cost, prev_cost)
-
-    savings = _savings(last_month)
     return Headline(
         currency=currency,
         as_of=day,
@@ -510,6 +606,7 @@ def _headline(
         month_to_date=mtd,
         month_forecast=None if mtd is None else mtd / elapsed * month_days,
         last_month=last,
+        month_rule=rule,
         last_month_cost=last_cost,
         previous_month_cost=prev_cost,
         last_month_change=change,
@@ -523,7 +620,7 @@ def _headline(
         esr_over_list=savings.get("esr_over_list"),
         esr_over_contract=savings.get("esr_over_contract"),
         savings_coverage=savings.get("savings_coverage"),
-        rows_without_cost=int(df[_VALUE].isna().sum()),
+        rows_without_cost=int(df[_VALUE].isna().sum()) if _VALUE in df.columns else len(df),
     )
 
 
@@ -551,7 +648,8 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         head = report.headline
         _need(df, [by], f"cost by {by}")
         fig, ax = _figure()
-        recent = _between(df, _add_months(head.month, -2), head.as_of + dt.timedelta(days=1))
+        first = min(_add_months(head.month, -2), _add_months(head.last_month, -1))
+        recent = _between(df, first, head.as_of + dt.timedelta(days=1))
         plots.cost(recent, by=by, freq="D", top=6, ax=ax, currency=head.currency)
         report.figures[name.replace("_", "-")] = fig
 
@@ -559,10 +657,11 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         require(df, [column], f"cost by {by}")
         labels = df[column].astype("str").fillna("(not set)")
         months = [
-            (_add_months(head.month, -2), _add_months(head.month, -1), None),
-            (head.last_month, head.month, None),
-            (head.month, head.as_of + dt.timedelta(days=1), head.month_days_elapsed),
+            (_add_months(head.last_month, -1), head.last_month, None),
+            (head.last_month, _add_months(head.last_month, 1), None),
         ]
+        if head.month != head.last_month:  # the month the data ends in, to date
+            months.append((head.month, head.as_of + dt.timedelta(days=1), head.month_days_elapsed))
         cols: dict[str, pd.Series] = {}
         for start, end, partial in months:
             part = _between(df, start, end)
@@ -593,9 +692,12 @@ def _need(df: pd.DataFrame, dimensions: list[str], what: str) -> None:
 
 
 def _last_two_months(report: Report) -> tuple[tuple[dt.date, dt.date], tuple[dt.date, dt.date]]:
-    """(base, current) windows: the month before the last full month, and the last full month."""
+    """(base, current) windows: the month before the reported month, and the reported month."""
     h = report.headline
-    return (_add_months(h.last_month, -1), h.last_month), (h.last_month, h.month)
+    return (_add_months(h.last_month, -1), h.last_month), (
+        h.last_month,
+        _add_months(h.last_month, 1),
+    )
 
 
 def _require_rows(df: pd.DataFrame, window: tuple[dt.date, dt.date], what: str) -> None:
@@ -683,9 +785,9 @@ def _top_group(events: pd.DataFrame, scored: pd.DataFrame) -> tuple:
 def _section_discounts(df: pd.DataFrame, report: Report) -> None:
 
     h = report.headline
-    last = _between(df, h.last_month, h.month)
+    last = _between(df, h.last_month, _add_months(h.last_month, 1))
     if not len(last):
-        raise DataError(f"no usage in {h.last_month:%B %Y}, the last full month")
+        raise DataError(f"no usage in {h.last_month:%B %Y}, the reported month")
     _need(df, ["product"], "discounts by product")
     by_product = discounts(last, by="product", freq=None)
     total = discounts(last, by=None, freq=None)
@@ -696,7 +798,8 @@ def _section_discounts(df: pd.DataFrame, report: Report) -> None:
     plots.discount_waterfall(total, ax=ax)
     report.figures["discounts"] = fig
     try:
-        monthly = reconcile(_between(df, _add_months(h.month, -12), h.month), freq="MS")
+        after = _add_months(h.last_month, 1)
+        monthly = reconcile(_between(df, _add_months(after, -12), after), freq="MS")
     except MissingColumnsError:
         return  # no billed cost: the waterfall stops at effective cost, and so does the report
     fig, ax = _figure((11.0, 3.0))
@@ -705,15 +808,24 @@ def _section_discounts(df: pd.DataFrame, report: Report) -> None:
     report.tables["billed_vs_effective"] = monthly
 
 
-def _check_budget(budget: object) -> pd.DataFrame:
-    """The monthly budget as ``period`` (UTC month start) and ``budget`` (summed per month).
+def _check_budget(budget: object) -> float | Mapping[Any, float] | pd.DataFrame:
+    """The monthly budget in a form :func:`cfusage.budget_variance` takes.
 
-    Rows that split a month's budget by dimension (account, product...) are added up: the
-    report tracks the organization's total.
+    A number and a mapping (months to amounts) are handed on as they are; a frame becomes
+    ``period`` (UTC month start) and ``budget`` (summed per month): rows that split a month's
+    budget by dimension (account, product...) are added up, as the report tracks the
+    organization's total.
     """
+    if isinstance(budget, numbers.Real) and not isinstance(budget, bool):
+        if not np.isfinite(float(budget)) or float(budget) < 0:
+            raise ArgumentError(f"budget={budget!r} is not an amount (a finite number >= 0)")
+        return float(budget)
+    if isinstance(budget, Mapping):
+        return budget
     if not isinstance(budget, pd.DataFrame):
-        raise DataError(
-            f"budget= must be a DataFrame with columns 'period' and 'budget', "
+        raise ArgumentError(
+            "budget= must be a number (every month), a mapping of months to amounts "
+            "({'2026-10': 40000}) or a DataFrame with columns 'period' and 'budget', "
             f"not a {type(budget).__name__}"
         )
     missing = [c for c in ("period", "budget") if c not in budget.columns]
@@ -743,7 +855,7 @@ def _check_budget(budget: object) -> pd.DataFrame:
     return table.groupby("period", as_index=False, sort=True)["budget"].sum()
 
 
-def _section_budget(budget: pd.DataFrame) -> Callable[[pd.DataFrame, Report], None]:
+def _section_budget(budget: Budget) -> Callable[[pd.DataFrame, Report], None]:
     def step(df: pd.DataFrame, report: Report) -> None:
 
         h = report.headline
@@ -771,56 +883,14 @@ def _section_budget(budget: pd.DataFrame) -> Callable[[pd.DataFrame, Report], No
 # Rendering
 # --------------------------------------------------------------------------------------------
 
-_CSS = """
-.cfr{--ink:#1f2933;--muted:#616e7c;--line:#e4e7eb;--soft:#f5f7fa;--accent:#f38020;
---up:#c0392b;--down:#2e7d4f;font:14px/1.5 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,
-"Helvetica Neue",Arial,sans-serif;color:var(--ink);max-width:1120px;margin:0 auto;padding:0 24px 40px}
-.cfr *{box-sizing:border-box}
-.cfr header.top{border-top:4px solid var(--accent);padding:22px 0 10px}
-.cfr .eyebrow{font-size:12px;letter-spacing:.08em;text-transform:uppercase;color:var(--muted)}
-.cfr h1{font-size:28px;line-height:1.2;margin:4px 0 6px;font-weight:650}
-.cfr h2{font-size:18px;margin:0 0 4px;font-weight:620}
-.cfr h3{font-size:14px;margin:14px 0 6px;font-weight:620}
-.cfr .sub{color:var(--muted);margin:0}
-.cfr .banner{border-radius:8px;padding:10px 14px;margin:14px 0 4px;background:#eef6ee;
-border:1px solid #cfe6d2}
-.cfr .banner.partial{background:#fff7e6;border-color:#f6d9a8}
-.cfr .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:14px;margin:18px 0 6px}
-.cfr .card{border:1px solid var(--line);border-radius:10px;padding:14px 16px;background:#fff}
-.cfr .card .label{font-size:12px;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}
-.cfr .card .value{font-size:28px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}
-.cfr .card .detail{font-size:13px;color:var(--muted)}
-.cfr section{margin:26px 0 0;padding-top:18px;border-top:1px solid var(--line)}
-.cfr section#headline{border-top:0;margin-top:0;padding-top:0}
-.cfr .lede{color:var(--muted);margin:0 0 10px;max-width:860px}
-.cfr figure{margin:8px 0 12px}
-.cfr figure img{width:100%;height:auto;display:block}
-.cfr figure.half{display:inline-block;width:49%;vertical-align:top}
-.cfr table.data{border-collapse:collapse;width:100%;font-size:13px;font-variant-numeric:tabular-nums}
-.cfr table.data th{text-align:right;font-weight:600;color:var(--muted);font-size:12px;
-border-bottom:2px solid var(--line);padding:6px 10px;white-space:nowrap}
-.cfr table.data td{text-align:right;padding:5px 10px;border-bottom:1px solid var(--line);
-white-space:nowrap}
-.cfr table.data th:first-child,.cfr table.data td:first-child{text-align:left;white-space:normal}
-.cfr table.data tbody tr:nth-child(even){background:var(--soft)}
-.cfr table.data.total tbody tr:last-child td{font-weight:650;border-top:2px solid var(--line)}
-.cfr .up{color:var(--up)}.cfr .down{color:var(--down)}.cfr .na,.cfr .zero{color:#9aa5b1}
-.cfr .pill{display:inline-block;border-radius:999px;padding:1px 8px;font-size:12px;
-background:var(--soft);border:1px solid var(--line)}
-.cfr .pill.bad{background:#fdecea;border-color:#f5c6c1;color:var(--up)}
-.cfr .pill.good{background:#eaf6ee;border-color:#c8e6d0;color:var(--down)}
-.cfr ul.sentences{margin:6px 0 12px;padding-left:20px}
-.cfr ul.sentences li{margin:3px 0}
-.cfr .unavailable{color:var(--muted);font-style:italic;background:var(--soft);
-border-radius:8px;padding:10px 14px}
-.cfr footer{margin-top:30px;padding-top:14px;border-top:1px solid var(--line);color:var(--muted);
-font-size:12px}
-.cfr footer dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:6px 0}
-.cfr footer dt{font-weight:600}.cfr footer dd{margin:0}
-@media (max-width:820px){.cfr .cards{grid-template-columns:repeat(2,1fr)}
-.cfr figure.half{width:100%}}
-@media print{.cfr section{break-inside:avoid}}
-"""
+#: The report's style sheet, a file beside this module, inlined into every page it renders.
+CSS_FILE = "report.css"
+
+
+def _css() -> str:
+    """The report's CSS (``report.css``), read when a report is rendered."""
+    return importlib.resources.files(__package__).joinpath(CSS_FILE).read_text(encoding="utf-8")
+
 
 _SECTIONS: dict[str, tuple[str, str]] = {
     "cost-by-product": (
@@ -834,13 +904,13 @@ _SECTIONS: dict[str, tuple[str, str]] = {
     ),
     "variance": (
         "What changed last month",
-        "The change in effective cost from the month before to the last full month, split into "
-        "price, volume, mix, new and retired metrics.",
+        "The change in effective cost from the month before to the reported month, split into "
+        "price, days (the months' lengths), volume, mix, new and retired metrics.",
     ),
     "top-movers": (
         "Top movers",
         "The billable metrics (per account) whose cost changed most between the two last "
-        "full months.",
+        "months: the reported month and the month before it.",
     ),
     "anomalies": (
         "Anomalies",
@@ -848,7 +918,7 @@ _SECTIONS: dict[str, tuple[str, str]] = {
     ),
     "discounts": (
         "Discounts and savings",
-        "Last full month's usage at list price, after negotiated discounts (contracted) and "
+        "The reported month's usage at list price, after negotiated discounts (contracted) and "
         "after commitments (effective), by product.",
     ),
     "budget": ("Budget", "Cumulative spend against the monthly budget, with a run-rate forecast."),
@@ -860,6 +930,16 @@ def _esc(value: object) -> str:
 
 
 _NA_HTML = '<span class="na">—</span>'
+
+#: The effects of :func:`cfusage.price_volume_mix`, in the order the table lists them.
+_EFFECTS = (
+    "price_effect",
+    "days_effect",
+    "volume_effect",
+    "mix_effect",
+    "new_effect",
+    "retired_effect",
+)
 
 
 def _is_na(value: object) -> bool:
@@ -935,16 +1015,17 @@ def _render_headline(report: Report) -> str:
     h = report.headline
     cur = h.currency
     cards = []
-    if h.month_is_partial:
-        detail = (
-            f"{h.month_days_elapsed} of {h.month_days} days · run-rate forecast "
-            f"{_money(h.month_forecast, cur, compact=True)}"
-        )
-        label = f"{h.month:%B} to date"
-    else:
-        detail = f"all {h.month_days} days"
-        label = f"{h.month:%B %Y}"
-    cards.append(_card(_esc(label), _money(h.month_to_date, cur, compact=True), detail))
+    if h.month != h.last_month:  # the month the data ends in, beside the reported month
+        if h.month_is_partial:
+            detail = (
+                f"{h.month_days_elapsed} of {h.month_days} days · run-rate forecast "
+                f"{_money(h.month_forecast, cur, compact=True)}"
+            )
+            label = f"{h.month:%B} to date"
+        else:
+            detail = f"all {h.month_days} days"
+            label = f"{h.month:%B %Y}"
+        cards.append(_card(_esc(label), _money(h.month_to_date, cur, compact=True), detail))
     change = (
         f"{_pct(h.last_month_change_pct)} ({_signed_money(h.last_month_change, cur)}) "
         f"vs {_add_months(h.last_month, -1):%B}"
@@ -983,7 +1064,13 @@ def _render_headline(report: Report) -> str:
                 f"{_money(last['budget'], cur, compact=True)} {value}",
             )
         )
-    return f'<section id="headline"><div class="cards">{"".join(cards)}</div></section>'
+    why = ""
+    if "headline" in report.unavailable:
+        why = (
+            '<p class="unavailable">Headline figures not available for this data: '
+            f"{_esc(report.unavailable['headline'])}</p>"
+        )
+    return f'<section id="headline">{why}<div class="cards">{"".join(cards)}</div></section>'
 
 
 def _render_banner(report: Report) -> str:
@@ -995,13 +1082,28 @@ def _render_banner(report: Report) -> str:
             f"Data through <b>{h.as_of:%d %B %Y}</b> (the source did not say through which day "
             "it is complete)."
         )
+    reported = _month_sentence(h)
     if h.month_is_partial:
         return (
             f'<div class="banner partial" id="completeness">{through} '
             f"<b>{h.month:%B %Y} is a partial month</b>: {h.month_days_elapsed} of "
-            f"{h.month_days} days; its figures are month to date.</div>"
+            f"{h.month_days} days; its figures are month to date. {reported}</div>"
         )
-    return f'<div class="banner" id="completeness">{through}</div>'
+    return f'<div class="banner" id="completeness">{through} {reported}</div>'
+
+
+def _month_sentence(h: Headline) -> str:
+    """Which month the report describes, and why that one (:data:`MONTH_RULES`)."""
+    month = f"<b>{h.last_month:%B %Y}</b>"
+    if h.month_rule == "chosen":
+        return (
+            f'<span id="reported-month">This report describes {month}, the month asked for.</span>'
+        )
+    if h.month_rule == "complete":
+        why = "the last complete month (the data ends on its last day)"
+    else:
+        why = f"the last complete month before {h.month:%B}"
+    return f'<span id="reported-month">This report describes {month}, {why}.</span>'
 
 
 def _render_cost(report: Report, section_id: str, table: str) -> str:
@@ -1050,16 +1152,16 @@ def _render_variance(report: Report) -> str:
     h = report.headline
     cur = h.currency
     pvm = report.tables["variance"]
-    effects = ["price_effect", "volume_effect", "mix_effect", "new_effect", "retired_effect"]
-    money = ["previous_cost", "current_cost", "change", *effects]
+    effects = [e for e in _EFFECTS if e in pvm.columns]
+    money = ["previous", "current", "change", *effects]
     label = "x_product_family_name"
     shown = _with_total(pvm[[label, *money]], label, money)
     base, current = _last_two_months(report)
     formats = _money_formats(money, cur, signed=("change", *effects))
     headers = {
         label: "Product",
-        "previous_cost": f"{base[0]:%b %Y}",
-        "current_cost": f"{current[0]:%b %Y}",
+        "previous": f"{base[0]:%b %Y}",
+        "current": f"{current[0]:%b %Y}",
         "change": "Change",
         **{e: e.removesuffix("_effect").capitalize() for e in effects},
     }
@@ -1162,7 +1264,7 @@ def _render_discounts(report: Report) -> str:
             "<h3>Billed and amortized, month by month</h3>"
             '<p class="lede">Billed cost is the invoice (a prepaid fee counts in the month it is '
             "invoiced, usage it covers is billed at 0); effective cost spreads the fee over the "
-            "usage it pays for. The last twelve full months.</p>"
+            "usage it pays for. The twelve months through the reported month.</p>"
             + _img(report, "billed-vs-effective", "Billed against effective cost per month")
         )
     return (
@@ -1199,13 +1301,16 @@ def _render_budget(report: Report) -> str:
 
 def _render_section(report: Report, section_id: str, body: Callable[[], str]) -> str:
     title, lede = _SECTIONS[section_id]
+    if section_id not in report.unavailable:
+        try:
+            content = body()
+        except Error as exc:  # a section that cannot be shown says why, in its place
+            report.unavailable[section_id] = str(exc)
     if section_id in report.unavailable:
         content = (
             f'<p class="unavailable">Not available for this data: '
             f"{_esc(report.unavailable[section_id])}</p>"
         )
-    else:
-        content = body()
     return (
         f'<section id="{section_id}"><h2>{_esc(title)}</h2><p class="lede">{_esc(lede)}</p>'
         f"{content}</section>"
@@ -1283,7 +1388,7 @@ def _render(report: Report, *, standalone: bool) -> str:
         body.append(_render_section(report, "budget", lambda: _render_budget(report)))
     body += [_render_about(report), "</div>"]
     content = "\n".join(body)
-    style = f"<style>{_CSS}</style>"
+    style = f"<style>{_css()}</style>"
     if not standalone:
         return style + content
     return (
