@@ -118,6 +118,7 @@ class CfusageAccessor:
     unit_price_discounts = _FrameFirst(analysis.unit_price_discounts)
     amortize = _FrameFirst(analysis.amortize)
     amortize_commitment = _FrameFirst(analysis.amortize_commitment)
+    commitment_burndown = _FrameFirst(analysis.commitment_burndown)
     reconcile = _FrameFirst(analysis.reconcile)
     rate = _FrameFirst(analysis.rate)
     free_allowance_usage = _FrameFirst(analysis.free_allowance_usage)

@@ -7,6 +7,7 @@ always a key so that currencies are never summed), implemented once in :mod:`._g
 
 from ._amortization import amortize, amortize_commitment, reconcile
 from ._anomalies import anomalies, describe_anomalies
+from ._commitments import commitment_burndown
 from ._discounts import discounts, savings_summary, unit_price_discounts
 from ._grouping import (
     CURRENCY,
@@ -45,6 +46,7 @@ __all__ = [
     "anomalies",
     "budget_status",
     "budget_variance",
+    "commitment_burndown",
     "convert_currency",
     "describe_anomalies",
     "discounts",
