@@ -164,6 +164,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--budget", type=Path, metavar="CSV", help="columns period (YYYY-MM), budget"
     )
+    report.add_argument(
+        "--month",
+        metavar="YYYY-MM",
+        help="the month to describe, for month-end close (default: the last complete month)",
+    )
     _add_client_args(report)
     report.set_defaults(func=_cmd_report)
 
@@ -315,14 +320,17 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
     """Write the HTML spend report for the organization, or for the bundled sample.
 
     --budget reads a CSV with columns period (YYYY-MM) and budget (optional dimension columns are
-    kept). Without --from/--to: the whole sample, or for --org the previous month through
-    yesterday. With --sample, a sample server is started in-process on a free port, the sample is
-    fetched through the client, and the server is stopped: no network, no credentials.
+    kept). --month YYYY-MM describes that month (month-end close; default: the last complete
+    month of the data). Without --from/--to: the whole sample, or for --org the previous month
+    through yesterday (with --month: that month and the one before it). With --sample, a sample
+    server is started in-process on a free port, the sample is fetched through the client, and
+    the server is stopped: no network, no credentials.
 
     examples:
       cfusage report --sample --out report.html
       cfusage report --org ORG_ID --from 2026-01-01 --to 2026-06-30 --out report.html \\
           --budget budget.csv
+      cfusage report --sample --month 2026-06 --out june.html
     """
     budget = _read_budget(args.budget) if args.budget is not None else None
     if (args.start is None) != (args.end is None):
@@ -348,7 +356,11 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             ) as client:
                 df = client.usage(start, end)
     else:
-        if args.start is None:
+        if args.start is None and args.month is not None:
+            first = _date(f"{args.month}-01", "--month")
+            end = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+            start = (first - dt.timedelta(days=1)).replace(day=1)
+        elif args.start is None:
             today = dt.datetime.now(dt.UTC).date()
             end = today - dt.timedelta(days=1)
             start = (end.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
@@ -358,7 +370,7 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             df = client.usage(start, end)
     from .viz import write_report
 
-    path = write_report(df, args.out, budget=budget)
+    path = write_report(df, args.out, budget=budget, month=args.month)
     _print(str(path), out)
     return EXIT_OK
 
