@@ -286,6 +286,16 @@ def test_raise_names_row_field_and_value():
     assert "row 1: list_cost = 'twelve'" in str(info.value)
 
 
+def test_each_bad_money_cell_gets_its_own_reason():
+    _, rejected = cfusage.to_frame(
+        [day_record(0, ListCost=math.inf), day_record(1, ListCost="1,000")], errors="quarantine"
+    )
+    assert "infinite" in rejected.loc[0, "reason"]
+    assert (
+        "plain decimal" in rejected.loc[1, "reason"] and "infinite" not in rejected.loc[1, "reason"]
+    )
+
+
 def test_end_before_start_and_infinite_money_are_errors():
     records = [
         day_record(0, ChargePeriodEnd="2026-02-01T00:00:00Z"),
@@ -511,6 +521,7 @@ HEADER = "ChargePeriodStart,ChargePeriodEnd,SkuId,ListCost\n"
     ("name", "content", "match"),
     [
         ("quoting.csv", (HEADER + '"2026-03-01,2026-03-02,a,1\n').encode(), "well-formed CSV"),
+        ("extra.csv", (HEADER + "2026-03-01,2026-03-02,a,1,9\n").encode(), "more cells"),
         ("latin1.csv", (HEADER + "2026-03-01,2026-03-02,café,1\n").encode("latin-1"), "UTF-8"),
         ("empty.csv", b"", "empty"),
         ("cut.json.gz", gzip.compress(json.dumps(envelope([RECORD])).encode())[:60], "truncated"),

@@ -170,9 +170,14 @@ def _without_repeats(rule_cases: pd.DataFrame, type_cases: pd.DataFrame) -> pd.D
 
 
 def _cases(
-    mask_or_rows: np.ndarray, field: str, values: pd.Series, reason: str, check: str
+    mask_or_rows: np.ndarray,
+    field: str,
+    values: pd.Series,
+    reason: str | np.ndarray,
+    check: str,
 ) -> pd.DataFrame:
-    """Failure cases for the rows picked by a boolean mask (or positions)."""
+    """Failure cases for the rows picked by a boolean mask (or positions); ``reason`` is one text
+    or one per picked row."""
     rows = np.flatnonzero(mask_or_rows) if mask_or_rows.dtype == bool else mask_or_rows
     picked = values.reset_index(drop=True).iloc[rows]
     return pd.DataFrame(

@@ -88,7 +88,9 @@ def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         typed, bad, why = _coerce_column(raw[name], spec)
         out[name] = typed
         if bad is not None and bad.any():
-            failures.append(_cases(np.flatnonzero(bad), name, raw[name], why, "type"))
+            rows = np.flatnonzero(bad)
+            reason = why[rows] if isinstance(why, np.ndarray) else why
+            failures.append(_cases(rows, name, raw[name], reason, "type"))
     typed = _complete(
         pd.DataFrame(out, index=pd.RangeIndex(n)) if out else pd.DataFrame(index=pd.RangeIndex(n))
     )
@@ -100,7 +102,8 @@ def _coerce(raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def _coerce_column(
     values: pd.Series, spec: schema.Column
-) -> tuple[pd.Series, np.ndarray | None, str]:
+) -> tuple[pd.Series, np.ndarray | None, str | np.ndarray]:
+    """Typed values, which present values could not be typed, and why (one text, or per row)."""
     values = values.reset_index(drop=True)
     present = _present(values)
     if spec.kind == "datetime":
@@ -112,7 +115,10 @@ def _coerce_column(
         if spec.kind == "money":
             inf = np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan))
             if inf.any():
-                return numbers, bad | inf, "not a finite number (money cannot be infinite)"
+                why = np.where(
+                    inf, "not a finite number (money cannot be infinite)", _NUMBER_REASON
+                )
+                return numbers, bad | inf, why
         return numbers, bad, _NUMBER_REASON
     if spec.kind == "tags":
         return _to_tags(values, present)

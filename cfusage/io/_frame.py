@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import warnings
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -424,15 +425,22 @@ def _read_focus_csv(raw: bytes, sep: str = ",") -> pd.DataFrame:
     error.
     """
     encoding = "utf-16" if raw[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig"
-    return pd.read_csv(
-        io.BytesIO(raw),
-        sep=sep,
-        dtype=str,
-        keep_default_na=False,
-        na_values=list(NULL_TEXT),
-        encoding=encoding,
-        encoding_errors="strict",
-    )
+    with warnings.catch_warnings():
+        # A row with more cells than the header would shift its cells (or lose the extra ones).
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return pd.read_csv(
+                io.BytesIO(raw),
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                na_values=list(NULL_TEXT),
+                encoding=encoding,
+                encoding_errors="strict",
+                index_col=False,
+            )
+        except pd.errors.ParserWarning as exc:
+            raise pd.errors.ParserError(f"a row has more cells than the header ({exc})") from None
 
 
 # --------------------------------------------------------------------------------------------
