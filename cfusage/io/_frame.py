@@ -75,7 +75,18 @@ def to_frame(
     with ``to_dict()`` or ``model_dump()``), records with wire (``ChargePeriodStart``) or python
     (``charge_period_start``) names, FOCUS files from other tools (``.csv`` or ``.parquet``, FOCUS
     1.0 to 1.3: ``NULL`` text, a byte-order mark, CRLF, enum values in another case, Tags as JSON
-    text), a DataFrame, or a list of any of these (e.g. one envelope per 31-day window).
+    text), a DataFrame, or a list of any of these (e.g. one envelope per 31-day window, or
+    Cloudflare beside AWS, Azure and GCP FOCUS exports). A single record or SDK item is one record.
+
+    Which rows can be used follows FOCUS's own requirement levels, from the column table
+    (:attr:`cfusage.schema.Column.required`): the charge period always; SkuId
+    (``x_billable_metric_id``) on Usage and Purchase rows that are not corrections, from a
+    provider that publishes SKUs (one of its rows in the input has one), and on every Cloudflare
+    row. Tax, Credit, Adjustment and correction rows without a SkuId, and files with no SkuId
+    column, are kept. The provider is ServiceProviderName, or ProviderName (FOCUS 1.0-1.2) where
+    that is absent; records in the API's shapes (JSON, dicts, SDK objects) that name none are
+    Cloudflare's. A number is a number: text that is not a plain decimal (``"1.000,50"``,
+    ``"1,000"``, ``"$5"``) is refused, never rewritten. Dates are ISO 8601 in years 0001-9999.
 
     Parameters
     ----------
@@ -101,7 +112,13 @@ def to_frame(
     Raises
     ------
     ResponseError
-        ``success: false`` (with the API's messages), or a body that is not JSON.
+        ``success: false`` (with the API's messages), a body that is not JSON, or one that cannot
+        be decoded at all (nested too deeply), naming the source.
+    DataError
+        A file that cannot be read (not UTF-8 or UTF-16 with its mark, broken CSV quoting, a row
+        with more cells than the header, an empty file, truncated gzip, corrupt Parquet), naming
+        the file and the fault. Problems of single records are never raised whole: they are the
+        rows' failure cases.
     ValidationError
         With ``errors="raise"``, rows that cannot be used (``.failure_cases`` lists them all).
 
