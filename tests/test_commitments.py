@@ -125,3 +125,22 @@ def test_rate_window_must_be_positive():
         commitment_burndown(
             _usage([1.0]), commitments=_commitment("prepaid_balance", 5, 2), rate_window=0
         )
+
+
+def test_the_burndown_chart_draws_actual_projected_and_the_day_it_runs_out():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from cfusage import plots
+
+    b = commitment_burndown(_usage([6.0, 6.0]), commitments=_commitment("prepaid_balance", 20, 5))
+    ax = plots.commitment_burndown(b, ax=Figure().add_subplot())
+    lines = {line.get_gid(): line for line in ax.lines}
+    assert list(lines["balance"].get_ydata()) == [14.0, 8.0]
+    assert list(lines["projected"].get_ydata()) == [8.0, 2.0, 0.0, 0.0]  # from the last actual day
+    assert list(lines["exhausted"].get_ydata()) == [0.0]
+    assert "projected unused" in ax.get_title(loc="left")
+    with pytest.raises(cfusage.DataError, match="commitment="):
+        plots.commitment_burndown(b, commitment="nope", ax=Figure().add_subplot())

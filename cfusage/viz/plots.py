@@ -63,6 +63,7 @@ __all__ = [
     "budget",
     "color_for",
     "colors_for",
+    "commitment_burndown",
     "cost",
     "discount_waterfall",
     "format_money",
@@ -1115,5 +1116,87 @@ def amortized_vs_billed(data: pd.DataFrame, *, freq: str = "MS", ax: Axes | None
     _style(ax)
     _money_axis(ax, "Cost", cur)
     ax.set_title("Billed vs amortized (effective) cost", loc="left", fontsize=11)
+    ax.legend(frameon=False, fontsize=8, loc="upper right")
+    return ax
+
+
+@chart
+def commitment_burndown(
+    data: pd.DataFrame, *, commitment: Any = None, ax: Axes | None = None
+) -> Axes:
+    """A commitment's balance over its term: actual, then projected, and when it runs out.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        A result of :func:`cfusage.commitment_burndown`.
+    commitment : str, optional
+        Which ``commitment_id`` to draw; default: the only one (required when there are several).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; the current Axes by default.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        ``gid="balance"``: the actual balance; ``gid="projected"``: the projection (dashed) to
+        the term's end; ``gid="exhausted"``: a marker on the day the balance runs out, if it
+        does before the term ends.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import cfusage
+    >>> from matplotlib.figure import Figure
+    >>> b = cfusage.commitment_burndown(  # doctest: +SKIP
+    ...     cfusage.sample.load(), commitments=cfusage.sample.COMMITMENTS, as_of="2026-06-30")
+    >>> ax = commitment_burndown(b, ax=Figure().add_subplot())  # doctest: +SKIP
+    """
+    _need_columns(
+        data,
+        ["commitment_id", "period", "balance", "projected", "amount"],
+        "commitment_burndown needs a cfusage.commitment_burndown() result",
+    )
+    ids = data["commitment_id"].astype("str").unique().tolist()
+    if commitment is None:
+        if len(ids) != 1:
+            raise DataError(
+                f"the result holds {len(ids)} commitments: pass commitment= one of {ids}"
+            )
+        commitment = ids[0]
+    one = data[data["commitment_id"].astype("str") == str(commitment)]
+    if one.empty:
+        raise DataError(f"commitment={commitment!r} is not in the result; it holds {ids}")
+    cur = _currency_of(one)
+    ax = _get_ax(ax)
+    days = _naive(one["period"])
+    balance = one["balance"].to_numpy(dtype=float, na_value=np.nan)
+    projected = one["projected"].to_numpy(dtype=bool)
+    actual = ~projected
+    ax.plot(days[actual], balance[actual], color=TOTAL, lw=1.8, gid="balance", label="Balance left")
+    if projected.any():
+        start = max(int(np.flatnonzero(projected)[0]) - 1, 0)
+        ax.plot(
+            days[start:],
+            balance[start:],
+            color=TOTAL,
+            lw=1.4,
+            ls="--",
+            gid="projected",
+            label="Projected at the recent drawdown rate",
+        )
+    ax.axhline(0, color=GRID, lw=1)
+    exhausted = one["exhausted_on"].dropna() if "exhausted_on" in one.columns else pd.Series()
+    if len(exhausted):
+        day = _naive(pd.Series([exhausted.iloc[0]]))[0]
+        ax.plot([day], [0.0], "o", color=POSITIVE, gid="exhausted", label="Runs out")
+    _style(ax)
+    _money_axis(ax, "Balance", cur)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    end = one["projected_unused"].iloc[0] if "projected_unused" in one.columns else None
+    title = "Commitment balance"
+    if end is not None and not pd.isna(end):
+        title += f": {format_money(float(end), cur)} projected unused at term end"
+    ax.set_title(title, loc="left", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="upper right")
     return ax
