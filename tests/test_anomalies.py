@@ -144,8 +144,8 @@ def _naive(df, by, window=28, min_cost=1.0, threshold=3.5, min_history=7, floor=
     """Loop over groups and days: the docstring's rules, written out without vectorisation.
 
     A group costs 0 before its first day (new usage is scored against nothing); weekday factors
-    come from the group's own days among the 56 before; the level is the robust line through
-    the two halves of the deseasonalised window.
+    come from the group's own days in the 8 whole weeks before the day's week; the level is the
+    robust line through the two halves of the deseasonalised window.
     """
     calendar = pd.date_range(
         df["charge_period_start"].min().floor("D"), df["charge_period_start"].max(), freq="D"
@@ -157,7 +157,8 @@ def _naive(df, by, window=28, min_cost=1.0, threshold=3.5, min_history=7, floor=
         i0 = calendar.get_loc(daily.index.min())
         wd = calendar.day_of_week
         for i in range(i0, len(calendar)):
-            days = [j for j in range(max(i0, i - 56), i)]
+            monday = i - wd[i]  # the factors come from the 8 whole weeks before i's week
+            days = list(range(max(i0, monday - 56), monday))
             per_day = {w: [x[j] for j in days if wd[j] == w] for w in range(7)}
             overall = np.median([x[j] for j in days]) if days else 0.0
             f = {w: 1.0 for w in range(7)}

@@ -21,7 +21,7 @@ __all__ = ["anomalies", "describe_anomalies"]
 
 #: MAD x 1.4826 estimates the standard deviation of normally distributed data.
 MAD_SCALE = 1.4826
-#: Weeks of history the weekday factors are measured on (daily grain).
+#: Whole weeks (Monday to Sunday) the weekday factors are measured on (daily grain).
 SEASON_WEEKS = 8
 #: Fewest values each weekday needs in those weeks before weekday factors are used.
 MIN_PER_WEEKDAY = 3
@@ -76,20 +76,21 @@ def anomalies(
        (``list_unit_price`` for ``list_cost``, else ``contracted_unit_price``) for a row wholly
        covered (``pricing_quantity`` 0). ``allowance`` = what the free allowance took off that
        period; 0 where nothing was free or the frame cannot tell.
-    2. **Weekly seasonality** (daily grain, ``seasonality=True``). Each weekday's factor = the
-       median of that weekday over the previous 8 weeks / the median of all those 56 days (used
-       once every weekday has 3 values and that median is above 0; else every factor is 1, as in
-       a group's first 3 weeks). A
-       weekend that usually costs 40 % less has factor about 0.6.
+    2. **Weekly seasonality** (daily grain, ``seasonality=True``). For a day in a given week
+       (Monday to Sunday), each weekday's factor = the median of that weekday over the group's 8
+       whole weeks before that week / the median of all those 56 days (used once every weekday
+       has 3 values and that median is above 0; else every factor is 1, as in a group's first 3
+       weeks). A weekend that usually costs 40 % less has factor about 0.6.
     3. **Expected value and band.** Each of the previous ``window`` periods is divided by its
        weekday factor (``y``). ``m1``, ``m2`` = the medians of the older and the newer half of
        the window (14 days each by default); the level ``m = max(m2 + (m2 - m1) / 14 x 7.5,
        0)`` carries the newer half's median (centred 7.5 days back) to today along the trend
        between the halves, 14 days apart (so that a growing metric is not always above its
        trailing median; a window under 14 periods uses its plain median). ``MAD`` = median of
-       the distances of ``y`` from that line; ``f`` = today's weekday factor. The usual pre-allowance cost is ``u = f x m``; ``expected = max(u - allowance,
-       0)``, the usual cost less the free allowance this period received, so that ``actual -
-       expected`` is the departure at pre-allowance prices (unless the allowance exceeded ``u``).
+       the distances of ``y`` from that line; ``f`` = today's weekday factor. The usual
+       pre-allowance cost is ``u = f x m``; ``expected = max(u - allowance, 0)``, the usual cost
+       less the free allowance this period received, so that ``actual - expected`` is the
+       departure at pre-allowance prices (unless the allowance exceeded ``u``).
        ``scale = max(1.4826 x f x MAD, relative_floor x u, min_cost / threshold)`` (the MAD is 0
        for a flat history; with the defaults no departure under 35 % of the usual level is an
        anomaly); ``lower`` / ``upper`` = ``expected -/+ threshold x scale``.
@@ -229,7 +230,10 @@ def anomalies(
     out_g, out_t = np.nonzero(np.arange(length)[None, :] >= first_pos[:, None])
     before = np.arange(length)[None, :] < first_pos[:, None]
     weekly = np.where(before, np.nan, basis) if seasonal else None
-    level, mad, history, factor = _baseline(basis, weekly, out_g, out_t, window)
+    monday = int(calendar[0].day_of_week) if len(calendar) else 0  # weekday of period 0
+    level, mad, history, factor = (
+        a[out_g, out_t] for a in _baseline(basis, weekly, window, monday)
+    )
     x = basis[out_g, out_t]
     act = actual[out_g, out_t]
     ok = (history >= min_history) & ~np.isnan(x)
@@ -244,9 +248,7 @@ def anomalies(
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(usual != 0, x / usual, np.nan)
     is_anomaly = (np.abs(score) > threshold) & (np.abs(diff) >= min_cost)
-    direction = np.select(
-        [np.isnan(score), diff > 0, diff < 0], [None, "spike", "drop"], default=None
-    )
+    direction = np.where(np.isnan(score) | (diff == 0), -1, np.where(diff > 0, 0, 1))
 
     labels = agg.iloc[first_row][keys].reset_index(drop=True)
     out = pd.DataFrame({PERIOD: calendar[out_t]})
@@ -258,7 +260,7 @@ def anomalies(
         upper=_float(expected + threshold * scale),
         score=_float(score),
         ratio=_float(ratio),
-        direction=pd.Categorical(direction, categories=["spike", "drop"]),
+        direction=pd.Categorical.from_codes(direction, categories=["spike", "drop"]),
         is_anomaly=is_anomaly,
         history=history.astype("int64"),
         filled=filled[out_g, out_t],
@@ -456,41 +458,66 @@ def _pre_allowance(d: pd.DataFrame, value: str, v: np.ndarray) -> np.ndarray:
 
 
 def _baseline(
-    x: np.ndarray, weekly: np.ndarray | None, rows: np.ndarray, cols: np.ndarray, window: int
+    x: np.ndarray, weekly: np.ndarray | None, window: int, first_weekday: int = 0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Usual level, MAD, count and today's weekday factor for each cell ``(rows, cols)``.
+    """Usual level, MAD, count and weekday factor of every cell of ``x`` (groups x days).
 
-    ``x`` is groups x periods. For cell ``(g, t)`` the baseline is ``x[g, t-window:t]``, each
-    value divided by its weekday factor measured on ``weekly[g, t-56:t]`` (``weekly`` is ``x``
-    with NaN before the group's first row; None: no seasonality, every factor 1). The level is a
-    robust line through the deseasonalised window (see :func:`_robust_line`). NaN (unknown cost,
-    or before the frame) is skipped.
+    For cell ``(g, t)`` the baseline is ``x[g, t-window:t]``, each value divided by its
+    weekday's factor for the week of ``t`` (:func:`_week_factors` on ``weekly``: ``x`` with NaN
+    before the group's first row; None: no seasonality, every factor 1). ``first_weekday`` is the
+    weekday of day 0 (Monday 0). The level is a robust line through the deseasonalised window
+    (:func:`_robust_line`). NaN (unknown cost, or before the frame) is skipped. Worked a week
+    at a time (every day of a week shares its factors), groups in chunks.
+    """
+    g, length = x.shape
+    padded = np.full((g, length + window), np.nan)
+    padded[:, window:] = x  # day p is column p + window; its window is columns p .. p+window-1
+    level, mad = np.empty((g, length)), np.empty((g, length))
+    cnt, factor = np.empty((g, length), dtype=np.int64), np.ones((g, length))
+    if weekly is None:
+        blocks = [(0, length, None)]
+    else:
+        weeks = _week_factors(weekly, first_weekday)
+        with np.errstate(divide="ignore"):
+            inverse = np.where(weeks > 0, 1.0 / weeks, np.nan)
+        blocks = []
+        for k in range(weeks.shape[1]):
+            t0, t1 = max(7 * k - first_weekday, 0), min(7 * k - first_weekday + 7, length)
+            if t0 < t1:
+                blocks.append((t0, t1, k))
+    days = max(t1 - t0 for t0, t1, _ in blocks) if blocks else 1
+    step = max(1, _CHUNK // days)
+    for t0, t1, k in blocks:
+        seg_days = np.arange(t0 - window, t1 - 1)  # the days the block's windows cover
+        for lo in range(0, g, step):
+            hi = min(g, lo + step)
+            seg = padded[lo:hi, t0 : t1 - 1 + window]
+            if k is not None:
+                weekday = (first_weekday + seg_days) % 7
+                seg = seg * inverse[lo:hi, k][:, weekday]
+                factor[lo:hi, t0:t1] = weeks[lo:hi, k][:, (first_weekday + np.arange(t0, t1)) % 7]
+            y = np.lib.stride_tricks.sliding_window_view(seg, window, axis=1)
+            y = y.reshape(-1, window)  # a copy: one row per cell
+            m, d, c = _robust_line(y)
+            shape = (hi - lo, t1 - t0)
+            level[lo:hi, t0:t1], mad[lo:hi, t0:t1] = m.reshape(shape), d.reshape(shape)
+            cnt[lo:hi, t0:t1] = c.reshape(shape)
+    return level, mad, cnt, factor
+
+
+def _week_factors(x: np.ndarray, first_weekday: int) -> np.ndarray:
+    """Weekday factors per group and calendar week: groups x weeks x 7 (Monday first).
+
+    Week ``k`` starts on the Monday at day ``7k - first_weekday``; its factors come from the
+    ``SEASON_WEEKS`` whole weeks before that Monday (see :func:`_weekday_factors`).
     """
     season = 7 * SEASON_WEEKS
-    pad = max(window, season if weekly is not None else 0)
-
-    def windows(a: np.ndarray) -> np.ndarray:
-        padded = np.full((a.shape[0], a.shape[1] + pad), np.nan)
-        padded[:, pad:] = a
-        return np.lib.stride_tricks.sliding_window_view(padded, pad, axis=1)  # [g, t]: before t
-
-    view = windows(x)
-    wview = windows(weekly) if weekly is not None else None
-    n = len(rows)
-    level, mad = np.empty(n), np.empty(n)
-    cnt, factor = np.empty(n, dtype=np.int64), np.ones(n)
-    cls = (season - window + np.arange(window)) % 7  # weekday class of each window column
-    for lo in range(0, n, _CHUNK):
-        hi = min(n, lo + _CHUNK)
-        y = view[rows[lo:hi], cols[lo:hi], pad - window :].copy()  # the window before each cell
-        if wview is not None:
-            f = _weekday_factors(wview[rows[lo:hi], cols[lo:hi], pad - season :])
-            fw = f[:, cls]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                y = np.where(fw > 0, y / fw, np.nan)
-            factor[lo:hi] = f[:, 0]
-        level[lo:hi], mad[lo:hi], cnt[lo:hi] = _robust_line(y)
-    return level, mad, cnt, factor
+    g, length = x.shape
+    n_weeks = (length + first_weekday + 6) // 7
+    padded = np.full((g, season + first_weekday + length), np.nan)
+    padded[:, season + first_weekday :] = x
+    view = np.lib.stride_tricks.sliding_window_view(padded, season, axis=1)[:, ::7][:, :n_weeks]
+    return _weekday_factors(view.reshape(g * n_weeks, season)).reshape(g, n_weeks, 7)
 
 
 def _robust_line(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -510,8 +537,11 @@ def _robust_line(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     count = c_old + c_new
     m_old = _sorted_median(np.sort(old, axis=1), c_old)
     m_new = _sorted_median(np.sort(new, axis=1), c_new)
-    m_all = _sorted_median(np.sort(y, axis=1), count)
     sloped = (h >= 7) & (c_old > 0) & (c_new > 0)
+    m_all = np.zeros(len(y))
+    flat = np.flatnonzero(~sloped)
+    if len(flat):
+        m_all[flat] = _sorted_median(np.sort(y[flat], axis=1), count[flat])
     slope = np.where(sloped, (m_new - m_old) / (w / 2.0), 0.0)  # w / 2: between the centres
     centre = np.where(sloped, (w - h) + (h - 1) / 2.0, (w - 1) / 2.0)
     base = np.where(sloped, m_new, m_all)
@@ -523,24 +553,30 @@ def _robust_line(y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _weekday_factors(s: np.ndarray) -> np.ndarray:
-    """Weekday factors (n x 7) from the 56 periods before each cell; column 0 is today's weekday.
+    """Weekday factors (n x 7) of each row of 56 days that starts on a Monday (Monday first).
 
-    Column ``c`` holds periods ``t - 56 + c + 7k``: the same weekday as ``t`` when ``c`` is 0.
+    Factor = the weekday's median / the median of all 56 days; NaN is skipped. A row without 3
+    values of every weekday, or whose median is not above 0, gets factors 1 (unsorted).
     """
     n, season = s.shape
-    by_day = s.reshape(n, season // 7, 7).transpose(0, 2, 1).reshape(n * 7, season // 7).copy()
-    count = season // 7 - np.isnan(by_day).sum(axis=1)
+    weeks = season // 7
+    f = np.ones((n, 7))
+    count = weeks - np.isnan(s).reshape(n, weeks, 7).sum(axis=1)  # n x 7
+    rows = np.flatnonzero((count >= MIN_PER_WEEKDAY).all(axis=1))
+    if not len(rows):
+        return f
+    m = len(rows)
+    sub = s[rows]
+    by_day = sub.reshape(m, weeks, 7).transpose(0, 2, 1).reshape(m * 7, weeks)  # a copy
     by_day.sort(axis=1)
-    day_med = _sorted_median(by_day, count).reshape(n, 7)
-    count = count.reshape(n, 7)
-    every = s.copy()
-    every_count = season - np.isnan(every).sum(axis=1)
-    every.sort(axis=1)
-    overall = _sorted_median(every, every_count)
-    usable = (count >= MIN_PER_WEEKDAY).all(axis=1) & (overall > 0)
+    day_med = _sorted_median(by_day, count[rows].reshape(-1)).reshape(m, 7)
+    every_count = count[rows].sum(axis=1)
+    sub.sort(axis=1)
+    overall = _sorted_median(sub, every_count)
+    usable = overall > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        f = day_med / overall[:, None]
-    return np.where(usable[:, None], f, 1.0)
+        f[rows[usable]] = day_med[usable] / overall[usable, None]
+    return f
 
 
 def _sorted_median(w: np.ndarray, count: np.ndarray) -> np.ndarray:
@@ -614,7 +650,8 @@ def _sentence(row: dict, by: list[str], freq: str, event: object) -> str:
         actual, expected = row["actual"], row["expected"]
         amounts = f"({actual:,.2f}{cur} against a usual {expected:,.2f}{cur})"
         if pd.isna(ratio):
-            return f"{label} cost {actual:,.2f}{cur} {when(start)}, against a usual {expected:,.2f}{cur}."
+            usual_text = f"{expected:,.2f}{cur}"
+            return f"{label} cost {actual:,.2f}{cur} {when(start)}, against a usual {usual_text}."
         if kind == "spike":
             return f"{label} were {ratio:.1f}x their usual level {when(start)} {amounts}."
         return f"{label} fell to {ratio:.0%} of their usual level {when(start)} {amounts}."
