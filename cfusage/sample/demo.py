@@ -2,16 +2,17 @@
 
 Starts the local sample API server on a free loopback port, fetches the whole sample range through
 :class:`cfusage.Client` (windows, concurrency, retries: the code path a real organization takes),
-stops the server, prints a summary, the discount summary and last month's variance, and writes
-``report.html``.
+stops the server, prints a summary, the discount summary and the reported month's change by
+product, and writes ``report.html``. The month is the report's (:func:`cfusage.build_report`): the
+last complete month of the data (the data's own last month when it ends on a month end, else the
+month before the partial one), so what the demo prints and what the report shows agree.
 
-Run: ``python -m cfusage.demo [--out report.html]``.
+Run: ``python -m cfusage.sample.demo [--out report.html] [--month YYYY-MM]``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 from ..analysis import period_over_period, savings_summary
 from ..fetch import Client
 from ..io import summary
-from ..viz import write_report
+from ..viz import build_report
 from ._server import SampleServer
 
 
@@ -43,16 +44,6 @@ def fetch_sample(*, progress: bool = True) -> pd.DataFrame:
             return client.usage(server.first_day, server.last_day)
 
 
-def last_full_month(df: pd.DataFrame) -> pd.Timestamp:
-    """Start of the last calendar month that the data covers in full."""
-    complete = df.attrs.get("cfusage", {}).get("complete_through")
-    last = pd.Timestamp(complete or df["charge_period_start"].max().date())
-    month = last.to_period("M")
-    if (last + dt.timedelta(days=1)).to_period("M") == month:  # the month is not over
-        month -= 1
-    return month.start_time.tz_localize("UTC")
-
-
 def _money(x: float) -> str:
     return f"{x:>14,.2f}"
 
@@ -60,6 +51,9 @@ def _money(x: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cfusage.demo", description=__doc__)
     parser.add_argument("--out", default="report.html", help="where to write the HTML report")
+    parser.add_argument(
+        "--month", metavar="YYYY-MM", help="the month to report (default: the last complete one)"
+    )
     args = parser.parse_args(argv)
 
     print("Fetching the sample organization from the local sample API server...")
@@ -79,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {'effective cost':<22}{row.billing_currency} {_money(row.effective_cost)}")
         print(f"  ESR over list {row.esr_over_list:.1%}, over contract {row.esr_over_contract:.1%}")
 
-    month = last_full_month(df)
+    report = build_report(df, month=args.month)
+    month = pd.Timestamp(report.headline.last_month, tz="UTC")  # the month the report describes
     print(f"\nEffective cost, {month:%B %Y} against the month before, by product family:")
     pop = period_over_period(df, freq="MS", by="product")
     last = pop.loc[pop["period"] == month].sort_values("change", key=abs, ascending=False)
@@ -90,8 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"  ({row.change:+,.2f}, {rel})"
         )
 
-    path = write_report(df, Path(args.out))
-    print(f"\nReport written to {path.resolve()}")
+    path = report.save(Path(args.out))
+    print(f"\nReport of {month:%B %Y} written to {path.resolve()}")
     return 0
 
 
