@@ -897,6 +897,54 @@ def test_cache_is_keyed_by_organization_and_params(make_client: Callable[..., Cl
     assert len(api.requests) == 4
 
 
+def test_the_cache_does_not_answer_a_client_with_another_token(
+    make_client: Callable[..., Client], tmp_path: Any
+) -> None:
+    # issue 11: the on-disk cache answered a client whose token was wrong
+    api = FakeAPI()
+    make_client(api, cache=True).usage("2026-01-01", "2026-01-05")
+    make_client(api, cache=True).usage("2026-01-01", "2026-01-05")
+    assert len(api.requests) == 1  # the same token: served from the cache
+    make_client(api, cache=True, token="cfut_another-token-00000").usage("2026-01-01", "2026-01-05")
+    assert len(api.requests) == 2  # another token: asked the API (which checks it)
+    make_client(api, cache=True, token=TOKEN + "\n").usage("2026-01-01", "2026-01-05")
+    assert len(api.requests) == 2  # the same token once stripped
+    files = list((tmp_path / "cache").iterdir())
+    assert len(files) == 2
+    import hashlib
+
+    digests = {hashlib.sha256(TOKEN.encode()).hexdigest(), TOKEN.encode().hex()}
+    for path in files:
+        text = path.name + gzip.decompress(path.read_bytes()).decode()
+        assert TOKEN not in text and not any(d[:16] in text for d in digests)
+
+
+def test_a_rate_limit_shows_in_the_progress_bar_and_the_log_with_the_retry_time(
+    make_client: Callable[..., Client],
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # issue 13: a rate limit without Retry-After waited 5.5 minutes in silence
+    caplog.set_level(logging.WARNING, logger="cfusage")
+    api = FakeAPI(script=[httpx.Response(429), httpx.Response(429, headers={"Retry-After": "7"})])
+    make_client(api, progress=True).usage("2026-03-01", "2026-03-01")
+    err = capsys.readouterr().err
+    assert "rate limited (no Retry-After); retrying in 0.5 s at " in err  # the bar's postfix
+    messages = [r.getMessage() for r in caplog.records if r.name == "cfusage"]
+    assert [m.split(" at ")[0] for m in messages] == [
+        "cfusage: window 2026-03-01..2026-03-01: rate limited (no Retry-After); retrying in 0.5 s",
+        "cfusage: window 2026-03-01..2026-03-01: rate limited (Retry-After); retrying in 7 s",
+    ]
+    assert all(m.endswith(" UTC") for m in messages)
+
+
+def test_the_timeout_of_each_step_never_exceeds_the_deadline() -> None:
+    capped = client_module._capped_timeout(60.0, 2.0)
+    assert (capped.connect, capped.read, capped.write, capped.pool) == (2.0, 2.0, 2.0, 2.0)
+    capped = client_module._capped_timeout(httpx.Timeout(1.0, read=None), 5.0)
+    assert (capped.connect, capped.read) == (1.0, 5.0)
+
+
 def test_clear_cache_empties_it(make_client: Callable[..., Client], tmp_path: Any) -> None:
     api = FakeAPI()
     c = make_client(api, cache=True)

@@ -292,7 +292,11 @@ class _Backoff:
                 raise RateLimitError(
                     f"still rate limited after waiting {format_duration(self.waited)} in total "
                     f"(Retry.max_wait={retry.max_wait:g})"
-                    + ("" if failure.retry_after is not None else "; no usable Retry-After"),
+                    + (
+                        ""
+                        if failure.retry_after is not None
+                        else "; no Retry-After (or an unusable one)"
+                    ),
                     retry_after=failure.retry_after,
                     status_code=429,
                     errors=errors,
@@ -486,7 +490,7 @@ def _clean_token(value: object, source: str) -> str:
         code = ord(char)
         if code < 0x20 or 0x7F <= code < 0xA0:
             kind = f"a control character (U+{code:04X})"
-        elif char.isspace():
+        elif char == " ":
             kind = "a space"
         else:
             kind = "a non-ASCII character"
@@ -642,12 +646,13 @@ class _BodyReader:
                 self.failure = self._too_large(int(length))
 
     def _too_large(self, size: int | None = None) -> _Failure:
-        what = f"{size:,} bytes" if size is not None else "more"
+        what = f"is {size:,} bytes" if size is not None else "grew"
         return _Failure(
             ResponseTooLargeError(
-                f"the response body is {what} once decoded, past max_response_bytes="
-                f"{self.limit:,}; not retried (the same request would get the same body). If "
-                "this window really is that large, pass a larger max_response_bytes=",
+                f"the response body {what} past max_response_bytes={self.limit:,} "
+                f"({self.limit / 1024**2:,.0f} MiB) once decoded; the download was stopped and "
+                "is not retried (the same request would get the same body). If this window "
+                "really is that large, pass a larger max_response_bytes=",
                 limit=self.limit,
                 window=self.call.days,
             ),
