@@ -519,3 +519,17 @@ def test_new_and_stopped_groups_are_lifecycle_events():
     assert started["billing_account_name"] == "B" and started["start"] == pd.Timestamp("2026-03-21")
     assert started["impact"] == 20.0 * started["periods"]
     assert "started on 2026-03-21" in started["description"]
+
+
+def test_a_week_the_data_covers_in_part_is_not_a_drop():
+    # Monday 2 March to Tuesday 12 May: the last week has 2 days of data (20.0 against 70.0)
+    df = series([10.0] * 72, start="2026-03-02")
+    r = anomalies(df, freq="W", min_history=3)
+    last = r.iloc[-1]
+    assert last["actual"] == 20.0 and pd.isna(last["score"]) and not last["is_anomaly"]
+    assert r.attrs["cfusage"]["partial"] == ["2026-05-11"]
+    assert not r["is_anomaly"].any()
+    # a frame starting on a Wednesday: its first week is partial, and no history either
+    r = anomalies(df.iloc[2:], freq="W", min_history=3)
+    assert r.attrs["cfusage"]["partial"][0] == "2026-03-02"
+    assert r.iloc[3]["history"] == 2  # weeks 2 and 3, not the partial first

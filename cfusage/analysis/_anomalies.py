@@ -103,7 +103,9 @@ def anomalies(
     new usage is scored against nothing, and is an anomaly until its median catches up) and on a
     period without rows after it (``filled``: a group that stops is a real drop); output rows
     start at the group's first row. Periods with fewer than ``min_history`` values in their window
-    get no score (NA, never an anomaly). **An unknown cost is never 0**: a period with a row whose
+    get no score (NA, never an anomaly), and so do weeks, months or quarters the data covers only
+    in part (at either end; listed in ``attrs["cfusage"]["partial"]``), which are no history
+    either. **An unknown cost is never 0**: a period with a row whose
     ``value`` is NA has ``actual`` NA, is not scored, is no history for later periods, and is
     counted in ``missing`` (rows) and ``attrs["cfusage"]["unscored"]`` (periods). Runs of flagged
     periods become events in :func:`describe_anomalies`.
@@ -226,17 +228,22 @@ def anomalies(
     filled[code, pos] = False
     missing[code, pos] = agg["missing"].to_numpy(dtype=np.int64)
 
+    # a period the data covers only in part (at either end of the frame) is neither scored nor
+    # history: a week of 3 days is not a drop
+    partial = _partial_periods(d["charge_period_start"], calendar, grain)
+    history_basis = basis.copy()
+    history_basis[:, partial] = np.nan
     seasonal = bool(seasonality) and grain == "D"
     out_g, out_t = np.nonzero(np.arange(length)[None, :] >= first_pos[:, None])
     before = np.arange(length)[None, :] < first_pos[:, None]
-    weekly = np.where(before, np.nan, basis) if seasonal else None
+    weekly = np.where(before, np.nan, history_basis) if seasonal else None
     monday = int(calendar[0].day_of_week) if len(calendar) else 0  # weekday of period 0
     level, mad, history, factor = (
-        a[out_g, out_t] for a in _baseline(basis, weekly, window, monday)
+        a[out_g, out_t] for a in _baseline(history_basis, weekly, window, monday)
     )
     x = basis[out_g, out_t]
     act = actual[out_g, out_t]
-    ok = (history >= min_history) & ~np.isnan(x)
+    ok = (history >= min_history) & ~np.isnan(x) & ~partial[out_t]
     usual = np.where(ok, factor * level, np.nan)  # the usual pre-allowance cost
     floor = max(min_cost / threshold, np.finfo(float).tiny)
     scale = np.fmax(np.fmax(MAD_SCALE * factor * mad, relative_floor * np.abs(usual)), floor)
@@ -277,6 +284,7 @@ def anomalies(
         "seasonality": seasonal,
         "allowance": bool(allowance),
         "unscored": int(np.isnan(act).sum()),
+        "partial": [p.date().isoformat() for p in calendar[partial]],
     }
     return out
 
@@ -427,6 +435,23 @@ def describe_anomalies(data: pd.DataFrame, *, n: int | None = 5) -> pd.DataFrame
 
 
 # --------------------------------------------------------------------------------------------
+
+
+def _partial_periods(start: pd.Series, calendar: pd.DatetimeIndex, grain: str) -> np.ndarray:
+    """Which calendar periods the data covers only in part: the first one when the data starts
+    after its first day, the last one when the data ends before its last day (weeks, months,
+    quarters; a day is never partial)."""
+    partial = np.zeros(len(calendar), dtype=bool)
+    if grain == "D" or not len(calendar):
+        return partial
+    days = start.dropna().dt.floor("D")
+    first_day, last_day = days.min(), days.max()
+    step = {"W": pd.DateOffset(weeks=1), "MS": pd.DateOffset(months=1)}.get(
+        grain, pd.DateOffset(months=3)
+    )
+    partial[0] = first_day > calendar[0]
+    partial[-1] |= last_day < calendar[-1] + step - pd.Timedelta(days=1)
+    return partial
 
 
 def _pre_allowance(d: pd.DataFrame, value: str, v: np.ndarray) -> np.ndarray:
