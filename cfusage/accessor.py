@@ -13,7 +13,7 @@ Examples
 >>> import pandas as pd
 >>> import cfusage
 >>> df = pd.DataFrame({
-...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
+...     "charge_period_start": pd.to_datetime(["2026-01-01", "2026-02-05"], utc=True),
 ...     "effective_cost": pd.array([10.0, 12.0], dtype="Float64"),
 ... })
 >>> df.cfusage.period_over_period(as_of="2026-02-28")[["period", "change"]]
@@ -95,7 +95,7 @@ class CfusageAccessor:
     >>> import pandas as pd
     >>> import cfusage
     >>> df = pd.DataFrame({
-    ...     "charge_period_start": pd.to_datetime(["2026-01-05", "2026-02-05"], utc=True),
+    ...     "charge_period_start": pd.to_datetime(["2026-01-01", "2026-02-05"], utc=True),
     ...     "effective_cost": pd.array([10.0, 12.0], dtype="Float64"),
     ... })
     >>> df.cfusage.budget_status(budget=500.0, as_of="2026-02-14")[["period", "actual", "forecast"]]
