@@ -21,8 +21,10 @@ Windows.
     ``to=e``, so ``to - from <= 30`` days: at most 31 calendar days counted inclusively, accepted
     whether the API reads ``to`` as inclusive or exclusive. Only records whose
     ``ChargePeriodStart`` falls in ``[s, e)`` are kept, so every day belongs to exactly one window
-    under either reading: no day is dropped and none is counted twice. The account-level POST
-    (``To`` exclusive) uses the same windows.
+    under either reading: no day is dropped and none is counted twice. The rule is applied to
+    every response, frames and :meth:`Client.raw` envelopes alike, so ``raw("2026-03-01",
+    "2026-03-31")`` holds exactly March (an API reading ``to`` inclusively sends 1 April too; it is
+    cut). The account-level POST (``To`` exclusive) uses the same windows.
 Completeness.
     ``df.attrs["cfusage"]["complete_through"]`` is the last day of the range the API has delivered
     in full. The API delivers a day about a day late, so the candidate is
@@ -35,8 +37,21 @@ Retries (:class:`Retry`).
     it the client backs off exponentially on its own (capped at ``max_backoff``) until the sum of
     its waits reaches ``max_wait`` (330 s by default: the API's 5-minute block after 1200 requests
     per 5 minutes, plus a margin). A ``Retry-After`` longer than what is left of the budget raises
-    :class:`~cfusage.RateLimitError` at once, its ``retry_after`` saying when to try again. Other
-    4xx are never retried.
+    :class:`~cfusage.RateLimitError` at once, its ``retry_after`` saying when to try again. A
+    negative or non-finite ``Retry-After`` is no instruction (as if absent). Each wait after a
+    429 is announced: a ``WARNING`` on ``logging.getLogger("cfusage")`` and the progress bar's
+    postfix say "rate limited (no Retry-After); retrying in 30 s at 14:05:12 UTC". Other 4xx are
+    never retried.
+Limits (``max_response_bytes``, ``deadline``).
+    Bodies are streamed and decoded by the client itself (it asks for ``gzip, deflate`` only), at
+    most 1 MiB per step, against ``max_response_bytes`` (2 GiB by default) of decoded body: past
+    it the download stops with :class:`~cfusage.ResponseTooLargeError`, not retried, so a gzip
+    bomb never expands in memory. ``deadline`` (300 s by default) bounds one attempt from the
+    request to the body's last byte (``timeout`` bounds each read, and is capped at ``deadline``);
+    past it :class:`~cfusage.DeadlineError`, retried like a timeout and counted in
+    ``Retry.max_attempts``. Well-formed JSON that cannot be read (a number such as ``1e400``,
+    nesting too deep) is a :class:`~cfusage.ResponseError` naming the window, not retried; no
+    exception but a cfusage :class:`~cfusage.Error` leaves a fetch.
 Errors.
     401 :class:`~cfusage.AuthenticationError`, 403 :class:`~cfusage.PermissionDeniedError` (with a
     hint about Billing Read and the restricted alpha), 400 :class:`~cfusage.BadRequestError`
@@ -45,19 +60,30 @@ Errors.
     :class:`~cfusage.APIError`; a 200 with ``success: false``, a body that is not JSON or a
     truncated body :class:`~cfusage.ResponseError`; a connection that fails or times out
     :class:`~cfusage.TransportError`. Every one carries ``window`` (first and last day, inclusive).
+    No httpx exception is chained (``__cause__``): httpx errors hold the request and its
+    ``Authorization`` header; a description of it, token scrubbed, is in the message.
 Cache.
     Response bodies are cached on disk, gzip'd, for notebooks that re-run: only for requests whose
     ``to`` date is at least 3 days before today (the API may still revise its latest days), keyed
-    by the sha256 of the method, base URL, path (which holds the organization or account id),
-    sorted query parameters and JSON body, never the token. The directory is ``cache_dir``, else
+    by the sha256 of a token fingerprint (HMAC-SHA-256 of the token under a fixed key, truncated to
+    128 bits), the method, base URL, path (which holds the organization or account id), sorted
+    query parameters and JSON body. A client with another token misses the cache and asks the
+    API, which checks the token; neither the token nor its fingerprint is written anywhere (the
+    file name is the hash of the whole key). The directory is ``cache_dir``, else
     ``$CFUSAGE_CACHE_DIR``, else ``$XDG_CACHE_HOME/cfusage``, else ``~/.cache/cfusage``. Writes are
     atomic (temporary file + ``os.replace``). ``cache=False`` bypasses it; ``clear_cache()`` empties
     it.
 Secrets.
-    The token is sent only in the ``Authorization`` header. It never appears in ``repr(client)``
-    (``token=[secure]``), in log records (``logging.getLogger("cfusage")`` logs method, path,
-    status and elapsed time at DEBUG, never headers), in exception messages, in the progress bar
-    or in the cache.
+    The token is required: no ``token=`` and no ``$CLOUDFLARE_API_TOKEN`` raises
+    :class:`~cfusage.TokenError` when the client is built. Surrounding whitespace is stripped (a
+    file's trailing newline, a CRLF ``.env``); a token that still holds a control character, a
+    space or a non-ASCII character cannot be a header value and raises ``TokenError`` naming the
+    kind of character and its position, never the token. The token is sent only in the
+    ``Authorization`` header. It never appears in ``repr(client)`` (``token=[secure]``), in log
+    records (``logging.getLogger("cfusage")`` logs method, path, status and elapsed time at
+    DEBUG, never headers), in exception messages or their chain, in the progress bar or in the
+    cache; :func:`scrub_secret` removes it, in its escaped forms too, from any text quoted from
+    elsewhere.
 
 Examples
 --------
