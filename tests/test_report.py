@@ -524,3 +524,31 @@ def test_month_with_a_later_as_of_keeps_the_chosen_month(sample: pd.DataFrame) -
 def test_an_incomplete_month_is_refused(sample: pd.DataFrame, kwargs: dict, message: str) -> None:
     with pytest.raises(cfusage.errors.DataError, match=message):
         build_report(sample, **kwargs)
+
+
+def test_names_with_dollars_do_not_break_the_report(sample: pd.DataFrame, tmp_path) -> None:
+    from matplotlib.text import Text
+
+    names = ["$\\frac{1}{0$", "a$^{$b", "Plan $5 and $10"]
+    df = sample.copy()
+    products = df["x_product_family_name"].cat.categories
+    recent = df.loc[df["charge_period_start"] >= pd.Timestamp("2026-08-01", tz="UTC")]
+    by_cost = recent.groupby("x_product_family_name", observed=True)["effective_cost"].sum()
+    top = by_cost.sort_values(ascending=False).index[:3]  # drawn in the charts, not in "Other"
+    df["x_product_family_name"] = df["x_product_family_name"].cat.rename_categories(
+        {p: n for p, n in zip(top, names, strict=True)} | {p: p for p in products if p not in top}
+    )
+    accounts = df["billing_account_name"].cat.categories
+    df["billing_account_name"] = df["billing_account_name"].cat.rename_categories(
+        {accounts[0]: "Team $x$"}
+    )
+    path = write_report(df, tmp_path / "r.html", as_of="2026-10-31")  # before: ValueError
+    page = path.read_text(encoding="utf-8")
+    assert html_escape(names[2]) in page
+    rep = build_report(df, as_of="2026-10-31")
+    figure = rep.figures["cost-by-product"]
+    rep.png("cost-by-product")
+    shown = [t._preprocess_math(t.get_text()) for t in figure.findobj(Text) if t.get_text()]
+    for name in names:
+        assert (name, False) in shown
+    assert not any(math for _t, math in shown)
