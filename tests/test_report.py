@@ -21,7 +21,6 @@ import pytest
 import cfusage.errors
 import cfusage.sample
 import cfusage.schema
-from cfusage.analysis._anomalies import anomalies, describe_anomalies
 from cfusage.analysis._variance import price_volume_mix
 from cfusage.errors import CurrencyError
 from cfusage.viz._report import Report, build_report, write_report
@@ -131,12 +130,6 @@ def test_write_report_writes_one_escaped_file(june: pathlib.Path) -> None:
     assert "June 2026" in text and "partial month" not in text
 
 
-def test_anomaly_sentences_are_printed(report: Report, html: str) -> None:
-    assert report.sentences["anomalies"]
-    for sentence in report.sentences["anomalies"]:
-        assert html_escape(sentence) in html
-
-
 # ------------------------------------------------------------------------------------------------
 # figures
 
@@ -226,26 +219,8 @@ def test_variance_section_equals_price_volume_mix(report: Report, sample: pd.Dat
     assert float(got["change"].sum()) == pytest.approx(report.headline.last_month_change, rel=1e-9)
 
 
-def test_anomaly_sentences_are_the_helpers(sample: pd.DataFrame) -> None:
-    # as of the end of March the report describes March (the data ends on its last day), and
-    # the planted spike (R2 Class A, Team Data, 2026-03-14) is in it
-    rep = build_report(sample, as_of="2026-03-31")
-    assert rep.headline.last_month == dt.date(2026, 3, 1)
-    sentences = rep.sentences["anomalies"]
-    assert len(sentences)
-    march = naive_sum(sample, "effective_cost", "2026-03-01", "2026-04-01")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scored = anomalies(
-            sample.loc[sample["charge_period_start"] < pd.Timestamp("2026-04-01", tz="UTC")],
-            by=["metric", "account"],
-            min_cost=max(1.0, round(0.005 * march / 31, 2)),
-        )
-    recent = scored.loc[scored["period"] >= pd.Timestamp("2026-03-01", tz="UTC")]
-    assert sentences == describe_anomalies(recent, n=5)
-    assert any(
-        "R2 Class A Operations in account Team Data" in s and "2026-03-14" in s for s in sentences
-    )
+# The anomaly section's sentences (events ranked by cost impact) are tested in
+# tests/test_anomaly_report.py, beside the anomalies they describe.
 
 
 def test_budget_table_matches_month_to_date(report: Report, sample: pd.DataFrame) -> None:
