@@ -10,6 +10,7 @@ with a sentence each ("R2 Class A Operations in account Acme were 9.1x their usu
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -499,18 +500,17 @@ def _baseline(
     padded[:, window:] = x  # day p is column p + window; its window is columns p .. p+window-1
     level, mad = np.empty((g, length)), np.empty((g, length))
     cnt, factor = np.empty((g, length), dtype=np.int64), np.ones((g, length))
-    if weekly is None:
-        blocks = [(0, length, None)]
-    else:
+    blocks: list[tuple[int, int, int | None]] = [(0, length, None)]  # (first day, end, week)
+    if weekly is not None:
         weeks = _week_factors(weekly, first_weekday)
         with np.errstate(divide="ignore"):
             inverse = np.where(weeks > 0, 1.0 / weeks, np.nan)
         blocks = []
-        for k in range(weeks.shape[1]):
-            t0, t1 = max(7 * k - first_weekday, 0), min(7 * k - first_weekday + 7, length)
-            if t0 < t1:
-                blocks.append((t0, t1, k))
-    days = max(t1 - t0 for t0, t1, _ in blocks) if blocks else 1
+        for week in range(weeks.shape[1]):
+            first, end = max(7 * week - first_weekday, 0), min(7 * week - first_weekday + 7, length)
+            if first < end:
+                blocks.append((first, end, week))
+    days = max(end - first for first, end, _ in blocks) if blocks else 1
     step = max(1, _CHUNK // days)
     for t0, t1, k in blocks:
         seg_days = np.arange(t0 - window, t1 - 1)  # the days the block's windows cover
@@ -639,7 +639,8 @@ def _codes(frame: pd.DataFrame, keys: list[str]) -> np.ndarray:
     return frame.groupby(keys, observed=True, dropna=False, sort=False).ngroup().to_numpy()
 
 
-def _sentence(row: dict, by: list[str], freq: str, event: object) -> str:
+def _sentence(row: dict, by: list[str], freq: str, event: Any) -> str:
+    """The sentence of one event (``event``: a row of the events frame; ``row``: its peak)."""
     subject_first = ("x_billable_metric_name", "x_billable_metric_id", "x_product_family_name")
     ordered = sorted(by, key=lambda c: (c not in subject_first, by.index(c)))
     if ordered:
@@ -649,9 +650,9 @@ def _sentence(row: dict, by: list[str], freq: str, event: object) -> str:
     else:
         label = "Total cost"
     cur = f" {row[CURRENCY]}" if CURRENCY in row and not pd.isna(row[CURRENCY]) else ""
-    kind, count = str(event.kind), int(event.periods)  # type: ignore[attr-defined]
-    start, end = event.start, event.end  # type: ignore[attr-defined]
-    total, usual = float(event.actual), float(event.expected)  # type: ignore[attr-defined]
+    kind, count = str(event.kind), int(event.periods)
+    start, end = event.start, event.end
+    total, usual = float(event.actual), float(event.expected)
     impact = total - usual
     unit = {"W": "weeks", "MS": "months", "QS": "quarters"}.get(freq, "days")
     span = f"{count} {unit}" if count > 1 else f"1 {unit[:-1]}"
