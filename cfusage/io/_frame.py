@@ -26,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
+from pandas.api.types import union_categoricals
 
 from .. import schema
 from ..errors import DataError, Error, MissingColumnsError, ResponseError, ValidationError
@@ -873,9 +874,10 @@ def _empty_rejected() -> pd.DataFrame:
 def _concat_typed(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate frames, keeping every categorical column categorical.
 
-    A column categorical in every part gets the sorted union of the parts' categories, and each
-    part's codes are remapped onto it (no value goes through text and back), so frames with
-    different categories concatenate at the speed of their codes.
+    A column categorical in every part becomes one categorical whose categories are the sorted
+    union of the parts' (``union_categoricals``: each part's codes are remapped, no value goes
+    through text and back), so frames with different categories concatenate at the speed of
+    their codes.
     """
     if not parts:
         return _complete(pd.DataFrame(index=pd.RangeIndex(0))).assign(
@@ -883,34 +885,27 @@ def _concat_typed(parts: list[pd.DataFrame]) -> pd.DataFrame:
         )
     if len(parts) == 1:
         return parts[0].reset_index(drop=True)
-    names = {c.python for c in schema.COLUMNS if c.dtype == "category"}
+    kinds = [p.dtypes for p in parts]
     shared = [
         name
-        for name in parts[0].columns
-        if all(name in p.columns and isinstance(p[name].dtype, pd.CategoricalDtype) for p in parts)
+        for name, dtype in kinds[0].items()
+        if isinstance(dtype, pd.CategoricalDtype)
+        and all(isinstance(k.get(name), pd.CategoricalDtype) for k in kinds[1:])
     ]
-    unions = {name: _union_categories([p[name].cat.categories for p in parts]) for name in shared}
-    aligned = []
-    for part in parts:
-        changes = {
-            name: part[name].cat.set_categories(cats)
-            for name, cats in unions.items()
-            if not part[name].cat.categories.equals(cats)
-        }
-        aligned.append(part.assign(**changes) if changes else part)
-    out = pd.concat(aligned, ignore_index=True)
-    rest = [
+    rest = pd.concat([p.drop(columns=shared) for p in parts], ignore_index=True)
+    columns = {
+        name: pd.Series(
+            union_categoricals([p[name] for p in parts], sort_categories=True), index=rest.index
+        )
+        for name in shared
+    }
+    order = [*kinds[0].index, *(c for c in rest.columns if c not in kinds[0].index)]
+    out = pd.DataFrame({name: columns[name] if name in columns else rest[name] for name in order})
+    names = {c.python for c in schema.COLUMNS if c.dtype == "category"}
+    lost = [
         c for c in names if c in out.columns and not isinstance(out[c].dtype, pd.CategoricalDtype)
     ]
-    return out.astype({c: "category" for c in rest}) if rest else out
-
-
-def _union_categories(categories: list[pd.Index]) -> pd.Index:
-    first = categories[0]
-    if all(first.equals(c) for c in categories[1:]):
-        return first
-    union = pd.Index(pd.concat([c.to_series() for c in categories]).unique())
-    return union.sort_values()
+    return out.astype(dict.fromkeys(lost, "category")) if lost else out
 
 
 def _supersede(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

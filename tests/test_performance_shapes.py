@@ -1,0 +1,174 @@
+"""The shapes speed relies on: dictionary-encoded ids, chunked parsing, category-keeping concat,
+and a light ``import cfusage``. Behaviour only (no timings): each fast mechanism gives exactly
+what the plain one gives."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cfusage
+from cfusage import schema
+from cfusage.io import _frame
+
+IDS = ("billing_account_id", "sub_account_id", "x_zone_id", "x_billable_metric_id")
+IDS_AND_FAMILY = (*IDS, "x_product_family_id")
+
+
+def record(i: int, *, account: str, zone: str | None, metric: str) -> dict:
+    day = pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta(days=i % 28)
+    return {
+        "BillingAccountId": account,
+        "BillingAccountName": f"name of {account}",
+        "SubAccountId": f"sub-{account}",
+        "ChargePeriodStart": f"{day:%Y-%m-%dT%H:%M:%SZ}",
+        "ChargePeriodEnd": f"{day + pd.Timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
+        "ChargeCategory": "Usage",
+        "ChargeFrequency": "Usage-Based",
+        "x_BillableMetricId": metric,
+        "x_ProductFamilyId": f"fam-{metric[:1]}",
+        "x_ZoneId": zone,
+        "ConsumedQuantity": i,
+        "ListCost": None if i % 5 == 0 else i / 10,
+        "BillingCurrency": "USD",
+        "ServiceProviderName": "Cloudflare",
+    }
+
+
+def records(n: int, seed: int = 0, prefix: str = "") -> list[dict]:
+    rng = np.random.default_rng(seed)
+    return [
+        record(
+            i,
+            # values appear in a shuffled order, so pyarrow's dictionaries are not sorted
+            account=f"{prefix}acct-{rng.integers(0, 9)}",
+            zone=None if i % 3 == 0 else f"zone-{rng.integers(0, 20):02d}",
+            metric=f"{'zyx'[i % 3]}-metric-{rng.integers(0, 4)}",
+        )
+        for i in range(n)
+    ]
+
+
+def body(recs: list[dict], *, indent: int | None = None) -> bytes:
+    env = {"success": True, "errors": [], "messages": [], "result": recs}
+    return json.dumps(env, indent=indent).encode()
+
+
+def test_ids_are_dictionary_encoded_in_the_column_table_and_in_frames():
+    for name in IDS_AND_FAMILY:
+        assert schema.column(name).dtype == "category"
+    df = cfusage.to_frame(body(records(50)))
+    for name in IDS_AND_FAMILY:
+        assert isinstance(df[name].dtype, pd.CategoricalDtype), name
+        assert df[name].cat.categories.dtype == "str", name
+
+
+def test_chunked_fast_path_equals_the_careful_path(monkeypatch):
+    """Many small chunks, each with its own dictionaries, give the value-by-value path's frame
+    exactly, categories (sorted) included."""
+    recs = records(400, seed=3)
+    careful = cfusage.to_frame(recs)  # python records: the careful path
+    monkeypatch.setattr(_frame, "_CHUNK_BYTES", 2_000)  # a handful of records per chunk
+    raws = _frame._split_body(body(recs))
+    assert _frame._fast_json(raws, single_line=True) is not None  # the fast path is taken
+    fast = cfusage.to_frame(body(recs))
+    pd.testing.assert_frame_equal(fast, careful)
+    for name in IDS:
+        cats = fast[name].cat.categories
+        assert list(cats) == sorted(cats), name
+
+
+def test_a_pretty_printed_body_gives_the_compact_bodys_frame():
+    recs = records(60, seed=4)
+    assert b"\n" in body(recs, indent=2)
+    pd.testing.assert_frame_equal(
+        cfusage.to_frame(body(recs, indent=2)), cfusage.to_frame(body(recs))
+    )
+
+
+@pytest.mark.parametrize("bad", [None, 1, "text", [1, 2]])
+def test_a_record_that_is_not_an_object_is_named_and_nothing_is_lost(bad, monkeypatch):
+    monkeypatch.setattr(_frame, "_CHUNK_BYTES", 2_000)
+    recs: list = records(30, seed=5)
+    recs.insert(17, bad)
+    frame, rejected = cfusage.to_frame(body(recs), errors="quarantine")
+    assert len(frame) + len(rejected) == len(recs)
+    assert rejected["row"].tolist() == [17]
+    assert "not a record" in rejected["reason"].iloc[0]
+
+
+def test_concat_of_frames_with_different_categories_keeps_categories_and_values():
+    a = cfusage.to_frame(body(records(40, seed=1, prefix="a-")))
+    b = cfusage.to_frame(body(records(40, seed=2, prefix="b-")))
+    assert not a["billing_account_id"].cat.categories.equals(b["billing_account_id"].cat.categories)
+    out = cfusage.concat([a, b], dedupe=False)
+    # the expectation, independently: every value as text, concatenated
+    for name in IDS_AND_FAMILY:
+        assert isinstance(out[name].dtype, pd.CategoricalDtype), name
+        expected = pd.concat([a[name].astype("str"), b[name].astype("str")], ignore_index=True)
+        pd.testing.assert_series_equal(out[name].astype("str"), expected, check_names=False)
+        cats = out[name].cat.categories
+        assert list(cats) == sorted(cats) and cats.dtype == "str", name
+
+
+def test_several_envelopes_concatenate_with_ids_as_categories():
+    first, second = records(30, seed=1, prefix="a-"), records(30, seed=2, prefix="b-")
+    df = cfusage.to_frame([body(first), body(second)])
+    assert len(df) == 60
+    assert isinstance(df["billing_account_id"].dtype, pd.CategoricalDtype)
+    assert set(df["billing_account_id"].astype("str")) == {
+        r["BillingAccountId"] for r in first + second
+    }
+
+
+def test_groupby_on_categorical_ids_gives_the_text_groupby():
+    df = cfusage.to_frame(body(records(200, seed=6)))
+    got = df.groupby("billing_account_id", observed=True)["consumed_quantity"].sum()
+    text = df.assign(billing_account_id=df["billing_account_id"].astype("str"))
+    want = text.groupby("billing_account_id")["consumed_quantity"].sum()
+    assert got.index.astype("str").tolist() == want.index.tolist()
+    assert got.tolist() == want.tolist()
+
+
+def test_focus_export_writes_category_ids_as_their_text(tmp_path):
+    df = cfusage.to_frame(body(records(30, seed=7)))
+    text_ids = df.astype({name: "str" for name in IDS_AND_FAMILY})
+    a = cfusage.to_focus(df, tmp_path / "a.csv", strict=False)
+    b = cfusage.to_focus(text_ids, tmp_path / "b.csv", strict=False)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def _python(code: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code], check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+def test_import_cfusage_does_not_import_pandas():
+    assert _python("import sys, cfusage; print('pandas' in sys.modules)") == "False"
+
+
+@pytest.mark.parametrize(
+    "order",
+    [
+        "import pandas as pd, cfusage",
+        "import cfusage; import pandas as pd",
+        "import cfusage; cfusage.to_frame([]); import pandas as pd",
+        "import pandas as pd, cfusage, cfusage.accessor",
+        "import cfusage.accessor, pandas as pd",
+    ],
+)
+def test_df_cfusage_works_whichever_is_imported_first_and_never_warns(order):
+    code = (
+        f"{order}\n"
+        "df = pd.DataFrame({'charge_period_start': pd.to_datetime(['2026-01-05', '2026-02-05'],"
+        " utc=True), 'effective_cost': pd.array([10.0, 12.0], dtype='Float64')})\n"
+        "print(type(df.cfusage).__name__, len(df.cfusage.period_over_period(as_of='2026-02-28')))"
+    )
+    assert _python(code) == "CfusageAccessor 2"
