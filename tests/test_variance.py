@@ -606,6 +606,7 @@ def test_price_volume_mix_sample_october_days_effect(sample):
     assert r["days_effect"].sum() == pytest.approx(r["previous"].sum() / 30, rel=1e-9)
     assert r["mix_effect"].sum() == pytest.approx(0.0, abs=1e-6)
     assert r["mix_effect"].abs().max() > 100  # products grew at different rates
+    assert (r["price_effect"] == 0.0).all()  # no price changed: exactly 0, never -0.00
     effects = r[EFFECTS].sum(axis=1)
     np.testing.assert_allclose(effects.to_numpy(float), r["change"].to_numpy(float), atol=1e-6)
 

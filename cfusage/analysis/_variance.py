@@ -440,7 +440,12 @@ def price_volume_mix(
     at_base_price = np.where(continuing, p0 * np.where(q1pos, q1, 0.0), 0.0)  # p0 q1
     per_day_base = np.where(continuing, c0 * ratio, 0.0)  # c0 D1 / D0
     change = c1 - c0
-    price = np.where(continuing, c1 - at_base_price, np.where(unpriced, change, 0.0))
+    repriced = c1 - at_base_price
+    # An unchanged price gives exactly 0, not the rounding of c1 - (c0 / q0) q1; p0 q1 is then
+    # c1 - price, so that the effects still add up to the change.
+    repriced = np.where(np.abs(repriced) <= 1e-9 * np.abs(c1), 0.0, repriced)
+    at_base_price = np.where(continuing, c1 - repriced, 0.0)
+    price = np.where(continuing, repriced, np.where(unpriced, change, 0.0))
     days_eff = np.where(continuing, per_day_base - c0, 0.0)
 
     # Volume against the whole (per currency): growth at the whole's rate G, and mix.
