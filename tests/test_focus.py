@@ -545,18 +545,80 @@ def test_focus_validator_rejects_null_costs(usage: pd.DataFrame, tmp_path: Path)
 
 @pytest.mark.slow
 @pytest.mark.timeout(1800)
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sample's Purchase row has no ServiceName, ListUnitPrice, ContractedUnitPrice or "
-    "PricingQuantity, and its ChargeDescriptions hold a non-ASCII dash (a StringHandling MUST)",
-)
 def test_focus_validator_accepts_sample(tmp_path: Path) -> None:
+    # strict=True: to_focus itself finds nothing mandatory missing (no warning, no error)
     sample = pytest.importorskip("cfusage.sample")
     df = sample.load()
     report, failed = _validate(to_focus(df, tmp_path / "sample.parquet"))
     assert set(_mandatory_presence_rules(report).values()) == {"PASS"}
     blocking = {r: m for r, m in failed.items() if not _tolerated(r, m)}
     assert not blocking, report[-4000:]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_focus_validator_accepts_amortized_sample_with_unused_rows(tmp_path: Path) -> None:
+    cfusage = pytest.importorskip("cfusage")
+    sample = pytest.importorskip("cfusage.sample")
+    out = cfusage.amortize_commitment(sample.load(), commitments=sample.COMMITMENTS)
+    report, failed = _validate(to_focus(out, tmp_path / "amortized.parquet"))
+    blocking = {r: m for r, m in failed.items() if not _tolerated(r, m)}
+    assert not blocking, report[-4000:]
+
+
+def test_descriptions_ascii_as_sent_else_transliterated(tmp_path: Path) -> None:
+    df = _frame(
+        _row(charge_description="Workers Standard Requests, daily usage"),
+        _row(charge_description="Workers Standard Requests \u2014 daily usage"),
+        _row(charge_description="Caf\u00e9 \u201cedge\u201d \u2013 100\u00a0GB \u2603"),
+    )
+    out = _read_csv_text(to_focus(df, tmp_path / "u.csv"))
+    assert out["ChargeDescription"].tolist() == [
+        "Workers Standard Requests, daily usage",  # valid: exactly as the API sent it
+        "Workers Standard Requests - daily usage",
+        'Cafe "edge" - 100 GB ?',
+    ]
+    assert df["charge_description"].iloc[1].endswith("\u2014 daily usage")  # frame untouched
+
+
+def test_purchase_row_is_one_commitment_and_named(tmp_path: Path) -> None:
+    fee = dict(
+        charge_category="Purchase", charge_frequency="One-Time", x_product_family_name=None,
+        x_product_family_id=None, x_billable_metric_id="prepaid_commitment",
+        x_billable_metric_name="Prepaid Commitment", consumed_quantity=None, consumed_unit=None,
+        pricing_quantity=None, pricing_unit=None, list_unit_price=None,
+        contracted_unit_price=None, list_cost=60000.0, contracted_cost=60000.0,
+        effective_cost=0.0, billed_cost=60000.0, x_zone_id=None, x_zone_name=None,
+    )  # fmt: skip
+    out = _read_csv_text(to_focus(_frame(_row(), _row(**fee)), tmp_path / "u.csv"))
+    p = out.iloc[1]
+    assert (p["PricingQuantity"], p["PricingUnit"]) == ("1.0", "Commitment")
+    assert (p["ListUnitPrice"], p["ContractedUnitPrice"]) == ("60000.0", "60000.0")
+    assert (p["BilledCost"], p["EffectiveCost"]) == ("60000.0", "0.0")  # costs as delivered
+    assert p["ServiceName"] == "Prepaid Commitment" and p["ServiceCategory"] == "Other"
+    assert out.iloc[0]["PricingQuantity"] == "1500000.0"  # usage rows untouched
+
+
+def test_unused_commitment_rows_are_exported_with_null_consumed_quantity(tmp_path: Path) -> None:
+    cfusage = pytest.importorskip("cfusage")
+    usage = _frame(_row(), _row(charge_period_start=_utc("2026-03-02"),
+                                charge_period_end=_utc("2026-03-03")))  # fmt: skip
+    commitments = pd.DataFrame(
+        {
+            "commitment_id": ["c1"], "kind": ["use_it_or_lose_it"], "amount": [2.0],
+            "currency": ["USD"], "term_start": [_utc("2026-03-01")],
+            "term_end": [_utc("2026-03-03")], "x_product_family_name": ["Workers"],
+        }
+    )  # fmt: skip
+    out = cfusage.amortize_commitment(usage, commitments=commitments)
+    assert (out["commitment_status"] == "Unused").sum() == 2  # 1.0 a day, 0.45 used each day
+    focus = _read_csv_text(to_focus(out, tmp_path / "u.csv"))  # strict: no error
+    unused = focus[focus["CommitmentDiscountStatus"] == "Unused"]
+    assert len(unused) == 2 and unused["ConsumedQuantity"].isna().all()
+    assert [float(x) for x in unused["EffectiveCost"]] == pytest.approx([0.55, 0.55])
+    assert (unused["CommitmentDiscountId"] == "c1").all()
+    assert set(focus["CommitmentDiscountCategory"]) == {"Spend"}
+    assert "x_AmortizedCommitmentCost" in focus.columns and "x_CommitmentId" not in focus.columns
 
 
 def test_tolerated_rules_are_narrow() -> None:

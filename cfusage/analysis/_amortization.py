@@ -206,7 +206,8 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
         Unused rows: ``charge_category`` "Usage", ``x_billable_metric_id`` "unused_commitment",
         charge period the period (the term's last day for a prepaid balance), billing period its
         calendar month, ``billing_account_id`` and ``x_product_family_name`` the commitment's
-        scope when it names exactly one, ``billing_currency`` the commitment currency,
+        scope when it names exactly one (else the account of the covered rows when they share
+        one: FOCUS requires BillingAccountId), ``billing_currency`` the commitment currency,
         ``effective_cost`` = ``amortized_commitment_cost`` = the unused amount, ``list_cost`` =
         ``contracted_cost`` = ``billed_cost`` = 0 (the fee is billed on its Purchase row),
         ``pricing_quantity`` the unused amount (commitment units, in the currency) at unit prices
@@ -515,6 +516,12 @@ def _unused_rows(
         ):
             if col in df.columns:
                 values[col] = first[col]
+        # no account in the scope: the covered rows' account, when they all share one
+        for col in ("billing_account_id", "billing_account_name"):
+            if col in df.columns and col not in values:
+                seen = df[col].iloc[covered].dropna().unique()
+                if len(seen) == 1:
+                    values[col] = seen[0]
     return pd.DataFrame(
         {col: _aligned(v, pd.RangeIndex(k)) for col, v in values.items() if _keep(col, df)}
     )

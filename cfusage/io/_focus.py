@@ -39,6 +39,21 @@ Decisions of ours (FOCUS leaves them to the data generator)
   ``strict=False`` is written null and named in a warning.
 * Cloudflare's ``x_ProductFamilyId`` is kept under that name only: FOCUS 1.2 and 1.3 define no
   ``ServiceId`` column, and a custom column without ``x_`` would break the spec.
+* ``ChargeDescription``: a description the API sends is written as sent when it is ASCII (FOCUS
+  1.2's string rule, checked by focus-validator); one with other characters is transliterated
+  (a typographic dash ``\u2014`` becomes ``-``, quotes become ``'``/``"``, accents are dropped,
+  anything else becomes ``?``). Every other text column is written as sent.
+* A Purchase row (a commitment bought up front) without ``PricingQuantity`` is the purchase of one
+  commitment: ``PricingQuantity`` 1, ``PricingUnit`` "Commitment", ``ListUnitPrice`` =
+  ``ListCost`` and ``ContractedUnitPrice`` = ``ContractedCost`` (FOCUS's all-upfront examples do
+  the same). No cost is derived. A Purchase or Unused commitment row without ``ServiceName``
+  (a commitment covering several product families) takes the metric's name
+  (``x_BillableMetricName``, "Prepaid Commitment").
+* Rows from :func:`cfusage.amortize_commitment`: ``commitment_id`` and ``commitment_status``
+  are written as FOCUS ``CommitmentDiscountId`` and ``CommitmentDiscountStatus`` (with
+  ``CommitmentDiscountCategory`` "Spend", ``CommitmentDiscountType`` "Prepaid Commitment",
+  ``CommitmentDiscountQuantity`` = ``amortized_commitment_cost`` and ``CommitmentDiscountUnit``
+  the currency); an ``Unused`` row has a null ``ConsumedQuantity``, as FOCUS requires.
 
 Examples
 --------
@@ -55,6 +70,7 @@ import math
 import os
 import re
 import tempfile
+import unicodedata
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
@@ -210,12 +226,12 @@ _NOT_NULL: dict[str, tuple[str, ...]] = {
 # rules whose applicability criteria Cloudflare meets (usage measurement, unit and negotiated
 # pricing, sub-accounts, regions, zones as resources).
 _Condition = Literal["usage_not_correction", "usage_not_correction_only"]
-_CONDITIONAL: tuple[tuple[str, _Condition, str], ...] = (
+_CONDITIONAL: tuple[tuple[str, _Condition, str], ...] = (  # Unused commitment rows: see below
     ("ListUnitPrice", "usage_not_correction", "on Usage/Purchase rows that are not corrections"),
     ("ContractedUnitPrice", "usage_not_correction", "on Usage/Purchase rows that are not corrections"),
     ("PricingQuantity", "usage_not_correction", "on Usage/Purchase rows that are not corrections"),
     ("SkuId", "usage_not_correction", "on Usage/Purchase rows that are not corrections"),
-    ("ConsumedQuantity", "usage_not_correction_only", "on Usage rows that are not corrections"),
+    ("ConsumedQuantity", "usage_not_correction_only", "on Usage rows that are not corrections or Unused commitment"),
 )  # fmt: skip
 # (column, the column that, when set, requires it)
 _PAIRED: tuple[tuple[str, str], ...] = (
@@ -408,9 +424,10 @@ def _focus_table(
         ),
     }
     focus.update(derived)
+    _purchases_and_commitments(df, focus, categories)
 
     for name in df.columns:
-        if name in known:
+        if name in known or name in _COMMITMENT_COLUMNS:
             continue
         out_name = _extra_name(str(name))
         values = df[name]
@@ -421,6 +438,93 @@ def _focus_table(
         else:
             focus[out_name] = values
     return {**focus, **custom}
+
+
+#: amortize_commitment's columns and their FOCUS names.
+_COMMITMENT_COLUMNS = {
+    "commitment_id": "CommitmentDiscountId",
+    "commitment_status": "CommitmentDiscountStatus",
+}
+_TRANSLITERATE = str.maketrans(
+    {
+        "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
+        "\u2015": "-", "\u2212": "-", "\u2018": "'", "\u2019": "'", "\u201a": "'",
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2026": "...", "\u00a0": " ",
+        "\u2022": "*", "\u00d7": "x",
+    }
+)  # fmt: skip
+
+
+def _ascii(text: str) -> str:
+    """``text`` itself when ASCII, else a transliteration (see the module docstring)."""
+    if text.isascii():
+        return text
+    plain = unicodedata.normalize("NFKD", text.translate(_TRANSLITERATE))
+    plain = "".join(ch for ch in plain if not unicodedata.combining(ch))
+    return plain.encode("ascii", "replace").decode("ascii")
+
+
+def _purchases_and_commitments(
+    df: pd.DataFrame, focus: dict[str, pd.Series], categories: Mapping[str, tuple[str, str]]
+) -> None:
+    """ASCII descriptions, Purchase unit prices, commitment columns (see the module docstring)."""
+    desc = focus["ChargeDescription"]
+    if len(desc) and not desc.isna().all():
+        text = _text(desc)
+        uniques = text.dropna().unique()
+        fixed = {u: _ascii(u) for u in uniques if not u.isascii()}
+        if fixed:
+            focus["ChargeDescription"] = text.replace(fixed)
+    category = focus["ChargeCategory"]
+    purchase = category.eq("Purchase").to_numpy(dtype=bool, na_value=False)
+    status = (
+        _text(df["commitment_status"])
+        if "commitment_status" in df.columns
+        else pd.Series(pd.NA, index=df.index, dtype="str")
+    )
+    unused = status.eq("Unused").to_numpy(dtype=bool, na_value=False)
+    one = (
+        purchase & focus["PricingQuantity"].isna().to_numpy() & focus["ListCost"].notna().to_numpy()
+    )
+    if one.any():
+        mask = pd.Series(one, index=df.index)
+        focus["PricingQuantity"] = focus["PricingQuantity"].astype("Float64").mask(mask, 1.0)
+        focus["PricingUnit"] = _text(focus["PricingUnit"]).mask(
+            mask & focus["PricingUnit"].isna(), "Commitment"
+        )
+        for price, cost in (
+            ("ListUnitPrice", "ListCost"),
+            ("ContractedUnitPrice", "ContractedCost"),
+        ):
+            values = focus[price].astype("Float64")
+            focus[price] = values.mask(mask & values.isna(), focus[cost].astype("Float64"))
+    nameless = (purchase | unused) & focus["ServiceName"].isna().to_numpy()
+    if nameless.any() and "x_billable_metric_name" in df.columns:
+        names = _text(df["x_billable_metric_name"])
+        focus["ServiceName"] = _text(focus["ServiceName"]).mask(
+            pd.Series(nameless, index=df.index), names
+        )
+        focus.update(_services(focus["ServiceName"], categories))
+    if "commitment_id" in df.columns:
+        cid = _text(df["commitment_id"])
+        has = cid.notna()
+        focus["CommitmentDiscountId"] = cid
+        focus["CommitmentDiscountStatus"] = status.where(has)
+        focus["CommitmentDiscountCategory"] = pd.Series(
+            np.where(has, "Spend", None), index=df.index, dtype="str"
+        )
+        focus["CommitmentDiscountType"] = pd.Series(
+            np.where(has, "Prepaid Commitment", None), index=df.index, dtype="str"
+        )
+        if "amortized_commitment_cost" in df.columns:
+            focus["CommitmentDiscountQuantity"] = (
+                df["amortized_commitment_cost"].astype("Float64").where(has)
+            )
+            focus["CommitmentDiscountUnit"] = _text(focus["BillingCurrency"]).where(has)
+    if unused.any():
+        focus["ConsumedQuantity"] = (
+            focus["ConsumedQuantity"].astype("Float64").mask(pd.Series(unused, index=df.index))
+        )
 
 
 def _services(family: pd.Series, categories: Mapping[str, tuple[str, str]]) -> pd.DataFrame:
@@ -483,7 +587,12 @@ def _unsatisfied(table: Mapping[str, pd.Series], version: str) -> dict[str, str]
     category = table["ChargeCategory"]
     correction = table["ChargeClass"].astype("str").eq("Correction").fillna(False)
     usage_like = category.isin(["Usage", "Purchase"]) & ~correction
-    usage_only = category.eq("Usage") & ~correction
+    unused = (
+        table["CommitmentDiscountStatus"].astype("str").eq("Unused").fillna(False)
+        if "CommitmentDiscountStatus" in table
+        else False
+    )
+    usage_only = category.eq("Usage") & ~correction & ~unused
     for name, condition, words in _CONDITIONAL:
         where = usage_like if condition == "usage_not_correction" else usage_only
         report(name, table[name].isna(), where.astype(bool), " " + words)
