@@ -533,3 +533,13 @@ def test_a_week_the_data_covers_in_part_is_not_a_drop():
     r = anomalies(df.iloc[2:], freq="W", min_history=3)
     assert r.attrs["cfusage"]["partial"][0] == "2026-03-02"
     assert r.iloc[3]["history"] == 2  # weeks 2 and 3, not the partial first
+
+
+def test_a_frame_without_rows_gives_an_empty_result_with_the_columns():
+    r = anomalies(series([1.0] * 3).iloc[:0], by="metric")  # before: ValueError from date_range
+    assert r.empty and list(r.columns[:3]) == [
+        "period",
+        "x_billable_metric_name",
+        "billing_currency",
+    ]
+    assert describe_anomalies(r).empty

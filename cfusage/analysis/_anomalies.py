@@ -101,15 +101,15 @@ def anomalies(
        min_cost``, so that a jump from $0.01 to $0.10 is not flagged.
 
     History: a group costs 0 on the periods before its first row in the frame (it did not exist:
-    new usage is scored against nothing, and is an anomaly until its median catches up) and on a
+    new usage is scored against nothing, and is an anomaly until its level catches up) and on a
     period without rows after it (``filled``: a group that stops is a real drop); output rows
     start at the group's first row. Periods with fewer than ``min_history`` values in their window
     get no score (NA, never an anomaly), and so do weeks, months or quarters the data covers only
     in part (at either end; listed in ``attrs["cfusage"]["partial"]``), which are no history
-    either. **An unknown cost is never 0**: a period with a row whose
-    ``value`` is NA has ``actual`` NA, is not scored, is no history for later periods, and is
-    counted in ``missing`` (rows) and ``attrs["cfusage"]["unscored"]`` (periods). Runs of flagged
-    periods become events in :func:`describe_anomalies`.
+    either. **An unknown cost is never 0**: a period with a row whose ``value`` is NA has
+    ``actual`` NA, is not scored, is no history for later periods, and is counted in ``missing``
+    (rows) and ``attrs["cfusage"]["unscored"]`` (periods). Runs of flagged periods become events
+    in :func:`describe_anomalies`.
 
     Parameters
     ----------
@@ -147,8 +147,8 @@ def anomalies(
         ``history`` (values in the window), ``filled`` (no rows that period: counted as 0),
         ``missing`` (rows without ``value``), ``allowance`` and ``weekday_factor`` (``f``).
         Rows are ordered by group, then period. ``result.attrs["cfusage"]`` records ``by``,
-        ``value``, ``freq``, ``threshold``, ``min_cost``, ``seasonality``, ``allowance`` and
-        ``unscored`` (periods not scored because a cost was unknown).
+        ``value``, ``freq``, ``threshold``, ``min_cost``, ``seasonality``, ``allowance``,
+        ``unscored`` (periods not scored because a cost was unknown) and ``partial``.
 
     Raises
     ------
@@ -208,7 +208,14 @@ def anomalies(
     unknown = agg["missing"].to_numpy() > 0
     agg.loc[unknown, ["v", "pre"]] = np.nan
 
-    calendar = pd.date_range(agg[PERIOD].min(), agg[PERIOD].max(), freq=_CALENDAR[grain])
+    if agg.empty:  # no dated rows: an empty result with the usual columns
+        agg = agg.assign(**{PERIOD: pd.Series(dtype="datetime64[us, UTC]")})
+    start, end = (agg[PERIOD].min(), agg[PERIOD].max()) if len(agg) else (None, None)
+    calendar = (
+        pd.date_range(start, end, freq=_CALENDAR[grain])
+        if len(agg)
+        else pd.DatetimeIndex([], dtype="datetime64[us, UTC]")
+    )
     length = len(calendar)
     pos = calendar.as_unit("us").get_indexer(pd.DatetimeIndex(agg[PERIOD]).as_unit("us"))
     if keys:
