@@ -250,7 +250,7 @@ def period_over_period(
     )
     status = np.select(
         [first_row, unknown, n_prev == 0, n_cur == 0],
-        [None, "unknown", "new", "retired"],
+        ["", "unknown", "new", "retired"],  # "" (no category): NA for the first period
         "continuing",
     )
     change = cur - prev
