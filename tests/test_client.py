@@ -1156,3 +1156,13 @@ def test_async_account_costs_and_raw() -> None:
     assert len(df) == 3
     envelopes, _ = run_async(FakeAPI(), "raw", "2026-01-01", "2026-01-03")
     assert len(envelopes) == 1 and envelopes[0]["success"] is True
+
+
+def test_a_rate_limit_notice_of_centuries_does_not_overflow(
+    make_client: Callable[..., Client], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="cfusage")
+    api = FakeAPI(script=[httpx.Response(429, headers={"Retry-After": "1e12"})])
+    make_client(api, retry=Retry(max_wait=1e13, jitter=False)).usage("2026-03-01", "2026-03-01")
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "cfusage"]
+    assert message.endswith("rate limited (Retry-After); retrying in more than a year")

@@ -1122,9 +1122,14 @@ class _Core:
         """Say in the progress bar and the log that a window is rate limited, and until when."""
         if not failure.rate_limited:
             return
-        at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=pause)
         given = "Retry-After" if failure.retry_after is not None else "no Retry-After"
-        text = f"rate limited ({given}); retrying in {format_duration(pause)} at {at:%H:%M:%S} UTC"
+        text = f"rate limited ({given}); retrying in {format_duration(pause)}"
+        try:
+            at = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=pause)
+        except OverflowError:  # a Retry.max_wait of centuries
+            pass
+        else:
+            text += f" at {at:%H:%M:%S} UTC" if pause < 86400 else f" at {at:%Y-%m-%d %H:%M} UTC"
         _logger.warning("cfusage: window %s..%s: %s", call.days[0], call.days[1], text)
         if bar is not None:
             bar.set_postfix_str(text, refresh=True)
