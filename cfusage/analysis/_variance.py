@@ -250,9 +250,10 @@ def period_over_period(
     )
     status = np.select(
         [first_row, unknown, n_prev == 0, n_cur == 0],
-        ["", "unknown", "new", "retired"],  # "" (no category): NA for the first period
+        ["", "unknown", "new", "retired"],
         "continuing",
-    )
+    ).astype(object)
+    status[first_row] = None  # nothing to compare the first period with
     change = cur - prev
     result = pd.DataFrame(
         {
