@@ -541,10 +541,13 @@ def test_price_book_is_generated_from_metrics(tmp_path) -> None:
         "currency",
         "free_allowance",
         "contracted_discount",
+        "valid_from",
+        "valid_to",
         "source",
     ]
     m = sample.METRICS.set_index("x_billable_metric_id")
-    b = book.set_index("x_billable_metric_id")
+    # the current price of each metric: the version valid until further notice
+    b = book[book["valid_to"].isna()].set_index("x_billable_metric_id")
     assert list(b.index) == list(m.index)
     for col in ("block_size", "list_unit_price", "free_allowance", "contracted_discount"):
         assert (b[col] == m[col]).all(), col
