@@ -15,7 +15,8 @@ import os
 import re
 import warnings
 import zlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, overload
@@ -688,18 +689,13 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
     n = len(raws)
     lengths = np.fromiter(map(len, raws), dtype=np.int64, count=n)
     step = max(1, int(n * _CHUNK_BYTES // (int(lengths.sum()) + n)))
+    blocks = (_joined(raws[lo : lo + step], lengths[lo : lo + step]) for lo in range(0, n, step))
     try:
-        table = pa.concat_tables(
-            [
-                _dictionary_encode(
-                    _parse_chunk(
-                        raws[lo : lo + step], lengths[lo : lo + step], schema_, single_line
-                    )
-                )
-                for lo in range(0, n, step)
-            ],
-            promote_options="permissive",
-        )
+        if n <= step:  # one chunk: no second thread
+            tables = [_parse_chunk(block, schema_, single_line) for block in blocks]
+        else:
+            tables = _parse_overlapped(blocks, schema_, single_line)
+        table = pa.concat_tables(tables, promote_options="permissive")
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, _NotAnObject):
         return None
     if any(pa.types.is_nested(t.type) for t in table.schema):
@@ -723,31 +719,53 @@ class _NotAnObject(Exception):
     """A record that is not a JSON object: the careful path must name it."""
 
 
-def _parse_chunk(
-    raws: list[msgspec.Raw], lengths: np.ndarray, schema_: pa.Schema, single_line: bool
-) -> pa.Table:
-    """Parse records as newline-delimited JSON (one record per line).
+def _joined(raws: list[msgspec.Raw], lengths: np.ndarray) -> bytes:
+    """Records as newline-delimited JSON, each checked to be an object.
 
     pyarrow reads a ``null`` line as an empty row (and crashes on a body of only ``null``), so
     every record is checked to be an object first: the byte at each record's start in the joined
-    block must be ``{`` (one vectorised look-up, no Python loop). A record spanning lines (a
-    pretty-printed body) is allowed for, at pyarrow's slower pace.
+    block must be ``{`` (one vectorised look-up, no Python loop).
     """
     block = b"\n".join(raws)
     starts = np.zeros(len(lengths), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
     if not (np.frombuffer(block, dtype=np.uint8)[starts] == ord("{")).all():
         raise _NotAnObject
+    return block
+
+
+def _parse_chunk(block: bytes, schema_: pa.Schema, single_line: bool) -> pa.Table:
+    """Parse one block of newline-delimited records, categorical text dictionary-encoded.
+
+    A record spanning lines (a pretty-printed body) is allowed for, at pyarrow's slower pace.
+    """
     options = pa_json.ParseOptions(
         explicit_schema=schema_,
         unexpected_field_behavior="infer",
         newlines_in_values=not single_line,
     )
-    return pa_json.read_json(
+    table = pa_json.read_json(
         io.BytesIO(block),
         read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES),
         parse_options=options,
     )
+    return _dictionary_encode(table)
+
+
+def _parse_overlapped(blocks: Iterator[bytes], schema_: pa.Schema, single_line: bool) -> list:
+    """Parse the blocks in a worker thread while this one joins the next (pyarrow releases the
+    GIL while it parses), at most two blocks alive at a time."""
+    tables: list[pa.Table] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cfusage-json") as pool:
+        pending: Future[pa.Table] | None = None
+        for block in blocks:
+            if pending is not None:
+                tables.append(pending.result())
+            pending = pool.submit(_parse_chunk, block, schema_, single_line)
+            del block
+        if pending is not None:
+            tables.append(pending.result())
+    return tables
 
 
 def _dictionary_encode(table: pa.Table) -> pa.Table:
