@@ -490,3 +490,14 @@ def test_serve_sample_prints_its_url_serves_and_stops_on_ctrl_c():
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+
+
+def test_a_store_sync_that_returns_nothing_warns_and_exits_0(sample_server, tmp_path, capsys):
+    argv = fetch_args(sample_server, "--store", str(tmp_path / "s"))
+    argv[argv.index("--org") + 1] = "0000badorg"
+    code, out, err = run(argv, capsys)
+    assert code == 0, err
+    assert "0 records" in out
+    assert err.startswith(
+        "cfusage: warning: the API returned no records for organization 0000badorg"
+    )
