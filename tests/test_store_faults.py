@@ -211,6 +211,41 @@ def test_next_sync_removes_temp_files_of_earlier_versions(tmp_path, client):
     assert store.verify().ok
 
 
+def documented_query(library: str) -> str:
+    """The query the store's docstring recommends for ``library``, as written there."""
+    lines = [ln.strip() for ln in store_module.__doc__.splitlines()]
+    (line,) = [ln for ln in lines if ln.startswith(f"{library}.")]
+    return line
+
+
+def run_documented_query(library: str, root: Path) -> pa.Table:
+    module = pytest.importorskip(library)
+    if library == "pyarrow":
+        import pyarrow.dataset  # noqa: F401  (the query names pyarrow.dataset)
+    code = documented_query(library).replace('"path', f'"{root}').replace("'path", f"'{root}")
+    result = eval(code, {library: module})  # the docstring's own text
+    if library == "duckdb":
+        return result.to_arrow_table()
+    if library == "polars":
+        return result.collect().to_arrow()
+    return result.to_table()
+
+
+@pytest.mark.parametrize("library", ["pyarrow", "duckdb", "polars"])
+def test_the_documented_queries_see_what_store_read_returns(tmp_path, client, library):
+    """The docstring's DuckDB / Polars / pyarrow queries, run as written, on a store holding
+    what a sync killed while staging leaves (staged partitions, a manifest temp file)."""
+    store = synced(tmp_path, client)
+    staging = tmp_path / STAGING
+    staging.mkdir()
+    for month in ("2026-02", "2026-03"):
+        part = tmp_path / f"month={month}" / "part-0.parquet"
+        (staging / f"month={month}.0123456789ab.tmp").write_bytes(part.read_bytes())
+    (staging / ".tmp-0123456789abcdef").write_bytes((tmp_path / MANIFEST).read_bytes())
+    got = _frame(run_documented_query(library, tmp_path))
+    assert_same_rows(got, store_frame(store), documented_query(library))
+
+
 FORK_SERVER = textwrap.dedent(
     """
     import json, os, signal, sys, time
@@ -414,12 +449,12 @@ def damage_then_repair(tmp_path, client, damage, kind: str) -> StoreError:
     good = store_frame(store)
     march = pd.Timestamp("2026-03-01", tz="UTC").value // 1000  # epoch microseconds
     feb_rows = pc.sum(pc.less(good["charge_period_start"], march)).as_py()
-    manifest = json.loads((tmp_path / MANIFEST).read_text())
-    assert manifest["partitions"]["2026-02"]["rows"] == feb_rows
     damage(tmp_path / "month=2026-02" / "part-0.parquet")
     with pytest.raises(StoreError) as info:
         store.read()
     error = info.value
+    manifest = json.loads((tmp_path / MANIFEST).read_text())
+    assert manifest["partitions"]["2026-02"]["rows"] == feb_rows
     assert isinstance(error, DataError)
     assert "month=2026-02" in str(error) and "repair=True" in str(error)
     assert [p.kind for p in error.problems] == [kind]
@@ -604,19 +639,19 @@ def umask():
     os.umask(old)
 
 
-@pytest.mark.parametrize("mask", [0o022, 0o027, 0o077])
+@pytest.mark.parametrize("mask", [0o022, 0o027, 0o077], ids=["022", "027", "077"])
 def test_store_files_follow_the_umask(tmp_path, client, umask, mask):
     umask(mask)
     store = Store(tmp_path / "shared")
     store.sync(client, "2026-02-27", "2026-03-02", now=FAR)
     store.sync(client, "2026-02-27", "2026-03-03", now=FAR)  # rewrites, replaces
     files = [p for p in store.path.rglob("*") if p.is_file()]
+    for p in files:
+        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask, p
     names = sorted(p.relative_to(store.path).as_posix() for p in files)
     assert names == sorted(
         [LOCK, MANIFEST, "month=2026-02/part-0.parquet", "month=2026-03/part-0.parquet"]
     )
-    for p in files:
-        assert stat.S_IMODE(p.stat().st_mode) == 0o666 & ~mask, p
     for p in [store.path, *[d for d in store.path.rglob("*") if d.is_dir()]]:
         assert stat.S_IMODE(p.stat().st_mode) == 0o777 & ~mask, p
     out = tmp_path / "out.csv"

@@ -83,7 +83,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import hashlib
 import html
 import json
@@ -104,6 +103,11 @@ from ..errors import MissingColumnsError, StoreError
 from ..io import DateLike, concat, utc_day
 from ..io import complete_columns as _complete
 
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; one writer at a time is then up to the user
+    fcntl = None  # type: ignore[assignment]
+
 __all__ = ["Store", "StoreProblem", "StoreReport", "SyncResult"]
 
 MANIFEST = "_cfusage_store.json"
@@ -115,6 +119,7 @@ _READABLE_FORMATS = (1, 2)
 _PART = "part-0.parquet"
 _DAY = pd.Timedelta(days=1)
 _EPOCH = "1970-01-01T00:00:00Z"
+_UNKNOWN_FORMAT = f"{MANIFEST}: unknown store format"
 #: Damage that repair fixes by re-fetching the partition's days.
 _REFETCH_KINDS = ("missing", "unreadable", "rows", "changed", "unrecorded")
 
@@ -394,7 +399,8 @@ class Store:
                 yield None
                 return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
             yield fd
         finally:
             os.close(fd)  # releases the lock
@@ -404,13 +410,15 @@ class Store:
         while (self._staging / _JOURNAL).exists():
             if fd is None:
                 raise self._error([_interrupted(self, "no lock file can be opened here")])
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 self._recover()
             except OSError as e:
                 raise self._error([_interrupted(self, str(e))]) from None
             finally:
-                fcntl.flock(fd, fcntl.LOCK_SH)
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_SH)
 
     def _recover(self) -> None:
         """Holding the exclusive lock: finish a committed journal, then clear the staging area."""
@@ -471,6 +479,14 @@ class Store:
         for leftover in [*self.path.glob("month=*/.tmp-*"), *self.path.glob(".tmp-*")]:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 leftover.unlink()
+
+    def _exists(self) -> bool:
+        """Whether there is a store here (so reading an empty directory leaves no lock file)."""
+        return (
+            self.manifest_path.exists()
+            or self._staging.exists()
+            or any(self.path.glob("month=*/" + _PART))
+        )
 
     def _leftovers(self) -> bool:
         return self._staging.exists() or any(self.path.glob("month=*/.tmp-*"))
@@ -629,7 +645,7 @@ class Store:
         >>> Store(tempfile.mkdtemp()).verify()  # doctest: +ELLIPSIS
         Store '...': OK (0 partitions, 0 rows, 0 days recorded)
         """
-        if not self.path.is_dir():
+        if not self._exists():
             return StoreReport(str(self.path), (), 0, 0, 0)
         with self._lock(exclusive=False) as fd:
             try:
@@ -758,8 +774,8 @@ class Store:
                 manifest = self._load_manifest()
                 problems: list[StoreProblem] = []
             except StoreError as e:
-                if any(p.path == MANIFEST and "format" in p.message for p in e.problems):
-                    raise
+                if any(p.message.startswith(_UNKNOWN_FORMAT) for p in e.problems):
+                    raise  # written by a newer cfusage: not ours to rebuild
                 problems = list(e.problems)
                 manifest = self._manifest_from_files()
             problems += [p for p in self._inspect(manifest, deep=True) if p.kind != "stray"]
@@ -853,7 +869,7 @@ class Store:
                 rows += fresh.num_rows
                 parts = [fresh]
                 if month in files and month not in rebuild:
-                    old = pq.read_table(target, partitioning=None, page_checksum_verification=True)
+                    old = self._read_part(target, [], manifest)
                     refetched = pc.is_in(
                         pc.floor_temporal(old["charge_period_start"], unit="day"),
                         value_set=day_values,
@@ -929,7 +945,7 @@ class Store:
         last = utc_day(end, "end") if end is not None else None
         if first is not None and last is not None and last < first:
             raise ValueError(f"end={last} is before start={first}")
-        if not self.path.is_dir():
+        if not self._exists():
             return self._frame(None, [], None, columns)
         with self._lock(exclusive=False) as fd:
             self._settle(fd)
