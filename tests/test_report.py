@@ -471,6 +471,7 @@ def test_month_reports_the_chosen_month(sample: pd.DataFrame, month: object, tmp
     )
     page = path.read_text(encoding="utf-8")
     assert "This report describes <b>June 2026</b>, the month asked for" in page
+    assert "this report looks at it through <b>30 June 2026</b>" in page
     assert rep.meta["last_day"] == dt.date(2026, 6, 30)
 
 

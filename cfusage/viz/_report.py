@@ -1075,7 +1075,12 @@ def _render_headline(report: Report) -> str:
 
 def _render_banner(report: Report) -> str:
     h = report.headline
-    if h.complete_through is not None:
+    if h.complete_through is not None and h.as_of < h.complete_through:
+        through = (
+            f"Data complete through <b>{h.complete_through:%d %B %Y}</b>; this report looks at "
+            f"it through <b>{h.as_of:%d %B %Y}</b>."
+        )
+    elif h.complete_through is not None:
         through = f"Data complete through <b>{h.complete_through:%d %B %Y}</b>."
     else:
         through = (
@@ -1100,7 +1105,7 @@ def _month_sentence(h: Headline) -> str:
             f'<span id="reported-month">This report describes {month}, the month asked for.</span>'
         )
     if h.month_rule == "complete":
-        why = "the last complete month (the data ends on its last day)"
+        why = "the last complete month (the report looks at the data through its last day)"
     else:
         why = f"the last complete month before {h.month:%B}"
     return f'<span id="reported-month">This report describes {month}, {why}.</span>'
