@@ -1,6 +1,12 @@
 """What a person looks at: matplotlib charts (:mod:`cfusage.plots`), the ipywidgets explorer and
 the HTML report. Each takes a typed frame or a helper's result; none of them fetches data.
 
+- ``plots``: the charts, each ``plot(data, *, ..., ax=None)`` returning the Axes.
+- ``_style``: what they share: the palette, money formatting, the Axes look, and literal text
+  (names are drawn as written, never as matplotlib mathtext).
+- ``_widgets``: the explorer (:func:`explore`); its CSV export neutralises formula cells.
+- ``_report``: the report (:func:`build_report`, :func:`write_report`), styled by ``report.css``.
+
 The explorer (ipywidgets) and the report are imported on first use.
 """
 
