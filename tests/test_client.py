@@ -1166,3 +1166,17 @@ def test_a_rate_limit_notice_of_centuries_does_not_overflow(
     make_client(api, retry=Retry(max_wait=1e13, jitter=False)).usage("2026-03-01", "2026-03-01")
     (message,) = [r.getMessage() for r in caplog.records if r.name == "cfusage"]
     assert message.endswith("rate limited (Retry-After); retrying in more than a year")
+
+
+def test_a_cached_body_past_the_cap_is_fetched_again(
+    make_client: Callable[..., Client], tmp_path: Any
+) -> None:
+    api = FakeAPI()
+    make_client(api, cache=True).usage("2026-01-01", "2026-01-05")
+    (path,) = (tmp_path / "cache").iterdir()
+    size = len(gzip.decompress(path.read_bytes()))
+    make_client(api, cache=True, max_response_bytes=size).usage("2026-01-01", "2026-01-05")
+    assert len(api.requests) == 1  # at the cap: served from the cache
+    with pytest.raises(ResponseError, match="max_response_bytes"):
+        make_client(api, cache=True, max_response_bytes=size - 1).usage("2026-01-01", "2026-01-05")
+    assert len(api.requests) == 2  # past the cap: not taken from the cache, fetched (and refused)

@@ -1201,15 +1201,13 @@ class _Core:
         path = self._cache_path(call)
         try:
             with gzip.open(path, "rb") as fh:
-                body = fh.read(self.max_response_bytes + 1)
+                body = _read_capped(fh, self.max_response_bytes)
         except FileNotFoundError:
             return None
         except (OSError, EOFError, zlib.error):  # a damaged file: forget it and fetch again
             path.unlink(missing_ok=True)
             return None
-        if len(body) > self.max_response_bytes:  # past the cap: fetch it (and fail) again
-            return None
-        return body
+        return body  # None past the cap: fetch it (and fail) again
 
     def _cache_put(self, call: _Call, body: bytes) -> None:
         if not call.cacheable:
@@ -1258,6 +1256,19 @@ class _Core:
     def _bar(self, total: int, progress: bool | None, what: str) -> Any:
         show = self.progress if progress is None else progress
         return tqdm(total=total, desc=f"cfusage {what}", unit="window", disable=not show)
+
+
+def _read_capped(fh: Any, limit: int) -> bytes | None:
+    """All of ``fh`` in steps of :data:`_CHUNK` (never one allocation of ``limit``), or ``None``
+    once it holds more than ``limit`` bytes."""
+    out = io.BytesIO()
+    size = 0
+    while chunk := fh.read(_CHUNK):
+        size += len(chunk)
+        if size > limit:
+            return None
+        out.write(chunk)
+    return out.getvalue()
 
 
 def _starts_inside(record: Any, window: _Window) -> bool:
