@@ -129,3 +129,25 @@ def test_report_month_that_is_not_complete_exits_2(tmp_path, capsys) -> None:
     assert code == 2
     assert "month=2026-11" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_report_against_a_server_without_costs_degrades_section_by_section(
+    tmp_path, capsys, monkeypatch
+) -> None:
+    from cfusage.sample import SampleServer
+
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "sample-token")
+    monkeypatch.setenv("CFUSAGE_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "no-costs.html"
+    with SampleServer(port=0, costs=False) as srv:  # `cfusage serve-sample --no-costs`
+        args = ["report", "--org", srv.org_id, "--base-url", srv.base_url, "--no-progress"]
+        args += ["--from", "2026-09-01", "--to", "2026-10-31", "--out", str(out), "--no-cache"]
+        code = cli.main(args)
+    assert code == 0, capsys.readouterr().err  # before: exit 2, no report
+    page = out.read_text(encoding="utf-8")
+    sections = ["cost-by-product", "cost-by-account", "variance", "top-movers", "anomalies"]
+    for section in [*sections, "discounts", "headline", "about"]:
+        assert f'id="{section}"' in page, section
+    assert page.count("Not available for this data") == 6
+    assert "Headline figures not available for this data" in page
+    assert "This report describes <b>October 2026</b>" in page
