@@ -685,3 +685,16 @@ def test_budget_accepts_a_number_a_mapping_or_a_frame_in_both_helpers():
     period = budget_status(df, budget={"2026-04": 600.0})
     assert period["budget"].tolist() == [600.0]
     assert budget_variance(df, budget={"2026-04": 600.0})["budget"].tolist() == [600.0]
+
+
+def test_budget_mapping_with_by_reads_periods_when_no_key_is_a_group():
+    df = frame([("2026-04-01", "r", "Workers", 1, 10.0), ("2026-04-01", "r", "R2", 1, 20.0)])
+    s = budget_status(df, budget={"2026-04": 50.0}, by="product")
+    assert s["budget"].tolist() == [50.0, 50.0]  # before: NA for both (keys read as products)
+    partly = budget_status(df, budget={"Workers": 30.0, "Images": 9.0}, by="product")
+    assert partly.set_index("x_product_family_name")["budget"].isna().to_dict() == {
+        "R2": True,
+        "Workers": False,
+    }
+    with pytest.raises(ArgumentError, match="no key of \\['Wrokers'\\]"):
+        budget_status(df, budget={"Wrokers": 30.0}, by="product")

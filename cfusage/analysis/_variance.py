@@ -193,7 +193,8 @@ def period_over_period(
     Without ``as_of`` the data ends on 2 February: February is month-to-date and is
     compared with 1-2 January.
 
-    >>> v.period_over_period(data)[["previous", "current", "basis", "days", "previous_days"]].iloc[1:]
+    >>> cols = ["previous", "current", "basis", "days", "previous_days"]
+    >>> v.period_over_period(data)[cols].iloc[1:]
        previous  current      basis  days  previous_days
     1       3.0      9.0  same days     2              2
     """
@@ -586,7 +587,9 @@ def budget_variance(
         period. A mapping maps, without ``by``, **periods** to amounts (``{"2026-03": 40_000}``;
         a key is a period string, a date in the period or a :class:`pandas.Period`), and with
         ``by``, **groups** to amounts for every period (``{"Workers": 3_000}``; a tuple of
-        values for several by-columns). A DataFrame holds a ``budget`` column and optionally
+        values for several by-columns; a mapping none of whose keys is a group but all are
+        periods is read as period -> amount for every group; keys that are neither raise
+        :class:`~cfusage.ArgumentError`). A DataFrame holds a ``budget`` column and optionally
         ``period`` and any by-columns (alias or column name) and ``billing_currency``; rows are
         matched on the columns it has. Groups or periods without a budget get NA, never 0.
     by : str, list of str or None
@@ -1171,14 +1174,7 @@ def _attach_budget(
                 }
             )
         else:
-            labels = [k if isinstance(k, tuple) else (k,) for k in budget]
-            if any(len(k) != len(cols) for k in labels):
-                raise ArgumentError(
-                    f"budget keys must be one value per by-column {cols} (a tuple for several)"
-                )
-            table = pd.DataFrame(labels, columns=cols).assign(
-                budget=[_number(v, f"budget[{k!r}]") for k, v in budget.items()]
-            )
+            table = _group_budget(grid, budget, cols, grain)
     elif isinstance(budget, pd.DataFrame):
         if "budget" not in budget.columns:
             raise ArgumentError(
@@ -1201,6 +1197,30 @@ def _attach_budget(
     )
     merged = left.merge(right, on=on, how="left") if on else left.assign(budget=right["budget"][0])
     return merged["budget"].to_numpy(dtype=float)
+
+
+def _group_budget(
+    grid: pd.DataFrame, budget: Mapping[Any, Any], cols: list[str], grain: str
+) -> pd.DataFrame:
+    """A mapping budget with ``by=``: group -> amount; period -> amount when no key is a group."""
+    amounts = [_number(v, f"budget[{k!r}]") for k, v in budget.items()]
+    labels = [k if isinstance(k, tuple) else (k,) for k in budget]
+    groups = set(grid[cols].astype("string").itertuples(index=False, name=None))
+    if not any(tuple(map(str, k)) in groups for k in labels):
+        try:
+            periods = [_period_start(k, grain) for k in budget]
+        except ArgumentError:
+            shown = sorted(map(str, groups))[:5]
+            raise ArgumentError(
+                f"budget: no key of {list(budget)[:5]} is a {cols} group of this frame (it has "
+                f"{shown}{', ...' if len(groups) > 5 else ''}) nor a period"
+            ) from None
+        return pd.DataFrame({PERIOD: periods, "budget": amounts})
+    if any(len(k) != len(cols) for k in labels):
+        raise ArgumentError(
+            f"budget keys must be one value per by-column {cols} (a tuple for several)"
+        )
+    return pd.DataFrame(labels, columns=cols).assign(budget=amounts)
 
 
 def _merge_key(s: pd.Series) -> pd.Series:
