@@ -328,7 +328,8 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
                 lo = np.maximum(p_lo[keep], t0)
                 hi = np.minimum(p_hi[keep], t1)
                 unused_parts.append(_unused_rows(data, c, lo, hi, unused[keep], rows))
-        covered_contract[rows] = used / (1.0 - c.discount)  # = f x contracted_cost
+        # = f x contracted_cost; exactly the contracted cost where the whole draw was covered
+        covered_contract[rows] = np.where(used == draw, contracted[rows], used / (1.0 - c.discount))
         amortized[rows] = used
 
     covered_rows = assigned >= 0
@@ -363,7 +364,10 @@ def _draw_balance(start: np.ndarray, draw: np.ndarray, amount: float) -> tuple[n
     cum = np.cumsum(draw[order])
     prev = cum - draw[order]
     used = np.empty(len(draw))
-    used[order] = np.maximum(np.minimum(cum, amount) - np.minimum(prev, amount), 0.0)
+    # wholly covered rows draw exactly their cost; the row that empties the balance the rest
+    used[order] = np.where(
+        cum <= amount, draw[order], np.maximum(amount - np.minimum(prev, amount), 0.0)
+    )
     spent = float(used.sum())  # NaN once a cost is unknown: every later position is unknown
     return used, max(amount - spent, 0.0) if not np.isnan(spent) else np.nan
 
