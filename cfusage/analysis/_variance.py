@@ -125,6 +125,10 @@ def period_over_period(
       ``previous_days`` covered days, times ``days`` (February's total x 29 / 28). The relative
       change is then the change of the daily run rate.
 
+    The span is the frame's: compare products with ``by=`` rather than on a frame cut down to
+    one product, since a frame holding only a product launched on 16 January starts on 16
+    January (its first half month would be taken as not covered rather than as no usage).
+
     Parameters
     ----------
     data : pandas.DataFrame
