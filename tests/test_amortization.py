@@ -653,3 +653,19 @@ def test_reconcile_sample(sample_frame: pd.DataFrame) -> None:
     assert drawn >= 60_000 - 1e-6  # drawdown (whole days) + unused shares cover the fee
     by_account = reconcile(sample_frame, by="account", freq="QS")
     assert float(by_account["difference"].sum()) == pytest.approx(float(out["difference"].sum()))
+
+
+def test_reconcile_unknown_effective_cost_is_not_zero() -> None:
+    # the case: billed 150, effective 50 + NA: the difference is unknown, not 100
+    df = _ledger(
+        [
+            ("2026-01-01", "2026-01-01", "Usage", None, 150.0, 50.0),
+            ("2026-01-02", "2026-01-01", "Usage", None, 0.0, None),
+        ]
+    )
+    r = reconcile(df).iloc[0]
+    assert r["billed_cost"] == 150.0
+    assert pd.isna(r["effective_cost"]) and pd.isna(r["difference"])
+    assert pd.isna(r["other"])  # the component the rows fall in
+    assert r["prepaid_drawdown"] == 0.0  # no row of it: known, 0
+    assert r["missing_costs"] == 1

@@ -75,7 +75,7 @@ def amortize(
     ValidationError
         If a row has no charge period start or end, or ends before it starts
         (``failure_cases`` lists every such row).
-    ValueError
+    ArgumentError
         If ``freq`` is not a calendar grain.
 
     Examples
@@ -655,8 +655,8 @@ def reconcile(
     g.require(data, ["billed_cost", "effective_cost"], "reconcile()")
     grain = g.freq_of(freq)
     work = g.convert_currency(data, currency_rates, ["billed_cost", "effective_cost"])
-    work, dims = g.resolve_by(work, by)
-    keys = g.group_keys(work, dims)
+    grp = g.grouping(work, by)  # no grain here: the two sides have their own periods
+    work, keys = grp.frame, list(grp.keys)
     bill_period, eff_period = _reconcile_periods(work, grain)
 
     billed = work["billed_cost"].to_numpy(dtype="float64", na_value=np.nan)
@@ -789,7 +789,7 @@ def _text(df: pd.DataFrame, col: str) -> np.ndarray:
 def _calendar_grain(freq: str) -> str:
     grain = g.freq_of(freq)
     if grain not in _CALENDAR:
-        raise ValueError(
+        raise ArgumentError(
             f"freq={freq!r} has no calendar to spread costs over; use one of {list(_CALENDAR)}"
         )
     return grain

@@ -138,7 +138,7 @@ def discounts(
         :func:`cfusage.rate`).
     CurrencyError
         If ``currency_rates`` lacks a currency of the frame.
-    ValueError
+    ArgumentError
         For an unknown ``by`` dimension or ``freq``.
 
     Examples
@@ -159,14 +159,12 @@ def discounts(
     [60.0, 0.3, 0.125]
     """
     available = _available_costs(data, "discounts()")
-    data = _with_cost_columns(data)
-    work, dims = _usage_rows(data, by, ("consumed_quantity", "pricing_quantity"))
+    grp = g.grouping(_with_cost_columns(data), by, freq)
+    work = _usage_rows(grp, ("consumed_quantity", "pricing_quantity"))
     free = _free_tier_value(work, price_book)
     work = work.assign(_free_tier_value=free)
     work = g.convert_currency(work, currency_rates, [*_COSTS, "_free_tier_value"])
-    if freq is not None:
-        work = g.add_period(work, freq)
-    keys = ([g.PERIOD] if freq is not None else []) + g.group_keys(work, dims)
+    keys = list(grp.keys)
 
     cost = {c: work[c].to_numpy(dtype="float64", na_value=np.nan) for c in _COSTS}
     has = {c: ~np.isnan(v) for c, v in cost.items()}
@@ -279,11 +277,10 @@ def unit_price_discounts(
     """
     need = ["list_cost", "contracted_cost", "list_unit_price", "contracted_unit_price"]
     g.require(data, need, "unit_price_discounts()")
-    work, dims = _usage_rows(data, by, ("list_unit_price", "contracted_unit_price"))
+    grp = g.grouping(data, by, freq)
+    work = _usage_rows(grp, ("list_unit_price", "contracted_unit_price"))
     work = g.convert_currency(work, currency_rates, ["list_cost", "contracted_cost"])
-    if freq is not None:
-        work = g.add_period(work, freq)
-    keys = ([g.PERIOD] if freq is not None else []) + g.group_keys(work, dims)
+    keys = list(grp.keys)
 
     lc = work["list_cost"].to_numpy(dtype="float64", na_value=np.nan)
     cc = work["contracted_cost"].to_numpy(dtype="float64", na_value=np.nan)
@@ -382,15 +379,13 @@ def savings_summary(
     return full[cols]
 
 
-def _usage_rows(
-    df: pd.DataFrame, by: g.By, extra: tuple[str, ...] = ()
-) -> tuple[pd.DataFrame, list[str]]:
-    """The usage rows of ``df`` with only the columns a summary needs, and the ``by`` columns."""
-    work, dims = g.resolve_by(df, by)
-    needed = [*dims, *_CONTEXT, *extra]
+def _usage_rows(grp: g.Grouping, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The usage rows of the grouped frame, with only the columns a summary needs."""
+    work = grp.frame
+    needed = [*grp.keys, *_CONTEXT, *extra]
     cols = [c for c in dict.fromkeys(needed) if c in work.columns]
     mask = g.usage_mask(work)
-    return (work[cols] if mask.all() else work.loc[mask, cols]), dims
+    return work[cols] if mask.all() else work.loc[mask, cols]
 
 
 def _available_costs(df: pd.DataFrame, what: str) -> list[str]:

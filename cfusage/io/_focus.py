@@ -82,7 +82,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
-from ..errors import MissingColumnsError
+from ..errors import ArgumentError, MissingColumnsError
 
 __all__ = [
     "DERIVED_COLUMNS",
@@ -293,7 +293,7 @@ def to_focus(
         With ``strict=True``, when a mandatory FOCUS column would be null in some or all rows
         (e.g. no costs: ``BilledCost``/``EffectiveCost``/``ListCost``/``ContractedCost`` all NA;
         no ``BillingCurrency``; no ``BillingPeriodStart``). ``columns`` names them.
-    ValueError
+    cfusage.ArgumentError
         For an unsupported ``version``, a path suffix other than ``.csv``/``.csv.gz``/
         ``.parquet``, or a ``service_categories`` value not on FOCUS's list.
 
@@ -328,7 +328,7 @@ def to_focus(
     ['Workers', 'Compute', 'workers_standard_requests', '2026-03-01T00:00:00Z']
     """
     if version not in FOCUS_COLUMNS:
-        raise ValueError(
+        raise ArgumentError(
             f"version={version!r} is not supported; use one of {sorted(FOCUS_COLUMNS)}"
         )
     target = Path(path)
@@ -358,7 +358,7 @@ def _format_of(path: Path) -> str:
         return "csv"
     fmt = _SUFFIXES.get(suffixes[-1] if suffixes else "")
     if fmt is None:
-        raise ValueError(
+        raise ArgumentError(
             f"cannot tell the FOCUS format of {str(path)!r}: use a .csv, .csv.gz or .parquet path"
         )
     return fmt
@@ -376,7 +376,7 @@ def _categories(extra: Mapping[str, tuple[str, str]] | None) -> dict[str, tuple[
         )
     }
     if bad:
-        raise ValueError(
+        raise ArgumentError(
             "service_categories values must be (ServiceCategory, ServiceSubcategory) pairs from "
             f"FOCUS's lists (see cfusage.io._focus.FOCUS_SERVICE_CATEGORIES); got {bad!r}"
         )
