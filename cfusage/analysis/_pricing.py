@@ -178,8 +178,10 @@ def rate(
 ) -> pd.DataFrame:
     """Estimate costs from a price book: free allowance, block pricing, tiers and contract discount.
 
-    See the module docstring for the rules. Usage rows (``charge_category`` Usage or missing)
-    whose metric is in the book are priced; Purchase, Tax, Credit and Adjustment rows are left as
+    See the module docstring for the rules. Each row is priced with the version of its metric's
+    prices in force on its charge day (``valid_from <= day < valid_to``), so usage before a price
+    change gets the old price. Usage rows (``charge_category`` Usage or missing) whose metric is
+    in the book are priced; Purchase, Tax, Credit and Adjustment rows are left as
     they are. Correction rows (``charge_class`` "Correction") do not move the allowance: they are
     priced at the first tier with no allowance (their place in the allowance is unknown).
 
@@ -223,8 +225,9 @@ def rate(
     Warns
     -----
     UserWarning
-        Naming the metrics missing from the book and the currencies it cannot price; their rows
-        keep NA costs.
+        Naming the metrics missing from the book (every metric of a file from another cloud),
+        the metrics with no price in force on some days, and the currencies it cannot price;
+        their rows keep NA costs (never 0) and ``cost_estimated`` False.
 
     Examples
     --------
