@@ -664,6 +664,7 @@ _FAST_COLUMNS = tuple(c for c in schema.COLUMNS if c.kind != "tags")
 _CATEGORICAL = frozenset(
     name for c in _FAST_COLUMNS if c.dtype == "category" for name in (c.wire, c.python)
 )
+_PYTHON_NAMES = {name: c.python for c in _FAST_COLUMNS for name in (c.wire, c.python)}
 #: The explicit pyarrow schema of a body, by the names it uses ("wire" or "python").
 _ARROW_SCHEMAS = {
     names: pa.schema([pa.field(getattr(c, names), _arrow_type(c)) for c in _FAST_COLUMNS])
@@ -701,7 +702,7 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
     if any(pa.types.is_nested(t.type) for t in table.schema):
         return None
     typed = _sorted_dictionaries(table).to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
-    typed.columns = [schema.python_name(c) for c in table.column_names]
+    typed.columns = [_PYTHON_NAMES.get(c) or schema.python_name(c) for c in table.column_names]
     if typed.columns.has_duplicates:  # both spellings of a field: the careful path merges them
         return None
     typed = _normalise_enums(typed.assign(**_all_null_categories(typed)))
@@ -746,7 +747,10 @@ def _parse_chunk(block: bytes, schema_: pa.Schema, single_line: bool) -> pa.Tabl
     )
     table = pa_json.read_json(
         io.BytesIO(block),
-        read_options=pa_json.ReadOptions(block_size=_BLOCK_BYTES),
+        # a block smaller than one pyarrow block is one core's work: no hand-off to the pool
+        read_options=pa_json.ReadOptions(
+            block_size=_BLOCK_BYTES, use_threads=len(block) > _BLOCK_BYTES
+        ),
         parse_options=options,
     )
     return _dictionary_encode(table)
