@@ -196,6 +196,32 @@ def small(sizes: tuple[int, ...] = SMALL, repeat: int = 7) -> list[Target]:
     return rows
 
 
+def crossover(sizes: tuple[int, ...] = (10, 100, 1_000, 10_000), repeat: int = 3) -> None:
+    """Both sides of the small-body question: the fast path (pyarrow) against the careful
+    value-by-value path on the same records, and the naive path; best of ``repeat``."""
+    import cfusage
+    from benchmarks._large import large_response
+
+    print(f"  {'records':>9}  {'fast path':>10}  {'careful path':>12}  {'naive':>8}")
+    for n in sizes:
+        body = large_response(n)
+        records = json.loads(body)["result"]
+        best = {"fast": float("inf"), "careful": float("inf"), "naive": float("inf")}
+        for _ in range(repeat):
+            for name, fn in (
+                ("fast", lambda b=body: cfusage.to_frame(b)),
+                ("careful", lambda r=records: cfusage.to_frame(r)),
+                ("naive", lambda b=body: naive(b)),
+            ):
+                t0 = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - t0)
+        print(
+            f"  {n:>9,}  {best['fast'] * 1000:8.1f} ms  {best['careful'] * 1000:10.1f} ms"
+            f"  {best['naive'] * 1000:6.1f} ms"
+        )
+
+
 def sample_first_call(path_name: str) -> dict[str, Any]:
     """In a fresh process: the first ``cfusage.sample.load()`` (what every new user runs first), or
     the naive path over the same files. Imports are done before the clock starts."""
@@ -236,7 +262,9 @@ def sample(repeat: int = 3) -> list[Target]:
 
 
 def main(sizes: tuple[int, ...] = LARGE, sdk_n: int = SDK_N) -> list[Target]:
-    rows = small() + sample()
+    rows = small()
+    crossover()
+    rows += sample()
     results: dict[str, dict[str, Any]] = {}
     for n in sizes:
         results, got = large(n)
