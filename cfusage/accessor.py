@@ -55,7 +55,7 @@ class _FrameFirst:
         if obj is None:
             return self
         bound = functools.partial(self.func, obj._obj)
-        functools.update_wrapper(bound, self.func)  # type: ignore[arg-type]
+        functools.update_wrapper(bound, self.func)
         bound.__signature__ = self.signature  # type: ignore[attr-defined]
         return bound
 

@@ -770,7 +770,9 @@ class _Core:
     """Configuration, request building, response handling and cache shared by both clients."""
 
     _http: Any
-    _http_class: type[httpx.Client] | type[httpx.AsyncClient]  # what ``http_client`` defaults to
+    _http_class: Callable[
+        ..., Any
+    ]  # what ``http_client`` defaults to (httpx.Client or AsyncClient)
 
     def __init__(
         self,
@@ -1054,6 +1056,7 @@ class _Core:
         calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
         try:
             frames = yield calls, self._parse_frame, "usage"
+            assert frames is not None  # a batch always answers with its results
         except BadRequestError as exc:
             if metric is None:
                 raise
@@ -1062,6 +1065,7 @@ class _Core:
             )
             calls = self._plan_get(self._org_path(), first, last, {}, cache)
             frames = yield calls, self._parse_frame, "usage"
+            assert frames is not None  # a batch always answers with its results
         return self._merge(frames, first, last, metric=metric, accounts=accounts, source="usage")
 
     def _raw_steps(
@@ -1069,7 +1073,9 @@ class _Core:
     ) -> _Steps[list[dict[str, Any]]]:
         first, last = _range(start, end)
         calls = self._plan_get(self._org_path(), first, last, {"metric": metric}, cache)
-        return (yield calls, self._parse_envelope, "raw")
+        envelopes = yield calls, self._parse_envelope, "raw"
+        assert envelopes is not None  # a batch always answers with its results
+        return envelopes
 
     def _account_usage_steps(
         self, account_id: str, start: DateLike, end: DateLike, cache: bool | None
@@ -1077,6 +1083,7 @@ class _Core:
         first, last = _range(start, end)
         calls = self._plan_get(self._account_path(account_id), first, last, {}, cache)
         frames = yield calls, self._parse_frame, "account usage"
+        assert frames is not None  # a batch always answers with its results
         return self._merge(frames, first, last, source="account_usage")
 
     def _account_costs_steps(
@@ -1090,6 +1097,7 @@ class _Core:
         first, last = _range(start, end)
         calls = self._plan_post(self._account_path(account_id), first, last, body, cache)
         frames = yield calls, self._parse_frame, "account costs"
+        assert frames is not None  # a batch always answers with its results
         return self._merge(frames, first, last, source="account_costs")
 
     # ---- one attempt's outcome ------------------------------------------------------------
@@ -1704,7 +1712,7 @@ class Client(_Core):
                 pending = set(futures)
                 while pending:
                     done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    errors = [f.exception() for f in done if f.exception() is not None]
+                    errors = [e for f in done if (e := f.exception()) is not None]
                     if errors:
                         abort.set()
                         for other in pending:

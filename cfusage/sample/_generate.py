@@ -41,14 +41,14 @@ Examples
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import functools
 import gzip
 import hashlib
 import sys
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from copy import deepcopy
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -828,7 +828,7 @@ _CONTRACT_LEVEL = frozenset(METRICS.loc[METRICS["contract_level"], "x_billable_m
 
 
 def to_revision(
-    records: Iterable[dict[str, Any]], revision: str = "B", *, costs: bool = True
+    records: Iterable[Mapping[str, Any]], revision: str = "B", *, costs: bool = True
 ) -> list[dict[str, Any]]:
     """Reshape wire records for one of the published schema revisions.
 
@@ -1044,7 +1044,7 @@ def _loaded() -> pd.DataFrame:
 def _copy(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy that shares the columns until either side writes (pandas copy-on-write)."""
     out = frame.copy(deep=False)
-    out.attrs = copy.deepcopy(frame.attrs)
+    out.attrs = deepcopy(frame.attrs)
     return out
 
 
