@@ -55,8 +55,10 @@ __all__ = [
     "PermissionDeniedError",
     "RateLimitError",
     "ResponseError",
+    "ResponseTooLargeError",
     "ServerError",
     "StoreError",
+    "TokenError",
     "TransportError",
     "ValidationError",
 ]

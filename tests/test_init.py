@@ -33,3 +33,20 @@ def test_import_cfusage_does_not_import_plotting_widgets_or_http():
         "assert not heavy, heavy"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_error_of_the_tree_is_importable_from_cfusage():
+    import cfusage
+    import cfusage.errors
+
+    classes = [
+        n
+        for n, v in vars(cfusage.errors).items()
+        if isinstance(v, type) and issubclass(v, cfusage.errors.Error)
+    ]
+    assert sorted(classes) == sorted(cfusage.errors.__all__)
+    missing = [n for n in cfusage.errors.__all__ if n not in cfusage.__all__]
+    assert not missing
+    for name in cfusage.errors.__all__:
+        assert getattr(cfusage, name) is getattr(cfusage.errors, name)
+        assert name in cfusage.errors.__doc__  # drawn in the tree
