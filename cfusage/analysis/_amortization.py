@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -337,11 +338,12 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
     effective = np.where(covered_rows, amortized + on_demand, np.nan)
     ids = book["commitment_id"].to_numpy(dtype=object)
     new: dict[str, object] = {
-        "commitment_id": pd.array(
-            np.where(covered_rows, ids[np.maximum(assigned, 0)], None), dtype="str"
-        ),
+        "commitment_id": pd.Series(ids[np.maximum(assigned, 0)], dtype="str")
+        .where(covered_rows)
+        .array,
         "commitment_status": pd.Categorical(
-            np.where(covered_rows, "Used", None), categories=["Used", "Unused"]
+            pd.Series("Used", index=range(n), dtype="str").where(covered_rows),
+            categories=["Used", "Unused"],
         ),
         "amortized_commitment_cost": pd.array(amortized, dtype="Float64"),
         "on_demand_cost": pd.array(on_demand, dtype="Float64"),
@@ -462,7 +464,7 @@ def _scope_values(value: object) -> list[str] | None:
 
 def _unused_rows(
     df: pd.DataFrame,
-    c: object,
+    c: Any,
     lo: np.ndarray,
     hi: np.ndarray,
     unused: np.ndarray,

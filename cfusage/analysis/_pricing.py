@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ from . import _grouping as g
 
 __all__ = ["free_allowance_usage", "load_price_book", "rate"]
 
-PriceBook = pd.DataFrame | str | PathLike[str]
+PriceBook: TypeAlias = pd.DataFrame | str | PathLike[str]
 
 _BOOK_REQUIRED = (
     "x_billable_metric_id",
@@ -455,15 +456,16 @@ def _first_tier_prices(df: pd.DataFrame, book: pd.DataFrame) -> pd.DataFrame:
     known = v >= 0
     vi = np.maximum(v, 0)
 
-    def pick(col: str) -> np.ndarray:
-        values = versions[col].to_numpy()[vi] if len(versions) else np.full(len(df), np.nan)
-        return np.where(known, values, np.nan if values.dtype.kind == "f" else None)
+    def pick(col: str) -> pd.Series:
+        if not len(versions):
+            return pd.Series(pd.NA, index=df.index, dtype="object")
+        return pd.Series(versions[col].to_numpy()[vi], index=df.index).where(known)
 
     return pd.DataFrame(
         {
-            "block_size": pd.array(pick("block_size"), dtype="Float64"),
-            "list_unit_price": pd.array(pick("list_unit_price"), dtype="Float64"),
-            "currency": pd.array(pick("currency"), dtype="str"),
+            "block_size": pick("block_size").astype("Float64"),
+            "list_unit_price": pick("list_unit_price").astype("Float64"),
+            "currency": pick("currency").astype("str"),
         },
         index=df.index,
     )
@@ -656,21 +658,29 @@ def _price(pos: _Positions, book: pd.DataFrame) -> _Estimate:
         if "pricing_unit" in versions.columns
         else np.full(len(v), None, dtype=object)
     )
-    values = {
+    currency = versions["currency"].to_numpy(dtype=object)[v]
+    values: dict[str, np.ndarray] = {
         "pricing_quantity": np.where(nan, np.nan, pq),
-        "pricing_unit": np.where(nan, None, unit),
+        "pricing_unit": _masked(unit, nan),
         "list_unit_price": np.where(nan, np.nan, lup),
         "list_cost": np.where(nan, np.nan, list_cost),
         "contracted_unit_price": np.where(nan, np.nan, cup),
         "contracted_cost": np.where(nan, np.nan, contracted),
         "effective_cost": np.where(nan, np.nan, contracted),
         "billed_cost": np.where(nan, np.nan, contracted),
-        "billing_currency": np.where(nan, None, versions["currency"].to_numpy(dtype=object)[v]),
+        "billing_currency": _masked(currency, nan),
     }
-    values = {
+    typed: dict[str, object] = {
         k: (pd.array(a, dtype="Float64") if a.dtype.kind == "f" else a) for k, a in values.items()
     }
-    return _Estimate(priced, values)
+    return _Estimate(priced, typed)
+
+
+def _masked(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """An object array of ``values`` with None where ``mask`` is set."""
+    out = np.asarray(values, dtype=object).copy()
+    out[mask] = None
+    return out
 
 
 def _us(ts: pd.Series) -> np.ndarray:

@@ -388,7 +388,7 @@ def _norm(name: str) -> str:
 
 
 def _focus_table(
-    df: pd.DataFrame, *, provider: str, categories: Mapping[str, str]
+    df: pd.DataFrame, *, provider: str, categories: Mapping[str, tuple[str, str]]
 ) -> dict[str, pd.Series]:
     """FOCUS name -> column (typed, not yet formatted), FOCUS columns first, then ``x_`` ones."""
     n = len(df)
@@ -419,8 +419,8 @@ def _focus_table(
         **_services(focus["ServiceName"], categories),
         "ProviderName": focus["ServiceProviderName"],
         "PublisherName": focus["ServiceProviderName"],
-        "ResourceType": pd.Series(
-            np.where(focus["ResourceId"].notna(), "Zone", None), index=df.index, dtype="str"
+        "ResourceType": pd.Series("Zone", index=df.index, dtype="str").where(
+            focus["ResourceId"].notna()
         ),
     }
     focus.update(derived)
@@ -510,12 +510,12 @@ def _purchases_and_commitments(
         has = cid.notna()
         focus["CommitmentDiscountId"] = cid
         focus["CommitmentDiscountStatus"] = status.where(has)
-        focus["CommitmentDiscountCategory"] = pd.Series(
-            np.where(has, "Spend", None), index=df.index, dtype="str"
+        focus["CommitmentDiscountCategory"] = pd.Series("Spend", index=df.index, dtype="str").where(
+            has
         )
         focus["CommitmentDiscountType"] = pd.Series(
-            np.where(has, "Prepaid Commitment", None), index=df.index, dtype="str"
-        )
+            "Prepaid Commitment", index=df.index, dtype="str"
+        ).where(has)
         if "amortized_commitment_cost" in df.columns:
             focus["CommitmentDiscountQuantity"] = (
                 df["amortized_commitment_cost"].astype("Float64").where(has)
