@@ -543,7 +543,7 @@ def _nunique(df: pd.DataFrame, column: str) -> int | None:
     return int(df[column].nunique()) if column in df.columns else None
 
 
-def _float(value: object) -> float | None:
+def _float(value: Any) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
@@ -656,7 +656,7 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         column = DIMENSIONS[by]
         require(df, [column], f"cost by {by}")
         labels = df[column].astype("str").fillna("(not set)")
-        months = [
+        months: list[tuple[dt.date, dt.date, int | None]] = [
             (_add_months(head.last_month, -1), head.last_month, None),
             (head.last_month, _add_months(head.last_month, 1), None),
         ]
@@ -946,7 +946,7 @@ def _is_na(value: object) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value))
 
 
-def _money(value: object, currency: str | None, *, compact: bool = False) -> str:
+def _money(value: Any, currency: str | None, *, compact: bool = False) -> str:
     if _is_na(value):
         return _NA_HTML
     x = round(float(value), 2) + 0.0
@@ -954,7 +954,7 @@ def _money(value: object, currency: str | None, *, compact: bool = False) -> str
     return f'<span class="zero">{text}</span>' if x == 0 else text
 
 
-def _pct(value: object, *, signed: bool = True, colour: bool = True) -> str:
+def _pct(value: Any, *, signed: bool = True, colour: bool = True) -> str:
     if _is_na(value):
         return _NA_HTML
     x = float(value)
@@ -965,7 +965,7 @@ def _pct(value: object, *, signed: bool = True, colour: bool = True) -> str:
     return f'<span class="{"up" if x > 0 else "down"}">{_esc(text)}</span>'
 
 
-def _signed_money(value: object, currency: str | None) -> str:
+def _signed_money(value: Any, currency: str | None) -> str:
     if _is_na(value):
         return _NA_HTML
     x = round(float(value), 2) + 0.0  # float noise is not a change: no "−$0.00"
@@ -1288,7 +1288,7 @@ def _render_budget(report: Report) -> str:
     money = ["budget", "cumulative_actual", "variance_to_date", "forecast", "projected_variance"]
     formats = _money_formats(money, cur, signed=("variance_to_date", "projected_variance"))
     formats["threshold_crossed"] = lambda v: (
-        _NA_HTML if v is None or pd.isna(v) else f"{float(v):.0%}"
+        _NA_HTML if (share := _float(v)) is None else f"{share:.0%}"
     )
     headers = {
         "month": "Month",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -340,7 +340,7 @@ def naive_datetimes(ts: pd.Series | pd.Index) -> np.ndarray:
     return s.to_numpy(dtype="datetime64[us]")
 
 
-def style_axes(ax: Axes, *, grid_axis: str = "y") -> None:
+def style_axes(ax: Axes, *, grid_axis: Literal["x", "y"] = "y") -> None:
     """The house look: light grid behind the data, no top/right spines, muted ticks."""
     ax.set_axisbelow(True)
     ax.grid(True, axis=grid_axis, color=GRID, linewidth=0.8)

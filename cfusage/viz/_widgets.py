@@ -815,7 +815,7 @@ class Explorer(widgets.VBox):
                 rects.append(np.stack([[x0, y0], [x0, y1], [x1, y1], [x1, y0]]).transpose(2, 0, 1))
             ax.add_collection(
                 PolyCollection(
-                    np.concatenate(rects),
+                    list(np.concatenate(rects)),
                     facecolors=colour,
                     edgecolors="none",
                     gid=f"series:{name}",

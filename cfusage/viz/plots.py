@@ -190,7 +190,7 @@ def _stacked_bars(
         axis=1,
     )
     coll = PolyCollection(
-        verts,
+        list(verts),
         facecolors=colour,
         edgecolors="none",
         linewidths=0,
@@ -314,7 +314,7 @@ def cost(
     _date_axis(ax, grain)
     _money_axis(ax, _pretty(value), cur)
     grain_name = {"D": "day", "W": "week", "MS": "month", "QS": "quarter"}[grain]
-    what = " / ".join(by if isinstance(by, (list, tuple)) else [by]) if by is not None else None
+    what = None if by is None else by if isinstance(by, str) else " / ".join(by)
     ax.set_title(
         f"{_pretty(value)} per {grain_name}" + (f" by {what}" if what else ""),
         loc="left",
