@@ -257,8 +257,20 @@ class RateLimitError(APIError):
     def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
         self.retry_after = retry_after
         if retry_after is not None:
-            message += f"; try again in {retry_after:.0f} s"
+            message += f"; try again in {_duration(retry_after)}"
         super().__init__(message, **kw)
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``10 min``, ``3 h 5 min``, ``2 d 4 h``, or ``more than a year``."""
+    if not seconds < 366 * 86_400:  # NaN and inf too
+        return "more than a year"
+    whole = max(round(seconds), 0)
+    for unit, size, sub, sub_size in (("d", 86_400, "h", 3_600), ("h", 3_600, "min", 60)):
+        if whole >= size:
+            rest = (whole % size) // sub_size
+            return f"{whole // size} {unit}" + (f" {rest} {sub}" if rest else "")
+    return f"{whole // 60} min" if whole >= 60 and whole % 60 == 0 else f"{whole} s"
 
 
 class ServerError(APIError):

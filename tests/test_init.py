@@ -50,3 +50,14 @@ def test_every_error_of_the_tree_is_importable_from_cfusage():
     for name in cfusage.errors.__all__:
         assert getattr(cfusage, name) is getattr(cfusage.errors, name)
         assert name in cfusage.errors.__doc__  # drawn in the tree
+
+
+def test_rate_limit_error_says_when_in_words_never_a_huge_number():
+    import cfusage
+
+    def message(seconds: float) -> str:
+        return str(cfusage.RateLimitError("x", retry_after=seconds, status_code=429))
+
+    assert message(273_600).endswith("try again in 3 d 4 h")
+    assert message(1e12).endswith("try again in more than a year")
+    assert message(42).endswith("try again in 42 s")
