@@ -803,12 +803,8 @@ class Store:
             for day in _days_in(table):
                 manifest["days"][day.isoformat()] = {"fetched_at": _EPOCH, "complete": False}
             manifest["partitions"][month] = _file_entry(path, table.num_rows)
-            names = set(table.column_names)
-            manifest["json_columns"] = sorted(
-                set(manifest["json_columns"])
-                | {c for c in ("tags",) if c in names}
-                | {n for n in names if n not in _KNOWN and pa.types.is_string(table[n].type)}
-            )
+            if "tags" in table.column_names:  # always JSON; extra JSON columns come back with
+                manifest["json_columns"] = ["tags"]  # the re-fetch of every day (to_arrow)
         manifest["days"] = dict(sorted(manifest["days"].items()))
         return manifest
 
@@ -1235,9 +1231,6 @@ def atomic_write_bytes(path: Path, data: bytes, *, tmp_dir: Path | None = None) 
 
 
 # -- manifest and check helpers --------------------------------------------------------------
-_KNOWN = frozenset(c.python for c in schema.COLUMNS)
-
-
 def _empty_manifest() -> dict[str, Any]:
     return {
         "format": _FORMAT,
