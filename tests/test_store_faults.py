@@ -531,6 +531,24 @@ def test_truncated_manifest_is_a_store_error_and_repair_rebuilds_it(tmp_path, cl
     assert_same_rows(store_frame(store), good, "after rebuilding the manifest")
 
 
+def test_deleted_manifest_leaves_unrecorded_partitions_that_repair_refetches(tmp_path, client):
+    store = synced(tmp_path, client)
+    good = store_frame(store)
+    (tmp_path / MANIFEST).unlink()
+    with pytest.raises(StoreError, match="does not record"):
+        store.read()
+    report = store.verify()
+    assert [(p.kind, p.partition) for p in report.problems] == [
+        ("unrecorded", "month=2026-02"),
+        ("unrecorded", "month=2026-03"),
+    ]
+    assert len(report.refetch) == 59
+    result = store.sync(client, "2026-03-01", "2026-03-02", now=FAR, repair=True)
+    assert len(result.fetched) == 59
+    assert store.verify().ok and store.complete_through == dt.date(2026, 3, 31)
+    assert_same_rows(store_frame(store), good, "after repair")
+
+
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
