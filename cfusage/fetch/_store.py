@@ -56,7 +56,8 @@ Rules
   the manifest and merges); readers (``read``, ``verify``) take a shared lock, so they wait for a
   write in progress (seconds) and never see it half done. ``sync(repair=True)`` holds the lock
   for the whole repair, fetches included. The lock is released when the process ends, however
-  it ends. (flock is local to a machine: on a network file system, sync from one machine.)
+  it ends. (flock is local to a machine: on a network file system, sync from one machine. On
+  Windows, which has no flock, there is no lock: run one sync at a time.)
 * **Damage is noticed, not read around.** :meth:`Store.read` checks the manifest against the
   partitions it reads (file present, size, row count, page checksums) and raises
   :class:`cfusage.errors.StoreError` naming each damage (partition, expected vs found rows);
