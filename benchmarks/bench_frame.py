@@ -152,13 +152,13 @@ def large(n: int) -> tuple[dict[str, dict[str, Any]], list[Target]]:
             Target(
                 f"peak memory (whole process) vs naive, {n:,}",
                 f"<= {PEAK}x (moonshot 0.3x)",
-                f"{peak:.2f}x ({ty['peak_bytes'] / 2**20:,.0f} vs {nv['peak_bytes'] / 2**20:,.0f} MiB)",
+                f"{peak:.3f}x ({ty['peak_bytes'] / 2**20:,.0f} vs {nv['peak_bytes'] / 2**20:,.0f} MiB)",
                 peak <= PEAK,
             ),
             Target(
                 f"frame memory vs the naive frame, {n:,}",
                 f"<= {FRAME}x (moonshot 0.2x)",
-                f"{frame:.2f}x ({ty['frame_bytes'] / 2**20:,.0f} vs {nv['frame_bytes'] / 2**20:,.0f} MiB)",
+                f"{frame:.3f}x ({ty['frame_bytes'] / 2**20:,.0f} vs {nv['frame_bytes'] / 2**20:,.0f} MiB)",
                 frame <= FRAME,
             ),
         ]
