@@ -9,6 +9,7 @@ checks that too.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from pathlib import Path
 
@@ -18,6 +19,8 @@ import pytest
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
 SAMPLE_TOKEN = 'token="sample"'
+CHECK_HEADING = "The figures quoted above, checked against the computed values"
+PRIVATE_NAME = re.compile(r"\bcfusage(?:\.[A-Za-z]\w*)*\._\w+|\bfrom cfusage(?:\.\w+)* import _\w+")
 
 
 def _repo_files() -> set[Path]:
@@ -43,6 +46,35 @@ def test_notebook_is_committed_without_outputs(path: Path) -> None:
     assert "CLOUDFLARE_API_TOKEN" in text and "CLOUDFLARE_ORGANIZATION_ID" in text
     assert SAMPLE_TOKEN in code[0].source or SAMPLE_TOKEN in "".join(c.source for c in code[:3])
     assert "srv.stop()" in code[-1].source
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_ends_by_checking_the_figures_its_prose_quotes(path: Path) -> None:
+    """Just before the cell that stops the sample server: a markdown cell saying so, then a code
+    cell of asserts over the notebook's own variables (issue 13 §6: the prose agrees with the
+    output). The notebook run (test_notebook_runs) executes those asserts."""
+    nb = nbformat.read(path, as_version=4)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    assert len(code) >= 2
+    stop, check = code[-1], code[-2]
+    assert "srv.stop()" in nb.cells[stop].source
+    source = nb.cells[check].source
+    asserts = [line for line in source.splitlines() if line.lstrip().startswith("assert ")]
+    assert len(asserts) >= 3, f"the cell before srv.stop() checks no figures:\n{source}"
+    assert "srv.stop()" not in source
+    assert nb.cells[check - 1].cell_type == "markdown"
+    assert CHECK_HEADING in nb.cells[check - 1].source
+    # nothing but markdown between the check and the clean-up
+    assert all(c.cell_type == "markdown" for c in nb.cells[check + 1 : stop])
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_uses_only_public_names(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            found = PRIVATE_NAME.findall(cell.source)
+            assert not found, f"private cfusage names in a notebook: {found}"
 
 
 @pytest.mark.slow
