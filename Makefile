@@ -41,6 +41,7 @@ browser:
 test: env browser
 	$(RUN) ruff check cfusage tests benchmarks docs
 	$(RUN) ruff format --check cfusage tests benchmarks docs
+	$(RUN) mypy
 	$(RUN) pytest
 
 format: env

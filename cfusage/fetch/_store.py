@@ -653,13 +653,15 @@ class Store:
                 self._settle(fd)
             except StoreError as e:
                 return StoreReport(str(self.path), tuple(e.problems), 0, 0, 0)
+            manifest: dict[str, Any] | None
             try:
-                manifest = self._load_manifest()
+                loaded = self._load_manifest()
             except StoreError as e:
                 problems = [*e.problems, *self._strays()]
                 manifest = None
             else:
-                problems = self._inspect(manifest, deep=True)
+                problems = self._inspect(loaded, deep=True)
+                manifest = loaded
             files = self._files()
             rows = 0
             for path in files.values():
