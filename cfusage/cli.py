@@ -370,7 +370,11 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             df = client.usage(start, end)
     from .viz import write_report
 
-    path = write_report(df, args.out, budget=budget, month=args.month)
+    from .sample import COMMITMENTS
+
+    # the sample's contract, so that the report's Commitment section shows its balance
+    commitments = COMMITMENTS if args.sample else None
+    path = write_report(df, args.out, budget=budget, month=args.month, commitments=commitments)
     _print(str(path), out)
     return EXIT_OK
 

@@ -21,6 +21,8 @@ FREQ_EXCEPTIONS = {
     "anomalies": "D",
     # unit prices need no period unless one is asked for
     "unit_price_discounts": None,
+    # the explorer's first view is weekly by design (a year of daily bars is unreadable)
+    "explore": "W",
 }
 #: Writers take the destination as their second positional argument, like DataFrame.to_csv.
 WRITERS = {"to_focus": "path", "write_report": "path"}

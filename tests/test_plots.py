@@ -58,7 +58,7 @@ def stacked(ax: plt.Axes, name: str = "") -> list[tuple[float, float, float]]:
     """(left, bottom, height) of every stacked bar of series ``name`` (all series if empty)."""
     out = []
     for coll in ax.collections:
-        gid = coll.get_gid() or ""
+        gid = (coll.get_gid() or "").replace("partial:", "series:", 1)  # partial periods too
         if gid.startswith(f"series:{name}") and (not name or gid == f"series:{name}"):
             for path in coll.get_paths():
                 v = path.vertices
@@ -67,7 +67,12 @@ def stacked(ax: plt.Axes, name: str = "") -> list[tuple[float, float, float]]:
 
 
 def series_colours(ax: plt.Axes, name: str) -> set[str]:
-    return {to_hex(c.get_facecolor()[0]) for c in ax.collections if c.get_gid() == f"series:{name}"}
+    gids = (f"series:{name}", f"partial:{name}")  # a partial period's bars keep their colour
+    return {
+        to_hex(c.get_facecolor()[0], keep_alpha=False)
+        for c in ax.collections
+        if c.get_gid() in gids
+    }
 
 
 @pytest.fixture

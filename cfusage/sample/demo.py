@@ -22,6 +22,7 @@ from ..analysis import period_over_period, savings_summary
 from ..fetch import Client
 from ..io import summary
 from ..viz import build_report
+from ._generate import COMMITMENTS
 from ._server import SampleServer
 
 
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {'effective cost':<22}{row.billing_currency} {_money(row.effective_cost)}")
         print(f"  ESR over list {row.esr_over_list:.1%}, over contract {row.esr_over_contract:.1%}")
 
-    report = build_report(df, month=args.month)
+    report = build_report(df, month=args.month, commitments=COMMITMENTS)
     month = pd.Timestamp(report.headline.last_month, tz="UTC")  # the month the report describes
     print(f"\nEffective cost, {month:%B %Y} against the month before, by product family:")
     pop = period_over_period(df, freq="MS", by="product")

@@ -43,6 +43,7 @@ from matplotlib.figure import Figure
 from ..analysis import (
     anomalies,
     budget_variance,
+    commitment_burndown,
     describe_anomalies,
     discounts,
     price_volume_mix,
@@ -55,6 +56,7 @@ from ..io import DateLike, utc_day
 from ..schema import DIMENSIONS
 from . import plots
 from ._excel import write_excel
+from ._style import format_percent
 
 __all__ = ["Headline", "Report", "build_report", "write_report"]
 
@@ -63,6 +65,11 @@ __all__ = ["Headline", "Report", "build_report", "write_report"]
 Budget: TypeAlias = float | int | Mapping[Any, float] | pd.DataFrame
 
 _VALUE = "effective_cost"
+#: How many series the cost charts draw and their tables list before "Other" (the same N).
+TOP = 6
+#: A series whose largest bar is under this share of the chart's tallest stack is too thin to
+#: see (under about one pixel at the report's size): its table row says so.
+_VISIBLE_SHARE = 0.004
 
 
 # --------------------------------------------------------------------------------------------
@@ -253,6 +260,7 @@ def build_report(
     data: pd.DataFrame,
     *,
     budget: Budget | None = None,
+    commitments: pd.DataFrame | None = None,
     title: str = "Cloudflare spend",
     as_of: DateLike | None = None,
     month: DateLike | None = None,
@@ -286,6 +294,15 @@ def build_report(
         ``budget``; several rows for one month (a budget split by account or product) are added
         up, as the report tracks the organization's total. Adds the ``budget`` section and a
         headline card.
+    commitments : pandas.DataFrame, optional
+        The organization's commitments, one row per commitment as
+        :func:`cfusage.amortize_commitment` takes them (like ``cfusage.sample.COMMITMENTS``:
+        ``commitment_id``, ``kind``, ``amount``, ``currency``, ``term_start``, ``term_end``,
+        scope columns). Fills the ``commitment`` section from
+        :func:`cfusage.commitment_burndown` as of the report's ``as_of``: the balance left, the
+        drawdown rate, the projected balance and unused amount at the term's end and the day
+        the balance runs out if that is earlier (table ``commitment``, one row per
+        commitment), and its burn-down chart. Without it the section says how to give them.
     title : str, default "Cloudflare spend"
         Title of the report.
     as_of : date-like, optional
@@ -366,6 +383,9 @@ def build_report(
         accounts=_nunique(frame, "billing_account_id"),
         products=_nunique(frame, "x_product_family_name"),
         metrics=_nunique(frame, "x_billable_metric_id"),
+        purchases=int((frame["charge_category"].astype("str") == "Purchase").sum())
+        if "charge_category" in frame.columns
+        else 0,
     )
     steps: list[tuple[str, Callable[[pd.DataFrame, Report], None]]] = [
         ("cost-by-product", _section_cost("product", "cost_by_product")),
@@ -377,6 +397,9 @@ def build_report(
     ]
     if monthly_budget is not None:
         steps.append(("budget", _section_budget(monthly_budget)))
+    if commitments is not None:
+        steps.append(("commitment", _section_commitment(commitments)))
+    report.meta["commitments_given"] = commitments is not None
     for section_id, step in steps:
         try:
             step(frame, report)
@@ -390,6 +413,7 @@ def write_report(
     path: str | pathlib.Path,
     *,
     budget: Budget | None = None,
+    commitments: pd.DataFrame | None = None,
     title: str = "Cloudflare spend",
     as_of: DateLike | None = None,
     month: DateLike | None = None,
@@ -410,6 +434,8 @@ def write_report(
     budget : float, mapping or pandas.DataFrame, optional
         Monthly budget: a number, a mapping of months to amounts, or a frame with columns
         ``period`` and ``budget``.
+    commitments : pandas.DataFrame, optional
+        The commitments (like ``cfusage.sample.COMMITMENTS``) for the Commitment section.
     title : str, default "Cloudflare spend"
         Title of the report.
     as_of : date-like, optional
@@ -438,7 +464,13 @@ def write_report(
     PosixPath('report.html')
     """
     report = build_report(
-        data, budget=budget, title=title, as_of=as_of, month=month, currency=currency
+        data,
+        budget=budget,
+        commitments=commitments,
+        title=title,
+        as_of=as_of,
+        month=month,
+        currency=currency,
     )
     return report.save(path)
 
@@ -650,12 +682,13 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         fig, ax = _figure()
         first = min(_add_months(head.month, -2), _add_months(head.last_month, -1))
         recent = _between(df, first, head.as_of + dt.timedelta(days=1))
-        plots.cost(recent, by=by, freq="D", top=6, ax=ax, currency=head.currency)
+        plots.cost(recent, by=by, freq="D", top=TOP, ax=ax, currency=head.currency)
         report.figures[name.replace("_", "-")] = fig
 
         column = DIMENSIONS[by]
         require(df, [column], f"cost by {by}")
         labels = df[column].astype("str").fillna("(not set)")
+        drawn, too_small = _drawn_series(recent, labels.loc[recent.index])
         months: list[tuple[dt.date, dt.date, int | None]] = [
             (_add_months(head.last_month, -1), head.last_month, None),
             (head.last_month, _add_months(head.last_month, 1), None),
@@ -671,10 +704,14 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         table = pd.DataFrame(cols).astype("Float64")
         prev_label, last_label = list(cols)[:2]
         table = table.sort_values(last_label, ascending=False, na_position="last")
-        top = 8
-        if len(table) > top + 1:
-            rest = table.iloc[top:].sum(min_count=1).to_frame("Other").T
-            table = pd.concat([table.iloc[:top], rest])
+        # the rows are the chart's series: its top TOP (by cost over the chart's range, as
+        # plots.cost ranks them), the rest as one "Other" row, as the chart groups them
+        shown = drawn[:TOP] if len(drawn) > TOP else drawn
+        keep = table.index.isin(shown)
+        if (~keep).any():
+            rest = table.loc[~keep].sum(min_count=1).to_frame("Other").T
+            table = pd.concat([table.loc[keep], rest])
+        report.meta[f"{name}_too_small"] = sorted(set(too_small) & set(map(str, table.index)))
         total = table.sum(min_count=1).to_frame("Total").T
         table = pd.concat([table, total]).astype("Float64")
         table["change"] = table[last_label] - table[prev_label]
@@ -683,6 +720,25 @@ def _section_cost(by: str, name: str) -> Callable[[pd.DataFrame, Report], None]:
         report.tables[name] = table.reset_index()
 
     return step
+
+
+def _drawn_series(frame: pd.DataFrame, labels: pd.Series) -> tuple[list[str], list[str]]:
+    """The cost chart's series by total |cost| over its range (largest first, as
+    :func:`cfusage.plots.cost` ranks them), and those too thin to see in it: a series whose
+    largest daily bar is under :data:`_VISIBLE_SHARE` of the tallest daily stack."""
+    amounts = frame[_VALUE].astype("Float64").astype("float64").fillna(0.0)
+    totals = amounts.abs().groupby(labels, sort=False).sum().sort_values(ascending=False)
+    order = [str(n) for n in totals.index]
+    if not len(frame):
+        return order, []
+    day = frame["charge_period_start"].dt.floor("D")
+    daily = amounts.groupby([day, labels]).sum().unstack(fill_value=0.0)
+    tallest = float(daily.clip(lower=0).sum(axis=1).max()) if len(daily) else 0.0
+    if tallest <= 0:
+        return order, []
+    biggest = daily.abs().max()
+    small = [str(n) for n, v in biggest.items() if float(v) < _VISIBLE_SHARE * tallest]
+    return order, small
 
 
 def _need(df: pd.DataFrame, dimensions: list[str], what: str) -> None:
@@ -799,13 +855,95 @@ def _section_discounts(df: pd.DataFrame, report: Report) -> None:
     report.figures["discounts"] = fig
     try:
         after = _add_months(h.last_month, 1)
-        monthly = reconcile(_between(df, _add_months(after, -12), after), freq="MS")
+        window = _between(df, _add_months(after, -12), after)
+        monthly = reconcile(window, freq="MS")
     except MissingColumnsError:
         return  # no billed cost: the waterfall stops at effective cost, and so does the report
     fig, ax = _figure((11.0, 3.0))
-    plots.amortized_vs_billed(monthly, ax=ax)
+    plots.amortized_vs_billed(window, freq="MS", ax=ax)  # the frame: partial months are marked
     report.figures["billed-vs-effective"] = fig
     report.tables["billed_vs_effective"] = monthly
+
+
+_NO_COMMITMENTS = (
+    "No commitments were given. Pass them to see how much of a prepaid commitment is left "
+    "and whether it will be used before its term ends: build_report(data, commitments=...) or "
+    "write_report(data, path, commitments=...), with one row per commitment (commitment_id, "
+    "kind 'prepaid_balance' or 'use_it_or_lose_it', amount, currency, term_start, term_end, "
+    "and optional scope columns), like cfusage.sample.COMMITMENTS; cfusage report --sample "
+    "passes the sample's."
+)
+
+
+def _section_commitment(commitments: pd.DataFrame) -> Callable[[pd.DataFrame, Report], None]:
+    """The commitments' burn-down as of the report's day: a table and a chart."""
+
+    def step(df: pd.DataFrame, report: Report) -> None:
+        h = report.headline
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            burn = commitment_burndown(df, commitments=commitments, as_of=h.as_of)
+        if not len(burn):
+            raise DataError("the commitments frame holds no commitment")
+        report.tables["commitment"] = _commitment_table(burn, commitments, h.as_of)
+        ids = burn["commitment_id"].astype("str").unique().tolist()
+        fig = Figure(figsize=(11.0, 3.2 * len(ids)), layout="constrained")
+        for i, cid in enumerate(ids):
+            plots.commitment_burndown(burn, commitment=cid, ax=fig.add_subplot(len(ids), 1, i + 1))
+        report.figures["commitment"] = fig
+
+    return step
+
+
+def _commitment_table(
+    burn: pd.DataFrame, commitments: pd.DataFrame, as_of: dt.date
+) -> pd.DataFrame:
+    """One row per commitment: its terms and :func:`cfusage.commitment_burndown`'s figures."""
+    names = (
+        dict(
+            zip(
+                commitments["commitment_id"].astype("str"),
+                commitments["commitment_name"],
+                strict=True,
+            )
+        )
+        if "commitment_name" in commitments.columns
+        else {}
+    )
+    rows = []
+    for cid, one in burn.groupby(burn["commitment_id"].astype("str"), sort=False):
+        one = one.sort_values("period")
+        actual = one.loc[~one["projected"].to_numpy(dtype=bool)]
+        first, last = one["period"].iloc[0], one["period"].iloc[-1]
+        amount = _float(one["amount"].iloc[0])
+        balance = _float(actual["balance"].iloc[-1]) if len(actual) else amount
+        drawn = _float(actual["cumulative_drawn"].iloc[-1]) if len(actual) else 0.0
+        rows.append(
+            {
+                "commitment": str(names.get(cid, cid)),
+                "kind": str(one["kind"].iloc[0]),
+                "billing_currency": str(one["billing_currency"].iloc[0]),
+                "term_start": first,
+                "last_day": last,
+                "amount": amount,
+                "drawn_to_date": drawn,
+                "balance": balance,
+                "drawdown_rate": _float(one["drawdown_rate"].iloc[0]),
+                "projected_balance_at_end": _float(one["projected_balance_at_end"].iloc[0]),
+                "projected_unused": _float(one["projected_unused"].iloc[0]),
+                "exhausted_on": one["exhausted_on"].iloc[0],
+                "term_over": bool(last.date() <= as_of),
+                "days_left": max(0, (last.date() - as_of).days),
+            }
+        )
+    table = pd.DataFrame(rows)
+    for c in ("amount", "drawn_to_date", "balance", "drawdown_rate"):
+        table[c] = table[c].astype("Float64")
+    for c in ("projected_balance_at_end", "projected_unused"):
+        table[c] = table[c].astype("Float64")
+    table["exhausted_on"] = pd.to_datetime(table["exhausted_on"], utc=True)
+    table["days_left"] = table["days_left"].astype("int64")
+    return table
 
 
 def _check_budget(budget: object) -> float | Mapping[Any, float] | pd.DataFrame:
@@ -922,6 +1060,13 @@ _SECTIONS: dict[str, tuple[str, str]] = {
         "after commitments (effective), by product.",
     ),
     "budget": ("Budget", "Cumulative spend against the monthly budget, with a run-rate forecast."),
+    "commitment": (
+        "Commitment",
+        "How much of each prepaid commitment is left, and whether it will be used before its "
+        "term ends: the balance day by day (cfusage.commitment_burndown, from the usage "
+        "cfusage.amortize_commitment allocates to it), then projected at the average draw of "
+        "the last 30 days.",
+    ),
 }
 
 
@@ -957,9 +1102,8 @@ def _money(value: Any, currency: str | None, *, compact: bool = False) -> str:
 def _pct(value: Any, *, signed: bool = True, colour: bool = True) -> str:
     if _is_na(value):
         return _NA_HTML
-    x = float(value)
-    text = f"{x:+.1%}" if signed else f"{x:.1%}"
-    text = text.replace("-", "−")
+    x = round(float(value), 3) + 0.0  # a rate that shows as 0.0 % is 0: never "−0.0 %"
+    text = format_percent(x, signed=signed)
     if not colour or x == 0:
         return _esc(text)
     return f'<span class="{"up" if x > 0 else "down"}">{_esc(text)}</span>'
@@ -1047,7 +1191,7 @@ def _render_headline(report: Report) -> str:
             "Effective savings rate",
             _pct(h.esr_over_list, signed=False, colour=False),
             f"over list · {_pct(h.esr_over_contract, signed=False, colour=False)} over contract "
-            f"(commitments alone)",
+            f"(commitments alone){_esr_contract_note(report)}",
         )
     )
     if "budget" in report.tables:
@@ -1071,6 +1215,29 @@ def _render_headline(report: Report) -> str:
             f"{_esc(report.unavailable['headline'])}</p>"
         )
     return f'<section id="headline">{why}<div class="cards">{"".join(cards)}</div></section>'
+
+
+def _esr_contract_note(report: Report) -> str:
+    """Why the ESR over contract is 0 when the organization has a commitment.
+
+    Usage a prepaid commitment pays for is priced at the contracted price (its balance is drawn
+    at that price), so the commitment saves nothing over contract: its fee is a prepaid
+    purchase (a Purchase row, billed once), not a discount. Said when the rate rounds to 0 and
+    the data or the caller shows a commitment."""
+    h = report.headline
+    if h.esr_over_contract is None or round(h.esr_over_contract, 3) != 0:
+        return ""
+    if not (report.meta.get("commitments_given") or report.meta.get("purchases")):
+        return ""
+    where = (
+        "see Commitment below"
+        if "commitment" in report.tables
+        else "see cfusage.amortize_commitment and commitment_burndown"
+    )
+    return (
+        '<br><span class="why">0 is expected: the commitment is a prepaid purchase drawn at '
+        f"contracted prices, not a discount ({where})</span>"
+    )
 
 
 def _render_banner(report: Report) -> str:
@@ -1124,6 +1291,15 @@ def _render_cost(report: Report, section_id: str, table: str) -> str:
         vs = f"{h.last_month:%b} vs {_add_months(h.last_month, -1):%b}"
         formats["change"] = lambda v: _signed_money(v, cur)
         formats["change_pct"] = _pct
+        small = set(report.meta.get(f"{table}_too_small", []))
+        formats[df.columns[0]] = lambda v: (
+            _esc(v)
+            + (
+                ' <span class="small-note">(too small to see in the chart)</span>'
+                if str(v) in small
+                else ""
+            )
+        )
         parts.append(
             _table_html(
                 df,
@@ -1298,10 +1474,75 @@ def _render_budget(report: Report) -> str:
         "forecast": "Forecast",
         "projected_variance": "Projected variance",
         "threshold_crossed": "Threshold crossed",
-        "state": "",
+        "state": "Status",
     }
     cols = ["month", *money, "threshold_crossed", "state"]
     return _img(report, "budget", "Budget") + _table_html(table[cols], formats, headers=headers)
+
+
+def _render_commitment(report: Report) -> str:
+    if "commitment" not in report.tables:  # none given: say how to give them
+        return f'<p class="unavailable" id="commitment-how">{_esc(_NO_COMMITMENTS)}</p>'
+    table = report.tables["commitment"]
+    h = report.headline
+    items = []
+    for r in table.to_dict("records"):
+        cur = r["billing_currency"]
+        end = pd.Timestamp(r["last_day"])
+        name = _esc(r["commitment"])
+        if r["term_over"]:
+            text = (
+                f"<b>{name}</b>: the term ended on {end:%d %B %Y}; "
+                f"{_money(r['drawn_to_date'], cur)} of {_money(r['amount'], cur)} was used, "
+                f"<b>{_money(r['projected_unused'], cur)} unused</b>."
+            )
+        else:
+            text = (
+                f"<b>{name}</b>: {_money(r['balance'], cur)} of {_money(r['amount'], cur)} "
+                f"left on {h.as_of:%d %B %Y} ({r['days_left']} days to the term's end on "
+                f"{end:%d %B %Y}); drawn at {_money(r['drawdown_rate'], cur)} a day lately, "
+            )
+            if not pd.isna(r["exhausted_on"]):
+                text += (
+                    f"<b>it runs out on {pd.Timestamp(r['exhausted_on']):%d %B %Y}</b>, "
+                    "before the term ends (usage after that is paid on demand)."
+                )
+            else:
+                text += (
+                    f"it is projected to end the term with "
+                    f"<b>{_money(r['projected_balance_at_end'], cur)} left</b> "
+                    f"({_money(r['projected_unused'], cur)} unused)."
+                )
+        items.append(f"<li>{text}</li>")
+    money = ["amount", "drawn_to_date", "balance", "drawdown_rate"]
+    money += ["projected_balance_at_end", "projected_unused"]
+    formats: dict[str, Callable[[object], str]] = {}
+    for c in money:
+        formats[c] = lambda v: _money(v, h.currency)
+    for c in ("term_start", "last_day", "exhausted_on"):
+        formats[c] = lambda v: _NA_HTML if pd.isna(v) else _esc(f"{pd.Timestamp(v):%d %b %Y}")
+    formats["kind"] = lambda v: _esc(str(v).replace("_", " "))
+    formats["term_over"] = lambda v: "ended" if v else "open"
+    headers = {
+        "commitment": "Commitment",
+        "kind": "Kind",
+        "term_start": "Term start",
+        "last_day": "Last day of the term",
+        "amount": "Amount",
+        "drawn_to_date": "Drawn to date",
+        "balance": "Balance left",
+        "drawdown_rate": "Drawdown a day",
+        "projected_balance_at_end": "Projected balance at term end",
+        "projected_unused": "Projected unused",
+        "exhausted_on": "Runs out on",
+        "term_over": "Term",
+    }
+    cols = [c for c in headers if c in table.columns]
+    return (
+        f'<ul class="sentences">{"".join(items)}</ul>'
+        + _img(report, "commitment", "Commitment balance over its term")
+        + _table_html(table[cols], formats, headers=headers)
+    )
 
 
 def _render_section(report: Report, section_id: str, body: Callable[[], str]) -> str:
@@ -1391,6 +1632,7 @@ def _render(report: Report, *, standalone: bool) -> str:
     ]
     if "budget" in report.unavailable or "budget" in report.tables:
         body.append(_render_section(report, "budget", lambda: _render_budget(report)))
+    body.append(_render_section(report, "commitment", lambda: _render_commitment(report)))
     body += [_render_about(report), "</div>"]
     content = "\n".join(body)
     style = f"<style>{_css()}</style>"

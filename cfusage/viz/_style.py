@@ -19,9 +19,10 @@ True
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import numpy as np
@@ -38,18 +39,25 @@ __all__ = [
     "INK",
     "MUTED",
     "NEGATIVE",
+    "NEUTRAL",
     "OTHER_COLOR",
     "POSITIVE",
     "TOTAL",
     "chart",
     "color_for",
     "colors_for",
+    "covered_days",
     "format_money",
+    "format_number",
+    "format_percent",
+    "format_price",
     "literal",
     "literal_axes",
+    "mark_partial",
     "money_axis",
     "money_formatter",
     "naive_datetimes",
+    "partial_periods",
     "style_axes",
 ]
 
@@ -128,6 +136,12 @@ GRID = "#E4E7EB"
 POSITIVE = "#C0392B"  # a cost increase is bad news
 NEGATIVE = "#2E8B57"  # a saving or decrease is good news
 TOTAL = "#3B4B5C"
+NEUTRAL = "#A7B4C2"  # money that moved but is no saving and no increase (prepaid, timing)
+#: How a partial period is drawn: hatched, at this opacity (the note says its day count).
+PARTIAL_HATCH = "////"
+PARTIAL_ALPHA = 0.45
+#: What the caption under a chart with partial periods says.
+PARTIAL_CAPTION = "lighter, hatched bars: partial periods (the data covers only some of their days)"
 
 
 def _hash_index(name: str) -> int:
@@ -301,6 +315,94 @@ def _compact(a: float) -> str:
     return text + units[i]
 
 
+def format_price(value: float | None, currency: str | None = "USD", *, na: str = "—") -> str:
+    """Format a unit price for people: every significant digit a price needs, never ``3e-07``.
+
+    Prices of metered usage are small (``$0.0000003`` per request): :func:`format_money` would
+    round them to ``$0``, and Python's ``str`` writes them in scientific notation. A price is
+    written in plain decimals with four significant digits (trailing zeros dropped), at least
+    two decimals from a cent up, and never as ``−$0`` (a negative zero is 0).
+
+    Parameters
+    ----------
+    value : float or None
+        The price; NA gives ``na``.
+    currency : str or None, default "USD"
+        ISO 4217 code (``None``: the bare number).
+    na : str, default "—"
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> format_price(3e-07), format_price(0.0045), format_price(0.5), format_price(-0.0)
+    ('$0.0000003', '$0.0045', '$0.50', '$0')
+    >>> format_price(12.3456789), format_price(None)
+    ('$12.35', '—')
+    """
+    if value is None or value is pd.NA:
+        return na
+    x = float(value)
+    if np.isnan(x):
+        return na
+    prefix, suffix = _symbol(currency)
+    if x == 0:
+        return f"{prefix}0{suffix}"
+    a = abs(x)
+    decimals = max(2, 3 - int(np.floor(np.log10(a)))) if a < 1 else 2
+    text = f"{a:,.{decimals}f}"
+    whole, _, frac = text.partition(".")
+    frac = frac.rstrip("0").ljust(2, "0")  # trailing zeros dropped, at least cents kept
+    text = f"{whole}.{frac}"
+    sign = "−" if x < 0 and float(text.replace(",", "")) != 0 else ""
+    return f"{sign}{prefix}{text}{suffix}"
+
+
+def format_number(value: float | None, *, decimals: int = 2, na: str = "—") -> str:
+    """A plain number for people: thousands separators, no scientific notation, no ``-0``.
+
+    Examples
+    --------
+    >>> format_number(-0.0001), format_number(1234567.891), format_number(2e-07, decimals=7)
+    ('0', '1,234,567.89', '0.0000002')
+    """
+    if value is None or value is pd.NA:
+        return na
+    x = float(value)
+    if np.isnan(x):
+        return na
+    text = f"{x:,.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text.lstrip("-") in ("0", ""):
+        return "0"
+    return text.replace("-", "−")
+
+
+def format_percent(
+    value: float | None, *, signed: bool = False, decimals: int = 1, na: str = "—"
+) -> str:
+    """A share or change as a percentage: ``12.3%``, ``+4.0%``, ``−2.5%``; never ``-0.0%``.
+
+    Examples
+    --------
+    >>> format_percent(0.1234), format_percent(-0.00001, signed=True), format_percent(-0.025)
+    ('12.3%', '0.0%', '−2.5%')
+    """
+    if value is None or value is pd.NA:
+        return na
+    x = float(value)
+    if np.isnan(x):
+        return na
+    x = round(x * 100, decimals) + 0.0  # a change that rounds to 0 is 0, not "−0.0"
+    if x == 0:
+        return f"{0:.{decimals}f}%"
+    text = f"{x:+.{decimals}f}%" if signed else f"{x:.{decimals}f}%"
+    return text.replace("-", "−")
+
+
 def money_formatter(currency: str | None = "USD") -> FuncFormatter:
     """A matplotlib tick formatter writing amounts as :func:`format_money` does.
 
@@ -338,6 +440,159 @@ def naive_datetimes(ts: pd.Series | pd.Index) -> np.ndarray:
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
     return s.to_numpy(dtype="datetime64[us]")
+
+
+# --------------------------------------------------------------------------------------------
+# Partial periods
+# --------------------------------------------------------------------------------------------
+
+_GRAIN_NAMES = {"D": "day", "W": "week", "MS": "month", "QS": "quarter"}
+
+
+def _period_end(start: pd.Timestamp, grain: str) -> pd.Timestamp:
+    if grain == "D":
+        return start + pd.Timedelta(days=1)
+    if grain == "W":
+        return start + pd.Timedelta(days=7)
+    if grain == "MS":
+        return start + pd.DateOffset(months=1)
+    if grain == "QS":
+        return start + pd.DateOffset(months=3)
+    raise ValueError(f"grain {grain!r} is not one of {sorted(_GRAIN_NAMES)}")
+
+
+def covered_days(data: pd.DataFrame) -> tuple[dt.date, dt.date] | None:
+    """The days a usage frame covers completely: its first day through its last complete day.
+
+    The last complete day is the frame's ``attrs["cfusage"]["complete_through"]`` when it is
+    given and earlier than the last day in the frame (later days are still being delivered),
+    else the last day in the frame. ``None`` for a frame with no ``charge_period_start``.
+    """
+    if "charge_period_start" not in data.columns:
+        return None
+    starts = data["charge_period_start"].dropna()
+    if starts.empty:
+        return None
+    first, last = starts.min(), starts.max()
+    if isinstance(first, pd.Timestamp) and first.tzinfo is not None:
+        first, last = first.tz_convert("UTC"), last.tz_convert("UTC")
+    first_day, last_day = pd.Timestamp(first).date(), pd.Timestamp(last).date()
+    meta = data.attrs.get("cfusage") if isinstance(data.attrs, dict) else None
+    complete = meta.get("complete_through") if isinstance(meta, dict) else None
+    if complete is not None and complete is not pd.NA:
+        last_day = min(last_day, pd.Timestamp(complete).date())
+    return first_day, last_day
+
+
+def partial_periods(
+    starts: Iterable[Any], grain: str, *, first_day: dt.date, last_day: dt.date
+) -> pd.DataFrame:
+    """Which periods of a time chart the data covers only in part, and how many days it covers.
+
+    THE rule of every time chart (plots, explorer, report): a period is *partial* when the days
+    the data covers completely, ``first_day`` through ``last_day`` (:func:`covered_days`: the
+    data's first day through its last complete day), hold only some of the period's days. That
+    is the first or last period of the data cut by its range (a week that starts before the
+    data does, the month it ends in), or a period after the frame's complete-through day.
+
+    Parameters
+    ----------
+    starts : iterable of timestamps
+        First day of each period (UTC, or naive UTC).
+    grain : str
+        ``"D"``, ``"W"``, ``"MS"`` or ``"QS"`` (the period each start opens).
+    first_day, last_day : datetime.date
+        The first and last day the data covers completely (inclusive).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per start (same order): ``days`` (days in the period), ``covered`` (of them,
+        those in ``[first_day, last_day]``), ``partial`` (``covered < days``), and ``note``
+        (``"3 of 7 days"``, or ``"incomplete"`` when no day of it is complete; ``""`` for a
+        whole period).
+
+    Examples
+    --------
+    >>> import datetime as dt, pandas as pd
+    >>> weeks = pd.to_datetime(["2026-03-02", "2026-03-09", "2026-03-16"])
+    >>> p = partial_periods(weeks, "W", first_day=dt.date(2026, 3, 4),
+    ...                     last_day=dt.date(2026, 3, 17))
+    >>> p[["covered", "partial", "note"]].values.tolist()
+    [[5, True, '5 of 7 days'], [7, False, ''], [2, True, '2 of 7 days']]
+    """
+    rows = []
+    lo = pd.Timestamp(first_day)
+    hi = pd.Timestamp(last_day) + pd.Timedelta(days=1)
+    for raw in starts:
+        start = pd.Timestamp(raw)
+        if start.tzinfo is not None:
+            start = start.tz_convert("UTC").tz_localize(None)
+        start = start.normalize()
+        end = _period_end(start, grain)
+        days = int((end - start) / pd.Timedelta(days=1))
+        overlap = (min(end, hi) - max(start, lo)) / pd.Timedelta(days=1)
+        covered = int(max(0, overlap))
+        partial = covered < days
+        note = (
+            "" if not partial else ("incomplete" if covered == 0 else f"{covered} of {days} days")
+        )
+        rows.append((days, covered, partial, note))
+    return pd.DataFrame(rows, columns=["days", "covered", "partial", "note"]).astype(
+        {"days": "int64", "covered": "int64", "partial": "bool", "note": "object"}
+    )
+
+
+def mark_partial(
+    ax: Axes,
+    centres: Sequence[float],
+    tops: Sequence[float],
+    notes: Sequence[str],
+    *,
+    caption: tuple[float, float, str, str] = (1.0, -0.16, "right", "top"),
+    caption_text: str = PARTIAL_CAPTION,
+) -> None:
+    """Write each partial period's day count above its bar, and say under the chart what
+    lighter, hatched bars are (``gid="partial-note"`` and ``gid="partial-legend"``).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    centres, tops : sequence of float
+        Where each partial bar is: its x centre (data units) and its top (data units).
+    notes : sequence of str
+        :func:`partial_periods`'s ``note`` of each of them.
+    caption : (x, y, ha, va), default under the chart on the right
+        Where the caption goes, in Axes coordinates.
+    caption_text : str
+        The caption (:data:`PARTIAL_CAPTION`).
+    """
+    if not len(notes):
+        return
+    for x, y, note in zip(centres, tops, notes, strict=True):
+        ax.annotate(
+            note,
+            (x, y),
+            xytext=(0, 2),
+            textcoords="offset points",
+            ha="center",
+            va="bottom",
+            fontsize=7,
+            color=MUTED,
+            gid="partial-note",
+        )
+    x, y, ha, va = caption
+    ax.text(
+        x,
+        y,
+        caption_text,
+        transform=ax.transAxes,
+        fontsize=7.5,
+        color=MUTED,
+        ha=ha,
+        va=va,
+        gid="partial-legend",
+    )
 
 
 def style_axes(ax: Axes, *, grid_axis: Literal["x", "y"] = "y") -> None:

@@ -112,6 +112,46 @@ _NEXT = {
 _UNIT = "consumed_unit"
 
 
+#: Dimensions a Purchase row has no value in (it buys a commitment, no product): the explorer
+#: names such a row by what it is rather than "(no product family)".
+_PURCHASE_DIMENSIONS = ("product", "category")
+
+
+def _purchase_labels(df: pd.DataFrame) -> pd.Series | None:
+    """Per row, what a Purchase row is ("Commitment purchase", else "Purchase"); NA elsewhere.
+
+    ``None`` when the frame has no Purchase row (or no ``charge_category``).
+    """
+    if "charge_category" not in df.columns:
+        return None
+    is_purchase = (df["charge_category"].astype("str") == "Purchase").to_numpy(dtype=bool)
+    if not is_purchase.any():
+        return None
+    text = pd.Series("", index=df.index, dtype=object)
+    for col in ("charge_description", "x_billable_metric_id", "x_billable_metric_name"):
+        if col in df.columns:
+            text = text + " " + df[col].astype("str").fillna("").astype(object)
+    commitment = text.str.lower().str.contains("commitment", regex=False).to_numpy(dtype=bool)
+    out = pd.Series(pd.NA, index=df.index, dtype=object)
+    out[is_purchase] = np.where(commitment[is_purchase], "Commitment purchase", "Purchase")
+    return out
+
+
+def _label_purchases(values: pd.Series | None, purchases: pd.Series, n: int) -> pd.Series:
+    """``values`` with the Purchase rows that have none named by :func:`_purchase_labels`."""
+    base = (
+        pd.Series(pd.NA, index=purchases.index, dtype=object)
+        if values is None
+        else values.astype(object)
+    )
+    fill = base.isna().to_numpy(dtype=bool) & purchases.notna().to_numpy(dtype=bool)
+    if not fill.any():
+        return base if values is None else values
+    base = base.copy()
+    base[fill] = purchases[fill]
+    return base
+
+
 def _value_label(column: str) -> str:
     return column.replace("_", " ").capitalize()
 
@@ -280,7 +320,7 @@ class Explorer(widgets.VBox):
 
     Parameters
     ----------
-    df, top, export_dir, value, by, freq
+    data, top, export_dir, value, by, freq
         As for :func:`explore`, which is the usual way to build one.
     figsize : tuple of float, default (10, 3.8)
         Size of the chart in inches (at 100 dpi).
@@ -303,7 +343,7 @@ class Explorer(widgets.VBox):
 
     def __init__(
         self,
-        df: pd.DataFrame,
+        data: pd.DataFrame,
         *,
         top: int = 8,
         export_dir: str | Path | None = None,
@@ -312,10 +352,10 @@ class Explorer(widgets.VBox):
         freq: str = "W",
         figsize: tuple[float, float] = (10.0, 3.8),
     ) -> None:
-        values = _check(df, top=top, value=value, by=by, freq=freq)  # before any widget exists
+        values = _check(data, top=top, value=value, by=by, freq=freq)  # before any widget exists
         super().__init__()
         self._values = values
-        self._df = df
+        self._df = data
         self._top = int(top)
         self._export_dir = Path(export_dir) if export_dir is not None else None
         self._figsize = figsize
@@ -324,7 +364,7 @@ class Explorer(widgets.VBox):
         self._cache: tuple[Any, dict[str, Any]] | None = None
         self.figure: Figure | None = None
         self.last_export: Path | None = None
-        self._build_aggregate(df)
+        self._build_aggregate(data)
         self._build_controls(value=value, by=by, freq=grain_of(freq))
         self._refresh()
 
@@ -343,10 +383,13 @@ class Explorer(widgets.VBox):
         day_code = (days - first_day).astype(np.int64)
         self._days = np.arange(first_day, last_day + np.timedelta64(1, "D"), dtype="datetime64[D]")
         dims: dict[str, _Codes] = {}
+        purchases = _purchase_labels(df)
         for name in dict.fromkeys((*GROUP_BY, *FILTERS)):
             col = DIMENSIONS[name]
-            present = col in df.columns
-            dims[name] = _Codes.of(df[col] if present else None, n, f"(no {_LABELS[name].lower()})")
+            values = df[col] if col in df.columns else None
+            if purchases is not None and name in _PURCHASE_DIMENSIONS:
+                values = _label_purchases(values, purchases, n)
+            dims[name] = _Codes.of(values, n, f"(no {_LABELS[name].lower()})")
         aux = {
             _CURRENCY: _Codes.of(df.get(_CURRENCY), n, "(no currency)"),
             _UNIT: _Codes.of(df.get(_UNIT), n, "(no unit)"),
@@ -413,6 +456,11 @@ class Explorer(widgets.VBox):
             style={"description_width": "70px"},
         )
         self.filters: dict[str, widgets.SelectMultiple] = {}
+        self.filter_hint = widgets.HTML(
+            f"<span class='cfusage-filters-hint' style='color:{theme.MUTED};font-size:12px'>"
+            "Filters: an empty filter means <b>all</b> (every account, product, metric, zone); "
+            "select one or more values (Ctrl/Cmd-click) to narrow the selection.</span>"
+        )
         boxes = []
         for name, attr in FILTERS.items():
             labels = self._dims[name].labels
@@ -426,7 +474,17 @@ class Explorer(widgets.VBox):
             control.add_class(f"cfusage-filter-{name}")
             setattr(self, attr, control)
             self.filters[name] = control
-            boxes.append(widgets.VBox([widgets.HTML(f"<b>{_LABELS[name]}</b>"), control]))
+            boxes.append(
+                widgets.VBox(
+                    [
+                        widgets.HTML(
+                            f"<b>{_LABELS[name]}</b> <span class='cfusage-filter-hint' "
+                            f"style='color:{theme.MUTED}'>(none selected: all)</span>"
+                        ),
+                        control,
+                    ]
+                )
+            )
         self.clear_button = widgets.Button(description="Clear filters", icon="times")
         self.export_button = widgets.Button(
             description="Export CSV", icon="download", button_style="warning"
@@ -443,6 +501,7 @@ class Explorer(widgets.VBox):
             self.title,
             widgets.HBox([self.dates, self.dates_label, self.grain]),
             widgets.HBox([self.value, self.by, self.clear_button, self.export_button]),
+            self.filter_hint,
             widgets.HBox(boxes),
             self.export_status,
             self.chart,
@@ -763,14 +822,17 @@ class Explorer(widgets.VBox):
         else:
             self._plot_lines(ax, data)
             if len(table) > data.shape[1]:
+                # in the right margin, under the legend: below the axes it would be clipped
                 ax.text(
+                    1.02,
                     0.0,
-                    -0.13,
-                    f"{len(table) - data.shape[1]} smaller series not drawn: see the table",
+                    f"{len(table) - data.shape[1]} smaller series\nnot drawn: see the table",
                     transform=ax.transAxes,
                     fontsize=8,
                     color=theme.MUTED,
-                    va="top",
+                    ha="left",
+                    va="bottom",
+                    gid="not-drawn-note",
                 )
         self._shade_incomplete(ax, data)
         theme.literal_axes(ax)  # names are drawn as written, never as mathtext
@@ -804,24 +866,45 @@ class Explorer(widgets.VBox):
         pos, neg = np.clip(values, 0, None), np.clip(values, None, 0)
         pos_base = np.cumsum(pos, axis=1) - pos
         neg_base = np.cumsum(neg, axis=1) - neg
+        part = self._partial(data.index)
+        is_partial = part["partial"].to_numpy(dtype=bool)
         handles = []
         for j, name in enumerate(names):
             colour = palette[name]
-            rects = []
-            for height, base in ((pos[:, j], pos_base[:, j]), (neg[:, j], neg_base[:, j])):
-                nz = np.flatnonzero(height)
-                x0, x1 = start[nz], start[nz] + width[nz]
-                y0, y1 = base[nz], base[nz] + height[nz]
-                rects.append(np.stack([[x0, y0], [x0, y1], [x1, y1], [x1, y0]]).transpose(2, 0, 1))
-            ax.add_collection(
-                PolyCollection(
-                    list(np.concatenate(rects)),
+            for flag in (False, True):
+                rects = []
+                for height, base in ((pos[:, j], pos_base[:, j]), (neg[:, j], neg_base[:, j])):
+                    nz = np.flatnonzero((height != 0) & (is_partial == flag))
+                    x0, x1 = start[nz], start[nz] + width[nz]
+                    y0, y1 = base[nz], base[nz] + height[nz]
+                    rects.append(
+                        np.stack([[x0, y0], [x0, y1], [x1, y1], [x1, y0]]).transpose(2, 0, 1)
+                    )
+                polys = np.concatenate(rects)
+                if flag and not len(polys):
+                    continue
+                coll = PolyCollection(
+                    list(polys),
                     facecolors=colour,
-                    edgecolors="none",
-                    gid=f"series:{name}",
+                    edgecolors=colour if flag else "none",
+                    linewidths=0,
+                    gid=f"{'partial' if flag else 'series'}:{name}",
                 )
-            )
+                if flag:  # a partial period: lighter and hatched, its day count above it
+                    coll.set_alpha(theme.PARTIAL_ALPHA)
+                    coll.set_hatch(theme.PARTIAL_HATCH)
+                ax.add_collection(coll)
             handles.append(Patch(facecolor=colour, label=_short(name)))
+        if is_partial.any():
+            theme.mark_partial(
+                ax,
+                list((start + width / 2)[is_partial]),
+                list(pos.sum(axis=1)[is_partial]),
+                part["note"][is_partial].tolist(),
+                caption=(1.02, 0.0, "left", "bottom"),
+                caption_text="lighter, hatched bars:\npartial periods (the\nselection covers only\n"
+                "some of their days)",
+            )
         ax.set_xlim(start[0] - 0.5, nxt[-1] + 0.5)
         low, high = float(neg.sum(axis=1).min()), float(pos.sum(axis=1).max())
         pad = 0.05 * ((high - low) or 1.0)
@@ -887,7 +970,19 @@ class Explorer(widgets.VBox):
         else:
             locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
         ax.xaxis.set_major_locator(locator)
-        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+        # no offset label (a stray "2026-Nov" at the axis' right end)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
+
+    def _partial(self, periods: pd.DatetimeIndex) -> pd.DataFrame:
+        """:func:`cfusage.viz._style.partial_periods` of the chart's periods: the selection's
+        days (and of them, those through ``complete_through``) cover only some of their days."""
+        lo, hi = self.dates.value
+        if self._complete_through is not None:
+            hi = min(hi, self._complete_through)
+        first = max(lo, self._days[0].astype(dt.date))
+        return theme.partial_periods(
+            periods, GRAINS[self.grain.value], first_day=first, last_day=max(hi, first)
+        )
 
     def _shade_incomplete(self, ax: Any, data: pd.DataFrame) -> None:
         """Grey the days after ``complete_through`` (still being delivered)."""
@@ -921,7 +1016,11 @@ class Explorer(widgets.VBox):
         records = int(table["records"].sum())
         missing = int(table["records_without_value"].sum())
         totals = table.groupby(aux_name, sort=True)[col].sum(min_count=1)
-        total_text = " + ".join(self._amount(v, u) for u, v in totals.items()) or "no usage"
+        # a currency or unit with no value at all (NA: a Purchase row's quantity) is no term
+        # of the total: it is counted in the records without value below, never shown as "–"
+        known = [self._amount(v, u) for u, v in totals.items() if not pd.isna(v)]
+        empty = "no value (NA)" if len(totals) else "no usage"
+        total_text = " + ".join(known) if known else empty
         notes = []
         if missing:
             notes.append(
@@ -942,7 +1041,7 @@ class Explorer(widgets.VBox):
         )
         header = [_LABELS[group] if group else "", aux_name.replace("_", " "), _value_label(col)]
         header += ["share", "records", "without value"]
-        shown = table.head(12)
+        shown = table  # every row, in a scrollable area
         rows = []
         for r in shown.to_dict("records"):
             share = r["share"]
@@ -956,17 +1055,15 @@ class Explorer(widgets.VBox):
                 f"{'–' if pd.isna(share) else format(share, '.1%')}</td>"
                 f"<td>{r['records']:,}</td><td>{r['records_without_value']:,}</td></tr>"
             )
-        if len(table) > len(shown):
-            rows.append(
-                f"<tr><td colspan='6' class='l' style='color:{theme.MUTED}'>... and "
-                f"{len(table) - len(shown):,} more rows in explorer.table()</td></tr>"
-            )
         style = (
             "<style>.cfusage-table{border-collapse:collapse;font-size:12px;margin-top:4px}"
             ".cfusage-table td,.cfusage-table th{padding:3px 12px;text-align:right;"
             "border-bottom:1px solid #eceff1;white-space:nowrap}"
             ".cfusage-table th{border-bottom:1px solid #9aa5b1;font-weight:600}"
             ".cfusage-table .l{text-align:left}"
+            ".cfusage-table-scroll{max-height:340px;overflow-y:auto;display:inline-block;"
+            "border:1px solid #eceff1}"
+            ".cfusage-table thead th{position:sticky;top:0;background:#fff}"
             ".cfusage-bar{display:inline-block;height:8px;background:#f6a04d;margin-right:6px;"
             "vertical-align:middle;border-radius:1px}</style>"
         )
@@ -978,9 +1075,11 @@ class Explorer(widgets.VBox):
             style
             + head
             + "".join(notes)
-            + f"<table class='cfusage-table'><thead><tr>{thead}</tr></thead><tbody>"
+            + "<div class='cfusage-table-scroll'><table class='cfusage-table'>"
+            + f"<thead><tr>{thead}</tr></thead><tbody>"
             + "".join(rows)
-            + "</tbody></table>"
+            + f"</tbody></table></div><div style='color:{theme.MUTED};font-size:11px'>"
+            + f"{len(table):,} rows</div>"
         )
 
     # ------------------------------------------------------------------ export
@@ -1055,7 +1154,7 @@ class Explorer(widgets.VBox):
 
 
 def explore(
-    df: pd.DataFrame,
+    data: pd.DataFrame,
     *,
     top: int = 8,
     export_dir: str | Path | None = None,
@@ -1067,7 +1166,7 @@ def explore(
 
     Parameters
     ----------
-    df : pandas.DataFrame
+    data : pandas.DataFrame
         A typed frame (:func:`cfusage.to_frame`); it needs ``charge_period_start`` and at least one
         of the cost columns or ``consumed_quantity``. It is not modified.
     top : int, default 8
@@ -1111,4 +1210,4 @@ def explore(
     >>> float(ex.chart_data().to_numpy().sum())
     3.5
     """
-    return Explorer(df, top=top, export_dir=export_dir, value=value, by=by, freq=freq)
+    return Explorer(data, top=top, export_dir=export_dir, value=value, by=by, freq=freq)

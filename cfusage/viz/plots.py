@@ -26,6 +26,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.collections import PolyCollection
+from matplotlib.patches import Patch
 
 from ..analysis import add_period, discounts, freq_of, reconcile, require, resolve_by
 from ..errors import CurrencyError, DataError, MissingColumnsError
@@ -39,14 +40,23 @@ from ._style import (
     INK,
     MUTED,
     NEGATIVE,
+    NEUTRAL,
     OTHER_COLOR,
+    PARTIAL_ALPHA,
+    PARTIAL_HATCH,
     POSITIVE,
     TOTAL,
     chart,
     color_for,
     colors_for,
+    covered_days,
     format_money,
+    format_number,
+    format_percent,
+    format_price,
+    mark_partial,
     money_formatter,
+    partial_periods,
 )
 from ._style import money_axis as _money_axis
 from ._style import naive_datetimes as _naive
@@ -67,14 +77,20 @@ __all__ = [
     "cost",
     "discount_waterfall",
     "format_money",
+    "format_number",
+    "format_percent",
+    "format_price",
     "money_formatter",
     "top_movers",
     "variance_bridge",
 ]
 
 
-def _date_axis(ax: Axes, freq: str, axis: str = "x", *, show_offset: bool = True) -> None:
-    """Concise date ticks at the data's grain (days, weeks, months, quarters)."""
+def _date_axis(ax: Axes, freq: str, axis: str = "x", *, show_offset: bool = False) -> None:
+    """Concise date ticks at the data's grain (days, weeks, months, quarters).
+
+    No offset label (the stray ``2026-Nov`` matplotlib writes at the axis' right end): the
+    concise ticks already name each year and month where it changes."""
     freq = freq_of(freq) if freq != "billing_period" else "MS"
     if freq == "MS":
         locator: mdates.DateLocator = mdates.MonthLocator()
@@ -172,13 +188,22 @@ def _stacked_bars(
     colour: str,
     label: str | None,
     name: str | None = None,
+    *,
+    only: np.ndarray | None = None,
+    partial: bool = False,
 ) -> None:
     """One series of bars as a single ``PolyCollection`` (``gid="series:<name>"``).
 
     Hundreds of ``Rectangle`` patches (``ax.bar``) take seconds to build; one collection of
-    rectangles per series takes milliseconds. Zero-height bars are not drawn.
+    rectangles per series takes milliseconds. Zero-height bars are not drawn. ``only`` keeps
+    the bars it marks; ``partial`` draws them lighter and hatched (``gid="partial:<name>"``):
+    the bars of partial periods (:func:`cfusage.viz._style.partial_periods`).
     """
     keep = height != 0
+    if only is not None:
+        keep &= only
+    if not keep.any():
+        return
     x0, y0, h = left[keep], bottom[keep], height[keep]
     verts = np.stack(
         [
@@ -192,11 +217,14 @@ def _stacked_bars(
     coll = PolyCollection(
         list(verts),
         facecolors=colour,
-        edgecolors="none",
+        edgecolors=colour if partial else "none",
         linewidths=0,
-        label=label if label is not None else "_nolegend_",
-        gid=f"series:{name or label}",
+        label=label if label is not None and not partial else "_nolegend_",
+        gid=f"{'partial' if partial else 'series'}:{name or label}",
     )
+    if partial:
+        coll.set_alpha(PARTIAL_ALPHA)
+        coll.set_hatch(PARTIAL_HATCH)
     coll.sticky_edges.y.append(0.0)  # like ax.bar: no margin below a zero baseline
     ax.add_collection(coll, autolim=True)
 
@@ -303,13 +331,50 @@ def cost(
     palette = colors_for(order)
     left = mdates.date2num(x)
     span = width / np.timedelta64(1, "D")
+    days = covered_days(frame) if len(frame) else None
+    part = (
+        partial_periods(table.index, grain, first_day=days[0], last_day=days[1])
+        if days is not None
+        else pd.DataFrame({"partial": np.zeros(len(table), bool), "note": [""] * len(table)})
+    )
+    is_partial = part["partial"].to_numpy(dtype=bool)
     for j, name in enumerate(order):
         colour = palette[str(name)]
-        _stacked_bars(ax, left, span, pos_bottom[:, j], pos[:, j], colour, str(name))
-        if (neg[:, j] < 0).any():
-            _stacked_bars(ax, left, span, neg_bottom[:, j], neg[:, j], colour, None, str(name))
+        for flag, mask in ((False, ~is_partial), (True, is_partial)):
+            _stacked_bars(
+                ax,
+                left,
+                span,
+                pos_bottom[:, j],
+                pos[:, j],
+                colour,
+                str(name),
+                only=mask,
+                partial=flag,
+            )
+            if (neg[:, j] < 0).any():
+                _stacked_bars(
+                    ax,
+                    left,
+                    span,
+                    neg_bottom[:, j],
+                    neg[:, j],
+                    colour,
+                    None,
+                    str(name),
+                    only=mask,
+                    partial=flag,
+                )
     ax.xaxis_date()
     ax.autoscale_view()
+    if is_partial.any():
+        tops = pos.sum(axis=1)[is_partial]
+        mark_partial(
+            ax,
+            list(left[is_partial] + span / 2),
+            list(tops),
+            part["note"][is_partial].tolist(),
+        )
     _style(ax)
     _date_axis(ax, grain)
     _money_axis(ax, _pretty(value), cur)
@@ -356,7 +421,9 @@ def _waterfall(
 ) -> None:
     """Draw a waterfall: ``total`` bars stand on 0, ``delta`` bars float from the running total.
 
-    Each bar carries ``gid="bar:<label>"`` and a value label; deltas are signed. With ``zoom``
+    Each bar carries ``gid="bar:<label>"`` and a value label; deltas are signed (``"delta"``
+    steps are coloured as increases or decreases, ``"neutral"`` steps, money that is neither a
+    saving nor an increase, in :data:`NEUTRAL`). With ``zoom``
     the value axis starts just below the lowest running total (saying so on the chart) when the
     steps are small against the totals, so that they can be seen.
     """
@@ -366,6 +433,9 @@ def _waterfall(
         if kind == "total":
             bottom, height, colour = 0.0, amount, TOTAL
             running = amount
+        elif kind == "neutral":  # money that moved but is no saving (prepaid, timing)
+            bottom, height, colour = running, amount, NEUTRAL
+            running = running + amount
         else:
             bottom, height = running, amount
             colour = increase if amount > 0 else decrease
@@ -458,7 +528,9 @@ def discount_waterfall(
         effective), drawn as the differences of the totals so the chart always closes. The
         Billed bar (usage rows, cash basis) follows a "Prepaid & timing" step (billed −
         effective: usage paid from a prepaid balance, which is billed at 0, and what
-        amortization moved in or out of the period). When the savings basis does not cover
+        amortization moved in or out of the period): it is **not a saving** (the prepaid fee
+        was paid, on its Purchase row), so it is drawn in a neutral colour, and the legend
+        says what each colour is. When the savings basis does not cover
         every row (``savings_coverage < 1``) a note under the chart says how much it covers.
 
     Raises
@@ -504,13 +576,32 @@ def discount_waterfall(
     billed = row.get("billed_cost")
     if billed is not None and not pd.isna(billed):
         steps += [
-            ("Prepaid &\ntiming", float(billed) - eff, "delta"),
+            ("Prepaid &\ntiming", float(billed) - eff, "neutral"),
             ("Billed", float(billed), "total"),
         ]
     ax = _get_ax(ax)
     _waterfall(ax, steps, cur, zoom=True)
     _money_axis(ax, "Cost", cur)
     ax.set_title("From list price to what was paid", loc="left", fontsize=11)
+    kinds = {kind for _label, _amount, kind in steps}
+    legend = [Patch(facecolor=TOTAL, label="Total")]
+    legend.append(Patch(facecolor=NEGATIVE, label="Saving"))
+    if any(k == "delta" and a > 0 for _label, a, k in steps):
+        legend.append(Patch(facecolor=POSITIVE, label="Cost above the step before"))
+    if "neutral" in kinds:
+        legend.append(
+            Patch(
+                facecolor=NEUTRAL,
+                label="Not a saving: usage paid from a prepaid balance, and timing",
+            )
+        )
+    ax.legend(
+        handles=legend,
+        frameon=False,
+        fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+    )
     if "savings_coverage" in data.columns:
         coverage = _weighted_coverage(data)
         if coverage is not None and coverage < 0.9995:
@@ -877,7 +968,8 @@ def anomaly_timeline(
     _money_axis(ax, _pretty(str(meta.get("value", "effective_cost"))), cur)
     name = " / ".join(str(part[c].iloc[0]) for c in cols) if cols and len(part) else "Total cost"
     ax.set_title(name, loc="left", fontsize=11)
-    ax.legend(frameon=False, fontsize=8, loc="upper left", ncols=4)
+    # outside the axes, to the right: a legend inside would cover the spike it is about
+    ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
 
 
@@ -1082,7 +1174,9 @@ def amortized_vs_billed(data: pd.DataFrame, *, freq: str = "MS", ax: Axes | None
     >>> len(amortized_vs_billed(rec, ax=Figure().add_subplot()).patches)
     4
     """
+    days = None
     if "charge_period_start" in data.columns and "difference" not in data.columns:
+        days = covered_days(data)
         data = reconcile(data, freq=freq)
     need = ["period", "billed_cost", "effective_cost"]
     _need_columns(data, need, "amortized_vs_billed needs a reconcile() result")
@@ -1091,12 +1185,18 @@ def amortized_vs_billed(data: pd.DataFrame, *, freq: str = "MS", ax: Axes | None
     ax = _get_ax(ax)
     x = np.arange(len(sums))
     width = 0.4
+    grain = freq_of(freq) if freq != "billing_period" else "MS"
+    if days is not None and len(sums):
+        part = partial_periods(sums.index, grain, first_day=days[0], last_day=days[1])
+    else:
+        part = pd.DataFrame({"partial": np.zeros(len(sums), bool), "note": [""] * len(sums)})
+    is_partial = part["partial"].to_numpy(dtype=bool)
     for offset, name, colour, label in (
         (-width / 2, "billed_cost", TOTAL, "Billed (invoice)"),
         (width / 2, "effective_cost", "#F28E2B", "Effective (amortized)"),
     ):
         values = sums[name].to_numpy(dtype=float, na_value=np.nan)
-        for xi, v, p in zip(x, values, sums.index, strict=True):
+        for xi, v, p, flag in zip(x, values, sums.index, is_partial, strict=True):
             if np.isnan(v):
                 continue
             ax.bar(
@@ -1105,10 +1205,20 @@ def amortized_vs_billed(data: pd.DataFrame, *, freq: str = "MS", ax: Axes | None
                 width=width,
                 color=colour,
                 gid=f"{name.split('_')[0]}:{p:%Y-%m-%d}",
-                label=label,
+                label="_nolegend_" if flag else label,
+                alpha=PARTIAL_ALPHA if flag else 1.0,
+                hatch=PARTIAL_HATCH if flag else None,
+                edgecolor=colour if flag else None,
+                linewidth=0,
             )
-            label = "_nolegend_"
-    grain = freq_of(freq) if freq != "billing_period" else "MS"
+            if not flag:
+                label = "_nolegend_"
+    if is_partial.any():
+        high = sums.to_numpy(dtype=float, na_value=np.nan).clip(min=0)
+        tops = np.nan_to_num(np.nanmax(np.where(np.isnan(high), 0.0, high), axis=1))
+        mark_partial(
+            ax, list(x[is_partial]), list(tops[is_partial]), part["note"][is_partial].tolist()
+        )
     fmt = {"D": "%d %b", "W": "%d %b", "MS": "%b\n%Y", "QS": "%b\n%Y", "billing_period": "%b\n%Y"}
     ax.set_xticks(
         x, [f"{pd.Timestamp(p):{fmt.get(grain, '%b %Y')}}" for p in sums.index], fontsize=8
@@ -1196,7 +1306,9 @@ def commitment_burndown(
     end = one["projected_unused"].iloc[0] if "projected_unused" in one.columns else None
     title = "Commitment balance"
     if end is not None and not pd.isna(end):
-        title += f": {format_money(float(end), cur)} projected unused at term end"
+        # "projected" only while some of the term is still to come
+        what = "projected unused at term end" if projected.any() else "unused at term end"
+        title += f": {format_money(float(end), cur)} {what}"
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="upper right")
     return ax
