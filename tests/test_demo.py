@@ -53,3 +53,12 @@ def test_demo_month_option(sample, monkeypatch, capsys, tmp_path) -> None:
     printed, page = run(monkeypatch, capsys, sample, tmp_path, "--month", "2026-03")
     assert "Effective cost, March 2026 against the month before" in printed
     assert "This report describes <b>March 2026</b>, the month asked for" in page
+
+
+def test_demo_report_shows_the_sample_commitment(sample, monkeypatch, capsys, tmp_path) -> None:
+    _printed, page = run(monkeypatch, capsys, sample, tmp_path)
+    commitment = page[page.index('<section id="commitment">') :]
+    commitment = commitment[: commitment.index("</section>")]
+    # the sample's 12-month prepaid term ended on 31 October 2026, before the data's end
+    assert "the term ended on 31 October 2026" in commitment
+    assert "No commitments were given" not in commitment

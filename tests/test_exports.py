@@ -119,6 +119,11 @@ def test_report_month_on_the_command_line(tmp_path, capsys) -> None:
     page = out.read_text(encoding="utf-8")
     assert "This report describes <b>June 2026</b>, the month asked for" in page
     assert f"{dt.date(2026, 6, 30):%d %b %Y}" in page
+    # --sample passes the sample's commitments: the Commitment section shows its balance
+    commitment = page[page.index('<section id="commitment">') :]
+    commitment = commitment[: commitment.index("</section>")]
+    assert "Prepaid commitment: Workers and R2, 12 months" in commitment
+    assert "left on 30 June 2026" in commitment and "No commitments were given" not in commitment
 
 
 def test_report_month_that_is_not_complete_exits_2(tmp_path, capsys) -> None:
