@@ -173,3 +173,36 @@ def test_the_table_shows_every_row_in_a_scrolling_area() -> None:
     assert all(f">{n}</td>" in html for n in names)  # before: 12 rows and "... and 2 more"
     assert "more rows" not in html
     assert "14 rows" in html
+
+
+def test_partial_periods_in_the_lines_view_are_hollow_points() -> None:
+    frame = usage("2026-03-04", "2026-03-17", products=("Workers", "R2"))
+    frame["billing_currency"] = pd.Categorical(
+        np.where(frame["x_product_family_name"].astype(str) == "R2", "EUR", "USD")
+    )
+    ex = explore(frame)
+    ax = ex.figure.axes[0]
+    hollow = [line for line in ax.lines if (line.get_gid() or "").startswith("partial:")]
+    assert len(hollow) == 2 and all(len(line.get_xdata()) == 2 for line in hollow)
+    assert all(line.get_markerfacecolor() == "white" for line in hollow)
+    assert texts(ax, "partial-note") == ["5 of 7 days", "2 of 7 days"]
+    ex.figure.draw_without_rendering()
+    for t in ax.texts:
+        box = t.get_window_extent()
+        assert ex.figure.bbox.x0 <= box.x0 and box.x1 <= ex.figure.bbox.x1, t.get_text()
+
+
+def test_a_series_too_small_to_see_is_said_so_in_the_explorer_table() -> None:
+    big = usage("2026-03-02", "2026-03-15", products=("Workers",), cost=1000.0)
+    tiny = usage("2026-03-02", "2026-03-15", products=("Pages",), cost=2.0)
+    ex = explore(pd.concat([big, tiny], ignore_index=True))
+    # by hand: Pages' $2 bar against the $1,002 stack is 0.2 %, under one pixel
+    html = ex.summary.value
+    assert "Pages <span class='cfusage-too-small'" in html
+    assert html.count("too small to see in the chart") == 1
+
+
+def test_the_daily_view_has_no_offset_label() -> None:
+    ex = explore(usage("2026-11-01", "2026-11-23"), freq="day")
+    # the explorer saved its figure as a PNG: the offset text is what was drawn
+    assert ex.figure.axes[0].xaxis.get_offset_text().get_text() == ""  # before: "2026-Nov"

@@ -551,6 +551,7 @@ def mark_partial(
     *,
     caption: tuple[float, float, str, str] = (1.0, -0.16, "right", "top"),
     caption_text: str = PARTIAL_CAPTION,
+    widths: Sequence[float] | None = None,
 ) -> None:
     """Write each partial period's day count above its bar, and say under the chart what
     lighter, hatched bars are (``gid="partial-note"`` and ``gid="partial-legend"``).
@@ -566,20 +567,38 @@ def mark_partial(
         Where the caption goes, in Axes coordinates.
     caption_text : str
         The caption (:data:`PARTIAL_CAPTION`).
+    widths : sequence of float, optional
+        Each bar's width (data units): a note at an edge of the axes starts at its bar's
+        outer edge.
     """
     if not len(notes):
         return
-    for x, y, note in zip(centres, tops, notes, strict=True):
+    lo, hi = ax.get_xlim()
+    span = (hi - lo) or 1.0
+    halves = [0.0] * len(notes) if widths is None else [w / 2 for w in widths]
+    for x, y, note, half in zip(centres, tops, notes, halves, strict=True):
+        # near an edge of the axes the note reads inwards from the bar's outer edge, so it
+        # never sits over the value axis or the legend
+        where = (x - lo) / span
+        ha = "left" if where < 0.08 else "right" if where > 0.92 else "center"
+        at = x - half if ha == "left" else x + half if ha == "right" else x
         ax.annotate(
             note,
-            (x, y),
+            (at, y),
             xytext=(0, 2),
             textcoords="offset points",
-            ha="center",
+            ha=ha,
             va="bottom",
             fontsize=7,
-            color=MUTED,
+            color=INK,
             gid="partial-note",
+            zorder=6,
+            bbox={
+                "boxstyle": "round,pad=0.15",
+                "facecolor": "white",
+                "edgecolor": "none",
+                "alpha": 0.85,
+            },
         )
     x, y, ha, va = caption
     ax.text(

@@ -265,15 +265,34 @@ def _floats(s: pd.Series) -> np.ndarray:
 
 
 def _fmt(x: float | None, unit: str = "") -> str:
+    """A quantity for people (:func:`cfusage.viz._style.format_number`: no ``-0``, no
+    exponent), millions as ``1.23M``."""
     if x is None or pd.isna(x):
         return "–"
     if abs(x) >= 1e6:
-        text = f"{x / 1e6:,.2f}M"
+        text = theme.format_number(x / 1e6, decimals=2) + "M"
     elif abs(x) >= 1000 or x == int(x):
-        text = f"{x:,.0f}"
+        text = theme.format_number(x, decimals=0)
     else:
-        text = f"{x:,.2f}"
+        text = theme.format_number(x, decimals=2)
     return f"{text} {unit}".strip()
+
+
+#: A stacked series whose largest bar is under this share of the tallest stack is too thin to
+#: see (under about a pixel): the table says so (the report uses the same share).
+_VISIBLE_SHARE = 0.004
+
+
+def _too_small(data: pd.DataFrame) -> set[str]:
+    """The series of a stacked chart (:meth:`Explorer.chart_data`) too thin to see in it."""
+    if data.empty:
+        return set()
+    values = data.astype("float64").fillna(0.0)
+    tallest = float(values.clip(lower=0).sum(axis=1).max())
+    if tallest <= 0:
+        return set()
+    biggest = values.abs().max()
+    return {str(n) for n, v in biggest.items() if float(v) < _VISIBLE_SHARE * tallest}
 
 
 def _short(label: str, limit: int = 30) -> str:
@@ -364,6 +383,7 @@ class Explorer(widgets.VBox):
         self._cache: tuple[Any, dict[str, Any]] | None = None
         self.figure: Figure | None = None
         self.last_export: Path | None = None
+        self._too_small: set[str] = set()
         self._build_aggregate(data)
         self._build_controls(value=value, by=by, freq=grain_of(freq))
         self._refresh()
@@ -791,8 +811,13 @@ class Explorer(widgets.VBox):
             f"<span class='cfusage-dates-label'>{lo} to {hi} ({(hi - lo).days + 1} days)</span>"
         )
         # the chart first: once the summary shows the new total, the chart is up to date too
+        self._too_small = _too_small(data) if self._single_aux(table) else set()
         self._draw(data, table)
         self.summary.value = self._summary_html(table)
+
+    def _single_aux(self, table: pd.DataFrame) -> bool:
+        """Whether the chart stacks bars (one currency or unit) rather than drawing lines."""
+        return len(table) > 0 and table[self._aux_name()].nunique() == 1
 
     def _draw(self, data: pd.DataFrame, table: pd.DataFrame) -> None:
         # fixed margins (room for the legend on the right): a layout engine would draw twice
@@ -901,6 +926,7 @@ class Explorer(widgets.VBox):
                 list((start + width / 2)[is_partial]),
                 list(pos.sum(axis=1)[is_partial]),
                 part["note"][is_partial].tolist(),
+                widths=list(width[is_partial]),
                 caption=(1.02, 0.0, "left", "bottom"),
                 caption_text="lighter, hatched bars:\npartial periods (the\nselection covers only\n"
                 "some of their days)",
@@ -946,6 +972,32 @@ class Explorer(widgets.VBox):
                 linestyle=next(others) if other else "-",
                 marker="o" if len(x) < 25 else None,
                 lw=1.6,
+            )
+        part = self._partial(data.index)
+        is_partial = part["partial"].to_numpy(dtype=bool)
+        if is_partial.any():  # a partial period's point is hollow, its day count above it
+            values = data.astype("float64").to_numpy()
+            for j, name in enumerate(names):
+                colour = theme.OTHER_COLOR if name.startswith("Other") else palette[name]
+                ax.plot(
+                    x[is_partial],
+                    values[is_partial, j],
+                    linestyle="none",
+                    marker="o",
+                    markerfacecolor="white",
+                    markeredgecolor=colour,
+                    markersize=6,
+                    gid=f"partial:{name}",
+                )
+            tops = np.nan_to_num(np.nanmax(np.where(np.isnan(values), -np.inf, values), axis=1))
+            theme.mark_partial(
+                ax,
+                list(mdates.date2num(x[is_partial])),
+                list(tops[is_partial]),
+                part["note"][is_partial].tolist(),
+                caption=(1.02, 0.2, "left", "bottom"),  # above the "not drawn" note
+                caption_text="hollow points:\npartial periods (the\nselection covers only\n"
+                "some of their days)",
             )
         self._style(ax)
         ax.yaxis.set_major_formatter(theme.money_formatter(None))
@@ -1042,17 +1094,25 @@ class Explorer(widgets.VBox):
         header = [_LABELS[group] if group else "", aux_name.replace("_", " "), _value_label(col)]
         header += ["share", "records", "without value"]
         shown = table  # every row, in a scrollable area
+        small = self._too_small
         rows = []
         for r in shown.to_dict("records"):
             share = r["share"]
             bar = 0.0 if pd.isna(share) else max(0.0, min(1.0, float(share)))
             rows.append(
                 "<tr>"
-                f"<td class='l'>{html.escape(str(r[group])) if group else 'Total'}</td>"
+                f"<td class='l'>{html.escape(str(r[group])) if group else 'Total'}"
+                + (
+                    f" <span class='cfusage-too-small' style='color:{theme.MUTED}'>"
+                    "(too small to see in the chart)</span>"
+                    if group and str(r[group]) in small
+                    else ""
+                )
+                + "</td>"
                 f"<td class='l'>{html.escape(str(r[aux_name]))}</td>"
                 f"<td>{html.escape(self._amount(r[col], str(r[aux_name]), unit=False))}</td>"
                 f"<td><span class='cfusage-bar' style='width:{60 * bar:.0f}px'></span>"
-                f"{'–' if pd.isna(share) else format(share, '.1%')}</td>"
+                f"{theme.format_percent(share, na='–')}</td>"
                 f"<td>{r['records']:,}</td><td>{r['records_without_value']:,}</td></tr>"
             )
         style = (

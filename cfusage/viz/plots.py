@@ -374,6 +374,7 @@ def cost(
             list(left[is_partial] + span / 2),
             list(tops),
             part["note"][is_partial].tolist(),
+            widths=[span] * int(is_partial.sum()),
         )
     _style(ax)
     _date_axis(ax, grain)
@@ -800,7 +801,7 @@ def top_movers(data: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
         if status is not None and status[i] in ("new", "retired"):
             text += f"  ({status[i]})"
         elif not np.isnan(rel[i]):
-            text += f"  ({rel[i]:+.0%})".replace("-", "−")
+            text += f"  ({format_percent(rel[i], signed=True, decimals=0)})"
         ax.text(
             ci + (0.01 * span if ci >= 0 else -0.01 * span),
             yi,
@@ -1217,7 +1218,11 @@ def amortized_vs_billed(data: pd.DataFrame, *, freq: str = "MS", ax: Axes | None
         high = sums.to_numpy(dtype=float, na_value=np.nan).clip(min=0)
         tops = np.nan_to_num(np.nanmax(np.where(np.isnan(high), 0.0, high), axis=1))
         mark_partial(
-            ax, list(x[is_partial]), list(tops[is_partial]), part["note"][is_partial].tolist()
+            ax,
+            list(x[is_partial]),
+            list(tops[is_partial]),
+            part["note"][is_partial].tolist(),
+            widths=[2 * width] * int(is_partial.sum()),
         )
     fmt = {"D": "%d %b", "W": "%d %b", "MS": "%b\n%Y", "QS": "%b\n%Y", "billing_period": "%b\n%Y"}
     ax.set_xticks(
