@@ -7,6 +7,8 @@ them as errors.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pandas as pd
 
@@ -18,8 +20,31 @@ CLOUDFLARE = "Cloudflare"
 
 def _provider_key(typed: pd.DataFrame) -> pd.Series:
     """Each row's provider, lower-cased; ``""`` where the row names none."""
-    provider = typed["service_provider_name"].astype("str").str.strip().str.lower()
-    return provider.fillna("")
+    return pd.Series(_text_key(typed["service_provider_name"]), index=typed.index, dtype=object)
+
+
+def _text_key(column: pd.Series) -> np.ndarray:
+    """Each row's text stripped and lower-cased (``""`` where missing), as an object array.
+
+    A categorical column is keyed through its categories (a few values), not row by row.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        keys = [str(c).strip().lower() for c in column.cat.categories]
+        return np.array([*keys, ""], dtype=object)[column.cat.codes.to_numpy()]  # -1: missing
+    text = column.astype("str").str.strip().str.lower().fillna("")
+    return text.to_numpy(dtype=object)
+
+
+def _text_in(column: pd.Series, values: Iterable[str], missing: bool) -> np.ndarray:
+    """Which rows' text is one of ``values``; ``missing`` for rows with no value."""
+    values = list(values)
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        hit = pd.Index(column.cat.categories.astype("str")).isin(values)
+        return np.append(hit, missing)[column.cat.codes.to_numpy()]
+    text = column.astype("str")
+    out = text.isin(values).to_numpy(dtype=bool, copy=True)
+    out[text.isna().to_numpy()] = missing
+    return out
 
 
 def _publishers(frames: list[pd.DataFrame]) -> dict[str, frozenset[str]]:
@@ -29,36 +54,65 @@ def _publishers(frames: list[pd.DataFrame]) -> dict[str, frozenset[str]]:
     price lists") when at least one of its rows in ``frames`` has a value there.
     """
     out: dict[str, frozenset[str]] = {}
+    keys: dict[int, np.ndarray] = {}  # each frame's provider keys, computed once
     for spec in schema.COLUMNS:
         if not any(r.providers == "publishing" for r in spec.required):
             continue
         found: set[str] = set()
-        for typed in frames:
+        for number, typed in enumerate(frames):
             if spec.python in typed.columns and len(typed):
                 has = typed[spec.python].notna().to_numpy()
-                found.update(_provider_key(typed).to_numpy()[has].tolist())
+                if number not in keys:
+                    keys[number] = _text_key(typed["service_provider_name"])
+                found.update(keys[number][has].tolist())
         out[spec.python] = frozenset(found)
     return out
+
+
+class _Rows:
+    """What the requirements ask of each row of one frame, each computed once (on first use)."""
+
+    def __init__(self, typed: pd.DataFrame) -> None:
+        self.typed = typed
+        self._provider: np.ndarray | None = None
+        self._correction: np.ndarray | None = None
+        self._category: dict[tuple[str, ...], np.ndarray] = {}
+
+    def provider(self) -> np.ndarray:
+        if self._provider is None:
+            self._provider = _text_key(self.typed["service_provider_name"])
+        return self._provider
+
+    def correction(self) -> np.ndarray:
+        if self._correction is None:
+            self._correction = _text_in(self.typed["charge_class"], ["Correction"], False)
+        return self._correction
+
+    def category_in(self, categories: tuple[str, ...]) -> np.ndarray:
+        """Rows whose ChargeCategory is one of ``categories`` (no ChargeCategory: ``Usage``)."""
+        if categories not in self._category:
+            column = self.typed["charge_category"]
+            self._category[categories] = _text_in(column, categories, "Usage" in categories)
+        return self._category[categories]
 
 
 def _covered(
     typed: pd.DataFrame,
     rule: schema.Requirement,
     publishers: frozenset[str] | None,
+    rows: _Rows | None = None,
 ) -> np.ndarray:
     """The rows a requirement covers (see :class:`cfusage.schema.Requirement`)."""
-    n = len(typed)
-    covered = np.ones(n, dtype=bool)
+    rows = rows if rows is not None else _Rows(typed)
+    covered = np.ones(len(typed), dtype=bool)
     if rule.categories:
-        category = typed["charge_category"].astype("str").fillna("Usage")
-        covered &= category.isin(rule.categories).to_numpy(dtype=bool)
+        covered &= rows.category_in(rule.categories)
     if not rule.corrections:
-        correction = typed["charge_class"].astype("str") == "Correction"
-        covered &= ~correction.to_numpy(dtype=bool, na_value=False)
+        covered &= ~rows.correction()
     if rule.providers == "cloudflare":
-        covered &= (_provider_key(typed) == CLOUDFLARE.lower()).to_numpy(dtype=bool)
+        covered &= rows.provider() == CLOUDFLARE.lower()
     elif rule.providers == "publishing":
-        covered &= _provider_key(typed).isin(sorted(publishers or ())).to_numpy(dtype=bool)
+        covered &= pd.Index(rows.provider()).isin(sorted(publishers or ()))
     return covered
 
 
@@ -77,12 +131,15 @@ def _error_cases(
     if publishers is None:
         publishers = _publishers([typed])
     found: list[pd.DataFrame] = []
+    rows = _Rows(typed)
     for spec in schema.COLUMNS:
         if not spec.required or spec.python not in typed.columns:
             continue
         missing = typed[spec.python].isna().to_numpy(copy=True)
         for rule in spec.required:
-            hit = missing & _covered(typed, rule, publishers.get(spec.python))
+            if not missing.any():
+                break
+            hit = missing & _covered(typed, rule, publishers.get(spec.python), rows)
             if hit.any():
                 found.append(
                     _cases(

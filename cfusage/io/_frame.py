@@ -143,18 +143,22 @@ def to_frame(
     failures: list[pd.DataFrame] = []
     offset = 0
     sources = list(_sources(data))
-    loaded = [_load(source, number) for number, source in enumerate(sources)]
+    loaded = _load_all(sources)
     # Which providers publish SkuId is read across every source, so that the loader and
     # validate() (on the combined frame) apply the same rule.
-    publishers = _publishers([typed for typed, _, _ in loaded])
-    for number, (typed, type_failed, raw_records) in enumerate(loaded):
-        failed = _row_failures(typed, type_failed, publishers)
+    publishers = _publishers([part.typed for part in loaded])
+    for part in loaded:
+        typed, source_of = part.typed, part.source
+        failed = _row_failures(typed, part.failures, publishers)
         n = len(typed)
-        typed = typed.assign(_row=np.arange(offset, offset + n), _source=number)
+        typed = typed.assign(_row=np.arange(offset, offset + n), _source=source_of)
         if len(failed):
+            if not np.isscalar(source_of):  # several sources: their cases in source order
+                order = np.argsort(source_of[failed["row"].to_numpy()], kind="stable")
+                failed = failed.iloc[order].reset_index(drop=True)
             bad = np.zeros(n, dtype=bool)
             bad[failed["row"].to_numpy()] = True
-            rejects.append(_rejected_rows(failed, typed, raw_records, offset, number))
+            rejects.append(_rejected_rows(failed, typed, part.raw, offset, source_of))
             failures.append(failed.assign(row=failed["row"] + offset))
             typed = typed.loc[~bad]
         parts.append(typed)
@@ -480,15 +484,80 @@ _LIST_DECODER = msgspec.json.Decoder(list[msgspec.Raw])
 _ANY_DECODER = msgspec.json.Decoder()
 
 
-def _load(source: _Source, number: int) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
-    """:func:`_load_source`, with any failure that is not one record's a cfusage error.
+class _Loaded(NamedTuple):
+    """The typed rows of one source, or of a run of JSON bodies parsed together."""
+
+    typed: pd.DataFrame
+    #: typing failures (``row``: position in ``typed``)
+    failures: pd.DataFrame
+    #: a way to get a rejected row's raw record back (indexed by position in ``typed``)
+    raw: Any
+    #: the source number, or each row's source number when several sources were parsed together
+    source: int | np.ndarray
+
+
+def _load_all(sources: list[_Source]) -> list[_Loaded]:
+    """Every source loaded, in order; each run of two or more JSON bodies in one pyarrow pass.
+
+    A call with many small bodies (one per window, the sample's 14 files) would otherwise pay the
+    per-body fixed cost (pyarrow to pandas for every column, completing the table, the row rules)
+    once per body. The records of consecutive bodies are parsed together and each row remembers
+    its source, so row numbers, ``source`` in the rejected frame and "a later source wins on the
+    record key" are exactly those of loading the bodies one by one. A run the fast path cannot type
+    together (a body with Tags, python names beside wire names, a record that is not an object)
+    is loaded body by body.
+    """
+    out: list[_Loaded] = []
+    i = 0
+    while i < len(sources):
+        j = i
+        while j < len(sources) and sources[j].body is not None:
+            j += 1
+        if j == i:  # not a body
+            out.append(_Loaded(*_load(sources[i], i), i))
+            i += 1
+            continue
+        splits = [_guarded(_split, sources[k], k) for k in range(i, j)]
+        together = _load_bodies(sources[i:j], splits, i) if j - i > 1 else None
+        if together is not None:
+            out.append(together)
+        else:
+            out += [_Loaded(*_load(sources[k], k, splits[k - i]), k) for k in range(i, j)]
+        i = j
+    return out
+
+
+def _load_bodies(
+    sources: list[_Source], splits: list[list[msgspec.Raw]], first: int
+) -> _Loaded | None:
+    """Consecutive JSON bodies as one fast-path parse, each row's source number kept; None when
+    the fast path cannot type them together."""
+    names = {_fast_names(raws) for raws in splits if raws}
+    if len(names) != 1 or None in names:
+        return None
+    raws = [r for rs in splits for r in rs]
+    try:
+        typed = _fast_json(raws, single_line=all(_single_line(s.body) for s in sources))
+    except Error:
+        raise
+    except Exception:  # whatever spoils the parse is reported body by body
+        return None
+    if typed is None:
+        return None
+    counts = [len(rs) for rs in splits]
+    source_of = np.repeat(np.arange(first, first + len(splits)), counts)
+    return _Loaded(_cloudflare_by_default(typed), _empty_failures(), raws, source_of)
+
+
+def _guarded(fn: Any, source: _Source, number: int, *args: Any) -> Any:
+    """``fn(source, *args)``, with any failure that is not one record's a cfusage error.
 
     A record's own problem (a value, a nesting too deep to decode) is a failure case of that
     record; what spoils the whole source becomes a :class:`ResponseError` (a JSON body) or a
     :class:`DataError`, naming the source, never a bare library exception.
     """
     try:
-        return _load_source(source)
+        return fn(source, *args)
     except Error:
         raise
     except Exception as exc:
@@ -497,7 +566,25 @@ def _load(source: _Source, number: int) -> tuple[pd.DataFrame, pd.DataFrame, Any
         raise cls(f"{where} cannot be read: {type(exc).__name__}: {exc}") from exc
 
 
-def _load_source(source: _Source) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+def _load(
+    source: _Source, number: int, raws: list[msgspec.Raw] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
+    """:func:`_load_source` (see :func:`_guarded`)."""
+    return _guarded(_load_source, source, number, raws)
+
+
+def _split(source: _Source) -> list[msgspec.Raw]:
+    """The raw records of a JSON body."""
+    assert source.body is not None
+    try:
+        return _split_body(source.body)
+    except RecursionError:  # one record nested too deeply: split without recursion
+        return _split_flat(source.body)
+
+
+def _load_source(
+    source: _Source, raws: list[msgspec.Raw] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
     """Return (typed frame, typing failures, a way to get raw records back for rejected rows).
 
     The row rules (:func:`._checks._row_failures`) are applied by the caller, across sources.
@@ -509,10 +596,8 @@ def _load_source(source: _Source) -> tuple[pd.DataFrame, pd.DataFrame, Any]:
         return (*_coerce(raw), raw)
     unreadable: dict[int, str] = {}
     if source.body is not None:
-        try:
-            raws = _split_body(source.body)
-        except RecursionError:  # one record nested too deeply: split without recursion
-            raws = _split_flat(source.body)
+        if raws is None:
+            raws = _split(source)
         typed = _fast_json(raws, single_line=_single_line(source.body))
         if typed is not None:
             return _cloudflare_by_default(typed), _empty_failures(), raws
@@ -681,12 +766,10 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
     dropped), which keeps the peak memory near the body's size. ``single_line`` says no record
     spans lines (the caller checked the body has no line break), which parses fastest.
     """
-    if not raws:
+    names = _fast_names(raws)
+    if names is None:
         return None
-    first = bytes(raws[0])
-    if b'"Tags"' in first or b'"tags"' in first:
-        return None
-    schema_ = _ARROW_SCHEMAS["python" if b'"charge_period_start"' in first else "wire"]
+    schema_ = _ARROW_SCHEMAS[names]
     n = len(raws)
     lengths = np.fromiter(map(len, raws), dtype=np.int64, count=n)
     step = max(1, int(n * _CHUNK_BYTES // (int(lengths.sum()) + n)))
@@ -707,6 +790,17 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
         return None
     typed = _normalise_enums(typed.assign(**_all_null_categories(typed)))
     return _complete(typed)
+
+
+def _fast_names(raws: list[msgspec.Raw]) -> str | None:
+    """Which names the records use, read from the first (``"wire"`` or ``"python"``); None when
+    the fast path cannot be tried (no records, or Tags, which the careful path types)."""
+    if not raws:
+        return None
+    first = bytes(raws[0])
+    if b'"Tags"' in first or b'"tags"' in first:
+        return None
+    return "python" if b'"charge_period_start"' in first else "wire"
 
 
 #: About this many bytes of JSON are joined and parsed at a time (bounds the copy).
@@ -829,7 +923,11 @@ _EMPTY_TEXT = pd.CategoricalDtype(pd.Index([], dtype="str"))
 
 
 def _rejected_rows(
-    failed: pd.DataFrame, typed: pd.DataFrame, raw_records: Any, offset: int, number: int
+    failed: pd.DataFrame,
+    typed: pd.DataFrame,
+    raw_records: Any,
+    offset: int,
+    number: int | np.ndarray,
 ) -> pd.DataFrame:
     """One row per rejected record, every problem of the record in its reason."""
     failed = failed.assign(_local=failed["row"].to_numpy())
@@ -841,7 +939,7 @@ def _rejected_rows(
     return pd.DataFrame(
         {
             "row": positions + offset,
-            "source": number,
+            "source": number if np.isscalar(number) else number[positions],
             "reason": reasons.to_numpy(),
             "record": [_raw_record(raw_records, typed, int(i)) for i in positions],
         }
