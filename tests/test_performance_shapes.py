@@ -172,3 +172,52 @@ def test_df_cfusage_works_whichever_is_imported_first_and_never_warns(order):
         "print(type(df.cfusage).__name__, len(df.cfusage.period_over_period(as_of='2026-02-28')))"
     )
     assert _python(code) == "CfusageAccessor 2"
+
+
+def _envelope(recs: list[dict]) -> dict:
+    return {"success": True, "errors": [], "messages": [], "result": recs}
+
+
+def test_several_bodies_are_parsed_in_one_pass_with_each_rows_source(monkeypatch):
+    """Consecutive JSON bodies go through one pyarrow parse; rows, sources, rejected rows and
+    "a later source wins on the key" are those of the same envelopes loaded record by record
+    (dict envelopes: the careful path), and are checked by hand."""
+    first = records(4, seed=1)
+    second = records(3, seed=2, prefix="b-")
+    second[1] = second[1] | {"x_BillableMetricId": None}  # row 5 overall: no SkuId
+    third = [first[2] | {"ListCost": 99.0}]  # supersedes row 2 of the first body
+    bodies = [body(first), body(second), body(third)]
+    calls = []
+    real = _frame._fast_json
+    monkeypatch.setattr(_frame, "_fast_json", lambda *a, **k: calls.append(1) or real(*a, **k))
+    frame, rejected = cfusage.to_frame(bodies, errors="quarantine")
+    assert len(calls) == 1  # one parse for the three bodies
+    monkeypatch.setattr(_frame, "_fast_json", real)
+    careful, careful_rejected = cfusage.to_frame(
+        [_envelope(first), _envelope(second), _envelope(third)], errors="quarantine"
+    )
+    pd.testing.assert_frame_equal(frame, careful)
+    pd.testing.assert_frame_equal(rejected, careful_rejected)
+    # by hand: 8 records in; row 2 (source 0) superseded, row 5 (source 1) has no SkuId
+    assert frame.attrs["cfusage"] == {"rows_in": 8, "sources": 3}
+    assert rejected["row"].tolist() == [2, 5]
+    assert rejected["source"].tolist() == [0, 1]
+    assert rejected["reason"][0].startswith("superseded")
+    assert "x_billable_metric_id" in rejected["reason"][1]
+    assert len(frame) + len(rejected) == 8
+    assert frame.loc[frame["list_cost"] == 99.0].shape[0] == 1
+    with pytest.raises(cfusage.ValidationError) as err:
+        cfusage.to_frame(bodies)
+    assert err.value.failure_cases["row"].tolist() == [5]
+
+
+def test_bodies_that_cannot_be_parsed_together_are_loaded_one_by_one():
+    """Wire names beside python names, or a body with Tags: each body on its own, same frame."""
+    wire = records(3, seed=4)
+    python = [{schema.python_name(k): v for k, v in r.items()} for r in records(3, seed=5)]
+    tagged = [r | {"Tags": {"team": "x"}} for r in records(2, seed=6)]
+    for parts in ([wire, python], [wire, tagged], [tagged, wire]):
+        got = cfusage.to_frame([body(p) for p in parts])
+        want = cfusage.to_frame([_envelope(p) for p in parts])
+        pd.testing.assert_frame_equal(got, want)
+        assert got.attrs["cfusage"]["rows_in"] == sum(map(len, parts))
