@@ -199,8 +199,15 @@ def test_commitment_mid_term_shows_projection_and_balance_left(sample) -> None:
     )
     body = section(june.to_html(), "commitment")
     assert "left on 30 June 2026" in body and "projected to end the term with" in body
-    gids = [line.get_gid() for line in june.figures["commitment"].axes[0].lines]
-    assert "projected" in gids
+    ax = june.figures["commitment"].axes[0]
+    gids = [line.get_gid() for line in ax.lines]
+    assert "projected" in gids and "as-of" in gids
+    left = cfusage.plots.format_money(row["balance"], "USD")
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "balance-note"] == [
+        f"{left} left on 30 Jun 2026"
+    ]
+    end = cfusage.plots.format_money(row["projected_balance_at_end"], "USD")
+    assert [t.get_text() for t in ax.texts if t.get_gid() == "end-balance"] == [end]
 
 
 def test_commitment_that_runs_out_says_when() -> None:

@@ -1255,7 +1255,9 @@ def commitment_burndown(
     matplotlib.axes.Axes
         ``gid="balance"``: the actual balance; ``gid="projected"``: the projection (dashed) to
         the term's end; ``gid="exhausted"``: a marker on the day the balance runs out, if it
-        does before the term ends.
+        does before the term ends; ``gid="as-of"`` (a dotted line) and ``"balance-note"``: the
+        last actual day and its balance, when part of the term is projected;
+        ``gid="end-balance"``: the balance on the term's last day.
 
     Examples
     --------
@@ -1301,6 +1303,29 @@ def commitment_burndown(
             label="Projected at the recent drawdown rate",
         )
     ax.axhline(0, color=GRID, lw=1)
+    if projected.any() and actual.any():  # where the actual balance ends: the report's day
+        last = int(np.flatnonzero(actual)[-1])
+        ax.axvline(days[last], color=MUTED, lw=0.8, ls=":", gid="as-of")
+        ax.annotate(
+            f"{format_money(balance[last], cur)} left on {pd.Timestamp(days[last]):%d %b %Y}",
+            (days[last], balance[last]),
+            xytext=(6, 6),
+            textcoords="offset points",
+            fontsize=8,
+            color=INK,
+            gid="balance-note",
+        )
+    if len(balance) and np.isfinite(balance[-1]):
+        ax.annotate(
+            format_money(balance[-1], cur),
+            (days[-1], balance[-1]),
+            xytext=(0, 6),
+            textcoords="offset points",
+            ha="right",
+            fontsize=8,
+            color=INK,
+            gid="end-balance",
+        )
     exhausted = one["exhausted_on"].dropna() if "exhausted_on" in one.columns else pd.Series()
     if len(exhausted):
         day = _naive(pd.Series([exhausted.iloc[0]]))[0]
