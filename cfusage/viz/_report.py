@@ -7,8 +7,9 @@ nothing is fetched when the file is opened and no JavaScript is needed, so it ca
 attached to a ticket or archived.
 
 Sections (each an ``<section id=...>``): ``headline``, ``cost-by-product``, ``cost-by-account``,
-``variance``, ``top-movers``, ``anomalies``, ``discounts``, ``budget`` (when a budget is given) and
-``about``. A section that cannot be computed from the data (a frame with usage but no costs, a
+``variance``, ``top-movers``, ``anomalies``, ``discounts``, ``budget`` (when a budget is given),
+``commitment`` (the commitments' burn-down when ``commitments=`` is given; otherwise it says how to
+give them) and ``about``. A section that cannot be computed from the data (a frame with usage but no costs, a
 month with no predecessor) says why in place of its content rather than failing the whole report.
 
 Examples
@@ -177,7 +178,12 @@ class Report:
         The headline figures.
     tables : dict of str to pandas.DataFrame
         Tidy tables by name: ``cost_by_product``, ``cost_by_account``, ``variance``,
-        ``top_movers``, ``anomalies``, ``discounts``, ``budget`` (those that could be computed).
+        ``top_movers``, ``anomalies``, ``discounts``, ``budget``, ``commitment`` (one row per
+        commitment: ``commitment``, ``kind``, ``billing_currency``, ``term_start``,
+        ``last_day`` (the term's last day), ``amount``, ``drawn_to_date`` and ``balance``
+        (through ``as_of``), ``drawdown_rate``, ``projected_balance_at_end``,
+        ``projected_unused``, ``exhausted_on``, ``term_over``, ``days_left``, as
+        :func:`cfusage.commitment_burndown` defines them) (those that could be computed).
     figures : dict of str to matplotlib.figure.Figure
         Charts by section id.
     sentences : dict of str to list of str
