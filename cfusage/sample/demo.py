@@ -3,7 +3,8 @@
 Starts the local sample API server on a free loopback port, fetches the whole sample range through
 :class:`cfusage.Client` (windows, concurrency, retries: the code path a real organization takes),
 stops the server, prints a summary, the discount summary and the reported month's change by
-product, and writes ``report.html``. The month is the report's (:func:`cfusage.build_report`): the
+product, and writes ``report.html`` (with the sample's commitments, :data:`COMMITMENTS`, so
+that its Commitment section shows the prepaid balance). The month is the report's (:func:`cfusage.build_report`): the
 last complete month of the data (the data's own last month when it ends on a month end, else the
 month before the partial one), so what the demo prints and what the report shows agree.
 

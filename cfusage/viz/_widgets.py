@@ -21,6 +21,11 @@ Decisions worth knowing
   series of the chart and each row of the table holds one currency (or unit). When a selection
   holds several, the chart draws lines instead of stacking and labels each series with its
   currency or unit.
+- A partial period (the selected days, through ``complete_through``, cover only some of its
+  days: the first and last weeks or months of a range) is drawn lighter and hatched (hollow
+  points in the lines view) with its day count, so that it does not read as a drop in spend.
+- A Purchase row (a commitment's fee) has no product family: it is listed as "Commitment
+  purchase" (or "Purchase"), not "(no product family)".
 - A missing value (NA) is never counted as zero: the table reports, per row, how many records had
   no value, and the summary names the coverage. In :meth:`Explorer.chart_data` a cell whose records
   all lack the value is NA; a cell with no records at all (no usage) is 0.

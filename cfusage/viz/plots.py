@@ -266,7 +266,11 @@ def cost(
     matplotlib.axes.Axes
         Bars are stacked with the largest series at the bottom; positive and negative amounts
         (corrections, credits) stack on their own side of zero. Rows with no ``value`` are not
-        drawn, and a note under the chart says how many there were.
+        drawn, and a note under the chart says how many there were. A partial period (the
+        data covers only some of its days: the first or last period, or days after
+        ``attrs["cfusage"]["complete_through"]``; :func:`cfusage.viz._style.partial_periods`)
+        is drawn lighter and hatched (``gid="partial:<series>"``) with its day count above it
+        ("5 of 7 days") and a caption under the chart.
 
     Raises
     ------
@@ -1154,7 +1158,9 @@ def amortized_vs_billed(data: pd.DataFrame, *, freq: str = "MS", ax: Axes | None
     matplotlib.axes.Axes
         Two bars per period (``gid="billed:<period>"`` and ``gid="effective:<period>"``): a
         prepaid fee stands out as a tall billed bar in the month it was invoiced, the usage it
-        paid for as effective cost in the months after.
+        paid for as effective cost in the months after. Drawn from a usage frame, a partial
+        period (the data covers only some of its days) is lighter and hatched, with its day
+        count above it.
 
     Raises
     ------
