@@ -259,12 +259,16 @@ def _showable(v: object) -> object:
 
 
 def _empty_failures() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "row": pd.Series(dtype="int64"),
-            "field": pd.Series(dtype=object),
-            "value": pd.Series(dtype=object),
-            "check": pd.Series(dtype=object),
-            "reason": pd.Series(dtype=object),
-        }
-    )
+    """No failure cases (a copy: building the frame costs more than copying it)."""
+    return _EMPTY_FAILURES.copy()
+
+
+_EMPTY_FAILURES = pd.DataFrame(
+    {
+        "row": pd.Series(dtype="int64"),
+        "field": pd.Series(dtype=object),
+        "value": pd.Series(dtype=object),
+        "check": pd.Series(dtype=object),
+        "reason": pd.Series(dtype=object),
+    }
+)

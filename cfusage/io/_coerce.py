@@ -295,4 +295,5 @@ def _complete(typed: pd.DataFrame) -> pd.DataFrame:
     for name in typed.columns:
         if name not in cols:
             cols[name] = typed[name]
-    return pd.DataFrame(cols, index=typed.index)
+    # no copy of the columns: copy-on-write keeps ``typed`` and the result apart
+    return pd.DataFrame(cols, index=typed.index, copy=False)

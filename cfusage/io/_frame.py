@@ -147,11 +147,13 @@ def to_frame(
     # Which providers publish SkuId is read across every source, so that the loader and
     # validate() (on the combined frame) apply the same rule.
     publishers = _publishers([part.typed for part in loaded])
+    keyed = dedupe and len(sources) > 1  # rows need their position and source to be superseded
     for part in loaded:
         typed, source_of = part.typed, part.source
         failed = _row_failures(typed, part.failures, publishers)
         n = len(typed)
-        typed = typed.assign(_row=np.arange(offset, offset + n), _source=source_of)
+        if keyed:
+            typed = typed.assign(_row=np.arange(offset, offset + n), _source=source_of)
         if len(failed):
             if not np.isscalar(source_of):  # several sources: their cases in source order
                 order = np.argsort(source_of[failed["row"].to_numpy()], kind="stable")
@@ -167,9 +169,9 @@ def to_frame(
         raise ValidationError(pd.concat(failures, ignore_index=True))
     frame = _concat_typed(parts)
     superseded = pd.DataFrame()
-    if dedupe and len(sources) > 1 and len(frame):
+    if keyed and len(frame):
         frame, superseded = _supersede(frame)
-    frame = frame.drop(columns=["_row", "_source"]).reset_index(drop=True)
+    frame = frame.drop(columns=["_row", "_source"], errors="ignore").reset_index(drop=True)
     frame.attrs["cfusage"] = {"rows_in": offset, "sources": len(sources)}
     if errors == "raise":
         return frame
@@ -784,8 +786,26 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
         return None
     if any(pa.types.is_nested(t.type) for t in table.schema):
         return None
-    typed = _sorted_dictionaries(table).to_pandas(types_mapper=_ARROW_TO_PANDAS.get)
+    # categorical columns with no value at all: one shared empty column, not one pandas
+    # conversion each (a fixed cost that small bodies feel)
+    empty = [
+        field.name
+        for field, column in zip(table.schema, table.columns, strict=True)
+        if pa.types.is_dictionary(field.type) and column.null_count == len(column)
+    ]
+    if empty and len(empty) < table.num_columns:
+        table = table.drop_columns(empty)
+    else:
+        empty = []
+    typed = _sorted_dictionaries(table).to_pandas(
+        types_mapper=_ARROW_TO_PANDAS.get,
+        # one block per column (no consolidating copy); a small table is one core's work
+        split_blocks=True,
+        use_threads=table.num_rows > _THREADED_ROWS,
+    )
     typed.columns = [_PYTHON_NAMES.get(c) or schema.python_name(c) for c in table.column_names]
+    if empty:
+        typed = typed.assign(**_empty_categories([_PYTHON_NAMES[c] for c in empty], typed.index))
     if typed.columns.has_duplicates:  # both spellings of a field: the careful path merges them
         return None
     typed = _normalise_enums(typed.assign(**_all_null_categories(typed)))
@@ -805,6 +825,8 @@ def _fast_names(raws: list[msgspec.Raw]) -> str | None:
 
 #: About this many bytes of JSON are joined and parsed at a time (bounds the copy).
 _CHUNK_BYTES = 64 << 20
+#: A table of more rows is converted to pandas on every core.
+_THREADED_ROWS = 50_000
 #: pyarrow's block: the unit of work of one core.
 _BLOCK_BYTES = 8 << 20
 _ARROW_TO_PANDAS = {pa.float64(): pd.Float64Dtype(), pa.string(): pd.StringDtype(na_value=np.nan)}
@@ -912,11 +934,15 @@ def _all_null_categories(typed: pd.DataFrame) -> dict[str, pd.Series]:
         for name, dtype in typed.dtypes.items()
         if isinstance(dtype, pd.CategoricalDtype) and not len(dtype.categories)
     ]
-    if not empty:
-        return {}
-    codes = np.full(len(typed), -1, dtype=np.int8)
-    column = pd.Series(pd.Categorical.from_codes(codes, dtype=_EMPTY_TEXT), index=typed.index)
-    return dict.fromkeys(empty, column)
+    return _empty_categories(empty, typed.index) if empty else {}
+
+
+def _empty_categories(names: list[str], index: pd.Index) -> dict[str, pd.Series]:
+    """One all-missing categorical column (``str`` categories) under each name, shared
+    (copy-on-write keeps them apart)."""
+    codes = np.full(len(index), -1, dtype=np.int8)
+    column = pd.Series(pd.Categorical.from_codes(codes, dtype=_EMPTY_TEXT), index=index)
+    return dict.fromkeys(names, column)
 
 
 _EMPTY_TEXT = pd.CategoricalDtype(pd.Index([], dtype="str"))
