@@ -42,7 +42,7 @@ test: env browser
 	$(RUN) ruff check cfusage tests benchmarks docs
 	$(RUN) ruff format --check cfusage tests benchmarks docs
 	$(RUN) mypy
-	$(RUN) pytest
+	$(RUN) pytest -n 2 --dist loadfile
 
 format: env
 	$(RUN) ruff format cfusage tests benchmarks docs

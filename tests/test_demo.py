@@ -62,3 +62,15 @@ def test_demo_report_shows_the_sample_commitment(sample, monkeypatch, capsys, tm
     # the sample's 12-month prepaid term ended on 31 October 2026, before the data's end
     assert "the term ended on 31 October 2026" in commitment
     assert "No commitments were given" not in commitment
+
+
+def test_demo_explains_the_two_list_costs_and_the_zero_commitment_savings(
+    sample, monkeypatch, capsys, tmp_path
+) -> None:
+    printed, _ = run(monkeypatch, capsys, sample, tmp_path)
+    everything = sample["list_cost"].sum()
+    usage = sample.loc[sample["charge_category"].astype("str") == "Usage", "list_cost"].sum()
+    assert f"list_cost: USD {everything:,.2f}" in printed
+    assert f"list cost             USD     {usage:,.2f}" in printed
+    assert f"higher by {everything - usage:,.2f}: the commitment purchase" in printed
+    assert "Commitment savings are 0 because the commitment is a prepaid balance" in printed

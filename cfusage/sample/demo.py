@@ -74,6 +74,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         print(f"  {'effective cost':<22}{row.billing_currency} {_money(row.effective_cost)}")
         print(f"  ESR over list {row.esr_over_list:.1%}, over contract {row.esr_over_contract:.1%}")
+    purchases = df.loc[df["charge_category"].astype("str") == "Purchase", "list_cost"].sum()
+    if purchases:
+        print(
+            f"  The summary's list_cost above is higher by {_money(purchases).strip()}: the"
+            " commitment purchase,\n  a Purchase row, which savings leave out (FOCUS: its"
+            " effective cost is 0)."
+        )
+        print(
+            "  Commitment savings are 0 because the commitment is a prepaid balance drawn down at"
+            "\n  contracted prices, not a discount below them: what it is worth is in the report's"
+            "\n  Commitment section (balance left, projected unused)."
+        )
 
     report = build_report(df, month=args.month, commitments=COMMITMENTS)
     month = pd.Timestamp(report.headline.last_month, tz="UTC")  # the month the report describes
