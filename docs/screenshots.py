@@ -26,8 +26,13 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--n
 
 #: The files whose content decides what each picture shows.
 SOURCES: dict[str, tuple[str, ...]] = {
-    "report.png": ("cfusage/viz/_report.py", "cfusage/viz/plots.py", "cfusage/viz/*.css"),
-    "explorer.png": ("cfusage/viz/_widgets.py", "cfusage/viz/plots.py"),
+    "report.png": (
+        "cfusage/viz/_report.py",
+        "cfusage/viz/plots.py",
+        "cfusage/viz/_style.py",
+        "cfusage/viz/*.css",
+    ),
+    "explorer.png": ("cfusage/viz/_widgets.py", "cfusage/viz/plots.py", "cfusage/viz/_style.py"),
 }
 
 

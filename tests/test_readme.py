@@ -54,3 +54,41 @@ def test_readme_one_line_examples_run_on_the_sample():
     for example in examples:
         result = eval(example, {"cfusage": cfusage, "df": df})
         assert result is not None and len(result) > 0, example
+
+
+def test_readme_figures_are_the_codes():
+    """The figures the README quotes about the sample, computed here from the sample."""
+    import datetime as dt
+
+    import pandas as pd
+
+    import cfusage
+    from cfusage.viz._style import partial_periods
+
+    text = " ".join(README.read_text().split())
+    df = cfusage.sample.load()
+    everything = float(df["list_cost"].sum())
+    usage = float(df.loc[df["charge_category"].astype("str") == "Usage", "list_cost"].sum())
+    purchase = everything - usage
+    assert f"The summary's list cost ({everything:,.2f}) is the usage rows' ({usage:,.2f})" in text
+    assert f"plus the ${purchase:,.0f} purchase" in text
+    first = df["charge_period_start"].min().date()
+    last = df.attrs["cfusage"]["complete_through"]
+    weeks = partial_periods(
+        [pd.Timestamp(first) - pd.Timedelta(days=first.weekday())],
+        "W",
+        first_day=first,
+        last_day=last,
+    )
+    months = partial_periods(
+        [pd.Timestamp(last.replace(day=1))], "MS", first_day=first, last_day=last
+    )
+    assert f"first week has {weeks['covered'].iloc[0]} of its 7 days" in text
+    assert f"its November {months['covered'].iloc[0]} of {months['days'].iloc[0]}" in text
+    assert last == dt.date(2026, 11, 23) and "through 2026-11-23" in text
+    assert f"{len(df):,}" == "19,621" and df["billing_account_name"].nunique() == 5
+    assert "five accounts, 20 billable metrics" in text
+    assert (
+        df.loc[df["charge_category"].astype("str") == "Usage", "x_billable_metric_id"].nunique()
+        == 20
+    )
