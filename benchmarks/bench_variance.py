@@ -5,9 +5,11 @@ under benchmarks/out/ by ``benchmarks._common.large_frame``). It covers one mont
 so the two periods compared are its halves.
 
 - ``price_volume_mix(df, base, current, by="product")`` against loops over product families and
-  billable metrics (the formulas written out per item), run on the whole frame;
+  billable metrics feeding ``tests.naive_variance.pvm_effects_by_group`` (the formulas written
+  out per item: days effect, mix against the whole), run on the whole frame;
 - ``anomalies(df, by=["account", "metric"])`` (about a million account x metric x day cells)
-  against a python loop over groups and days calling ``np.median``; the loop runs on a random
+  against ``tests.naive.naive_anomalies`` (a python loop over groups and days: weekday factors,
+  the robust line, the scale floor, written out with ``np.median``); the loop runs on a random
   sample of groups and its time is scaled to all groups (it grows linearly with them); the
   output says so.
 
@@ -22,9 +24,10 @@ import numpy as np
 import pandas as pd
 
 from benchmarks._common import best_of, large_frame, ratio
-from cfusage.analysis._anomalies import MAD_SCALE, anomalies
+from cfusage.analysis._anomalies import anomalies
 from cfusage.analysis._variance import price_volume_mix
-from tests.naive import pvm_effects
+from tests.naive import naive_anomalies
+from tests.naive_variance import pvm_effects_by_group
 
 TARGET_SPEEDUP = 10.0
 TARGET_SECONDS = 2.0
@@ -34,49 +37,36 @@ CURRENT = ("2026-10-16", "2026-11-01")
 
 
 def naive_price_volume_mix(df: pd.DataFrame, base: tuple, current: tuple) -> dict:
-    """Loops over product families and items; the formulas of price_volume_mix per item."""
+    """Loops over product families and billable metrics, then the plain twin of the formulas
+    (``tests.naive_variance.pvm_effects_by_group``: days effect, mix against the whole)."""
     b0, b1 = (pd.Timestamp(x, tz="UTC") for x in base)
     c0_, c1_ = (pd.Timestamp(x, tz="UTC") for x in current)
-    out = {}
+    groups = {}
     for fam, part in df.groupby("x_product_family_name", observed=True):
         t = part["charge_period_start"]
         items = {}
-        for item, rows in part.groupby("x_billable_metric_id"):
+        for item, rows in part.groupby("x_billable_metric_id", observed=True):
             rt = t.loc[rows.index]
             r0, r1 = rows[(rt >= b0) & (rt < b1)], rows[(rt >= c0_) & (rt < c1_)]
             r0, r1 = r0[r0["effective_cost"].notna()], r1[r1["effective_cost"].notna()]
-            items[item] = (
-                float(r0["effective_cost"].sum()),
-                float(r1["effective_cost"].sum()),
-                float(r0["pricing_quantity"].fillna(0).sum()),
-                float(r1["pricing_quantity"].fillna(0).sum()),
-                len(r0),
-                len(r1),
-            )
-        out[fam] = pvm_effects(items)
-    return out
-
-
-def naive_anomalies(
-    df: pd.DataFrame, keys: list[str], window: int = 28, min_history: int = 7
-) -> list[tuple]:
-    """A python loop over groups and days: median and MAD of the trailing window."""
-    last = df["charge_period_start"].max()
-    out = []
-    for key, part in df.groupby(keys, observed=True):
-        daily = part.groupby(part["charge_period_start"].dt.floor("D"))["effective_cost"].sum()
-        days = pd.date_range(daily.index.min(), last, freq="D")
-        x = daily.reindex(days, fill_value=0.0).to_numpy(float)
-        for i in range(len(x)):
-            hist = x[max(0, i - window) : i]
-            if len(hist) < min_history:
-                out.append((key, days[i], np.nan))
-                continue
-            med = np.median(hist)
-            mad = np.median(np.abs(hist - med))
-            scale = max(MAD_SCALE * mad, 0.05 * abs(med), 1.0 / 3.5)
-            out.append((key, days[i], (x[i] - med) / scale))
-    return out
+            if len(r0) or len(r1):
+                items[item] = (
+                    float(r0["effective_cost"].sum()),
+                    float(r1["effective_cost"].sum()),
+                    float(r0["pricing_quantity"].fillna(0).sum()),
+                    float(r1["pricing_quantity"].fillna(0).sum()),
+                    len(r0),
+                    len(r1),
+                )
+        groups[fam] = items
+    # the days each period covers, from the frame's first to its last day with data
+    first = df["charge_period_start"].min().floor("D")
+    last = df["charge_period_start"].max().floor("D") + pd.Timedelta(days=1)
+    d0, d1 = (
+        max(((min(hi, last) - max(lo, first)) // pd.Timedelta(days=1)), 0)
+        for lo, hi in ((b0, b1), (c0_, c1_))
+    )
+    return pvm_effects_by_group(groups, d0, d1)
 
 
 def main() -> None:
@@ -111,10 +101,16 @@ def main() -> None:
     naive = naive_anomalies(subset, keys)
     slow_part = time.perf_counter() - t1
     slow = slow_part * len(groups) / len(chosen)
-    ours = anomalies(subset, by=["account", "metric"])["score"].to_numpy(float, na_value=np.nan)
-    theirs = np.array([s for *_, s in naive])
+    ours = anomalies(subset, by=["account", "metric"])
     agree = (
-        np.allclose(ours, theirs, rtol=1e-9, equal_nan=True) if len(ours) == len(theirs) else False
+        len(ours) == len(naive)
+        and np.allclose(
+            ours["score"].to_numpy(float, na_value=np.nan),
+            naive["score"].to_numpy(float),
+            rtol=1e-9,
+            equal_nan=True,
+        )
+        and ours["is_anomaly"].tolist() == naive["flag"].tolist()
     )
     print(
         f"   anomalies by account x metric ({len(result):,} cells): {fast:.3f} s; naive loop "
