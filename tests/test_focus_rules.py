@@ -199,3 +199,31 @@ def test_multi_cloud_sources_give_one_frame_grouped_by_provider_and_service(tmp_
         math.fsum(totals(raw_rows(azure_csv), "BilledCost").values())
     )
     assert cfusage.validate(df).ok
+
+
+@pytest.mark.parametrize("path", GENERATED, ids=lambda p: p.stem)
+def test_every_row_and_every_total_equals_duckdb_sql_over_the_raw_file(path):
+    """The audit the issue asks for: DuckDB SQL over the raw CSV, sharing nothing with cfusage."""
+    duckdb = pytest.importorskip("duckdb")
+    sql = f"""
+        SELECT ChargeCategory, count(*) AS rows,
+               sum(TRY_CAST(BilledCost AS DOUBLE)) AS billed,
+               sum(TRY_CAST(EffectiveCost AS DOUBLE)) AS effective
+        FROM read_csv('{path}', all_varchar = true, header = true)
+        GROUP BY ChargeCategory ORDER BY ChargeCategory
+    """
+    expected = duckdb.sql(sql).df().set_index("ChargeCategory")
+    frame, rejected = cfusage.to_frame(path, errors="quarantine")
+    assert len(rejected) == 0 and len(frame) == int(expected["rows"].sum())  # every row kept
+    got = frame.groupby(frame["charge_category"].astype("str"), observed=True).agg(
+        rows=("billed_cost", "size"),
+        billed=("billed_cost", "sum"),
+        effective=("effective_cost", "sum"),
+    )
+    assert sorted(got.index) == sorted(expected.index)
+    for category, want in expected.iterrows():
+        assert got.loc[category, "rows"] == want["rows"], category
+        assert got.loc[category, "billed"] == pytest.approx(want["billed"], rel=1e-12, abs=1e-9)
+        assert got.loc[category, "effective"] == pytest.approx(
+            want["effective"], rel=1e-12, abs=1e-9
+        )
