@@ -221,3 +221,17 @@ def test_bodies_that_cannot_be_parsed_together_are_loaded_one_by_one():
         want = cfusage.to_frame([_envelope(p) for p in parts])
         pd.testing.assert_frame_equal(got, want)
         assert got.attrs["cfusage"]["rows_in"] == sum(map(len, parts))
+
+
+def test_an_all_null_column_beside_its_other_spelling_is_merged_as_the_careful_path_does():
+    """``charge_class`` (python name, null everywhere) beside ``ChargeClass`` with values: the
+    value is kept, as the value-by-value path keeps it."""
+    recs = [
+        {schema.python_name(k): v for k, v in r.items()} | {"charge_class": None}
+        for r in records(6, seed=7)
+    ]
+    recs = [r | {"ChargeClass": "Correction"} for r in recs]
+    got = cfusage.to_frame(body(recs))
+    want = cfusage.to_frame(recs)
+    pd.testing.assert_frame_equal(got, want)
+    assert (got["charge_class"] == "Correction").all()

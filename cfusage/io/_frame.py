@@ -171,7 +171,9 @@ def to_frame(
     superseded = pd.DataFrame()
     if keyed and len(frame):
         frame, superseded = _supersede(frame)
-    frame = frame.drop(columns=["_row", "_source"], errors="ignore").reset_index(drop=True)
+    if "_row" in frame.columns:
+        frame = frame.drop(columns=["_row", "_source"])
+    frame = _plain_index(frame)
     frame.attrs["cfusage"] = {"rows_in": offset, "sources": len(sources)}
     if errors == "raise":
         return frame
@@ -804,12 +806,12 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
         use_threads=table.num_rows > _THREADED_ROWS,
     )
     typed.columns = [_PYTHON_NAMES.get(c) or schema.python_name(c) for c in table.column_names]
-    if empty:
-        typed = typed.assign(**_empty_categories([_PYTHON_NAMES[c] for c in empty], typed.index))
-    if typed.columns.has_duplicates:  # both spellings of a field: the careful path merges them
+    empty_names = [_PYTHON_NAMES[c] for c in empty]
+    # both spellings of a field (one maybe all-null): the careful path merges them
+    if pd.Index([*typed.columns, *empty_names]).has_duplicates:
         return None
-    typed = _normalise_enums(typed.assign(**_all_null_categories(typed)))
-    return _complete(typed)
+    nulls = {**_empty_categories(empty_names, typed.index), **_all_null_categories(typed)}
+    return _complete(_normalise_enums(typed.assign(**nulls) if nulls else typed))
 
 
 def _fast_names(raws: list[msgspec.Raw]) -> str | None:
@@ -1030,7 +1032,7 @@ def _concat_typed(parts: list[pd.DataFrame]) -> pd.DataFrame:
             _row=pd.Series(dtype="int64"), _source=pd.Series(dtype="int64")
         )
     if len(parts) == 1:
-        return parts[0].reset_index(drop=True)
+        return _plain_index(parts[0])
     kinds = [p.dtypes for p in parts]
     shared = [
         name
@@ -1052,6 +1054,14 @@ def _concat_typed(parts: list[pd.DataFrame]) -> pd.DataFrame:
         c for c in names if c in out.columns and not isinstance(out[c].dtype, pd.CategoricalDtype)
     ]
     return out.astype(dict.fromkeys(lost, "category")) if lost else out
+
+
+def _plain_index(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with index 0..n-1 (itself when it already has it)."""
+    index = frame.index
+    if isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1:
+        return frame
+    return frame.reset_index(drop=True)
 
 
 def _supersede(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
