@@ -235,3 +235,17 @@ def test_an_all_null_column_beside_its_other_spelling_is_merged_as_the_careful_p
     want = cfusage.to_frame(recs)
     pd.testing.assert_frame_equal(got, want)
     assert (got["charge_class"] == "Correction").all()
+
+
+def test_categories_built_once_per_process_give_the_same_frames():
+    """The fast path's categorical dtypes come from a per-process cache: a second call on the same
+    body reuses them and gives the first call's frame, codes as narrow as pandas makes them."""
+    data = body(records(60, seed=8))
+    first = cfusage.to_frame(data)
+    hits = _frame._category_dtype.cache_info().hits
+    second = cfusage.to_frame(data)
+    assert _frame._category_dtype.cache_info().hits > hits
+    pd.testing.assert_frame_equal(first, second)
+    pd.testing.assert_frame_equal(first, cfusage.to_frame(records(60, seed=8)))
+    for name in IDS_AND_FAMILY:
+        assert first[name].cat.codes.dtype == np.int8, name

@@ -9,6 +9,7 @@ every value and names the ones it cannot use.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import io
 import os
@@ -799,12 +800,7 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
         table = table.drop_columns(empty)
     else:
         empty = []
-    typed = _sorted_dictionaries(table).to_pandas(
-        types_mapper=_ARROW_TO_PANDAS.get,
-        # one block per column (no consolidating copy); a small table is one core's work
-        split_blocks=True,
-        use_threads=table.num_rows > _THREADED_ROWS,
-    )
+    typed = _to_pandas(_sorted_dictionaries(table))
     typed.columns = [_PYTHON_NAMES.get(c) or schema.python_name(c) for c in table.column_names]
     empty_names = [_PYTHON_NAMES[c] for c in empty]
     # both spellings of a field (one maybe all-null): the careful path merges them
@@ -812,6 +808,62 @@ def _fast_json(raws: list[msgspec.Raw], *, single_line: bool = False) -> pd.Data
         return None
     nulls = {**_empty_categories(empty_names, typed.index), **_all_null_categories(typed)}
     return _complete(_normalise_enums(typed.assign(**nulls) if nulls else typed))
+
+
+def _to_pandas(table: pa.Table) -> pd.DataFrame:
+    """The table as pandas columns; dictionary columns become categoricals through
+    :func:`_category_dtype` (a dtype per set of categories, built once per process)."""
+    dictionaries = {
+        name: column
+        for name, column in zip(table.column_names, table.columns, strict=True)
+        if pa.types.is_dictionary(column.type) and column.num_chunks
+    }
+    rest = table.drop_columns(list(dictionaries)) if dictionaries else table
+    frame = rest.to_pandas(
+        types_mapper=_ARROW_TO_PANDAS.get,
+        # one block per column (no consolidating copy); a small table is one core's work
+        split_blocks=True,
+        use_threads=table.num_rows > _THREADED_ROWS,
+    )
+    if not dictionaries:
+        return frame
+    columns: dict[str, Any] = {}
+    for name in table.column_names:
+        column = dictionaries.get(name)
+        if column is None:
+            columns[name] = frame[name]
+            continue
+        array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+        values = tuple(array.dictionary.to_pylist())
+        dtype = _category_dtype(values) if len(values) <= _CACHED_CATEGORIES else None
+        dtype = dtype or pd.CategoricalDtype(pd.Index(list(values), dtype="str"))
+        indices = array.indices
+        codes = (pc.fill_null(indices, -1) if indices.null_count else indices).to_numpy()
+        codes = codes.astype(_code_type(len(values)), copy=False)
+        columns[name] = pd.Series(
+            pd.Categorical.from_codes(codes, dtype=dtype, validate=False), index=frame.index
+        )
+    return pd.DataFrame(columns, index=frame.index, copy=False)
+
+
+#: Category sets of at most this many values have their dtype built once per process.
+_CACHED_CATEGORIES = 1_000
+
+
+@functools.lru_cache(maxsize=512)
+def _category_dtype(values: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of these (sorted, unique) text values. pandas checks categories
+    every time it builds a dtype (about 0.1 ms a column): the ids, names and units of one
+    organization repeat from call to call, so that cost is paid once."""
+    return pd.CategoricalDtype(pd.Index(list(values), dtype="str"))
+
+
+def _code_type(n: int) -> type[np.signedinteger]:
+    """The smallest signed integer that holds codes 0..n-1 and -1 (pandas' own choice)."""
+    for kind in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(kind).max:
+            return kind
+    return np.int64
 
 
 def _fast_names(raws: list[msgspec.Raw]) -> str | None:
