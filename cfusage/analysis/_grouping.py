@@ -25,7 +25,7 @@ PERIOD = "period"
 _COST_HINT = (
     "The organization endpoint may return usage without costs: fetch rated costs from the "
     "account-level endpoint (Client.account_costs, POST with Metric: cost), or estimate them from a "
-    "price book with cfusage.rate(df, price_book)."
+    "price book with cfusage.rate(df, price_book=cfusage.load_price_book())."
 )
 
 
