@@ -368,9 +368,8 @@ def _cmd_report(args: argparse.Namespace, out: TextIO) -> int:
             start, end = _date_range(args.start, args.end)
         with _client(args) as client:
             df = client.usage(start, end)
-    from .viz import write_report
-
     from .sample import COMMITMENTS
+    from .viz import write_report
 
     # the sample's contract, so that the report's Commitment section shows its balance
     commitments = COMMITMENTS if args.sample else None

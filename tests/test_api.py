@@ -107,4 +107,4 @@ def test_every_public_chart_returns_its_axes_and_takes_ax_last_by_keyword():
         params = inspect.signature(getattr(plots, name)).parameters
         assert params["ax"].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert params["ax"].default is None, name
-        assert list(params)[0] == "data", name
+        assert next(iter(params)) == "data", name

@@ -156,7 +156,7 @@ def to_frame(
         if keyed:
             typed = typed.assign(_row=np.arange(offset, offset + n), _source=source_of)
         if len(failed):
-            if not np.isscalar(source_of):  # several sources: their cases in source order
+            if isinstance(source_of, np.ndarray):  # several sources: their cases in source order
                 order = np.argsort(source_of[failed["row"].to_numpy()], kind="stable")
                 failed = failed.iloc[order].reset_index(drop=True)
             bad = np.zeros(n, dtype=bool)
@@ -542,7 +542,9 @@ def _load_bodies(
         return None
     raws = [r for rs in splits for r in rs]
     try:
-        typed = _fast_json(raws, single_line=all(_single_line(s.body) for s in sources))
+        typed = _fast_json(
+            raws, single_line=all(s.body is not None and _single_line(s.body) for s in sources)
+        )
     except Error:
         raise
     except Exception:  # whatever spoils the parse is reported body by body
@@ -1019,7 +1021,7 @@ def _rejected_rows(
     return pd.DataFrame(
         {
             "row": positions + offset,
-            "source": number if np.isscalar(number) else number[positions],
+            "source": number[positions] if isinstance(number, np.ndarray) else number,
             "reason": reasons.to_numpy(),
             "record": [_raw_record(raw_records, typed, int(i)) for i in positions],
         }
