@@ -18,51 +18,8 @@ Examples
 (19621, 5)
 """
 
-from ._generate import (
-    ACCOUNTS,
-    COMMITMENTS,
-    COMPLETE_THROUGH,
-    CONTRACT,
-    END,
-    EVENTS,
-    METRICS,
-    ORG_ID,
-    PRICE_CHANGES,
-    START,
-    ZONES,
-    envelope,
-    generate_records,
-    load,
-    main,
-    price_book_path,
-    sample_paths,
-    to_revision,
-    write_price_book,
-    write_sample,
-)
+from . import _generate
+from ._generate import *  # noqa: F403  (the generator's public names, listed in its __all__)
 from ._server import SampleServer, ServedRequest
 
-__all__ = [
-    "ACCOUNTS",
-    "COMMITMENTS",
-    "COMPLETE_THROUGH",
-    "CONTRACT",
-    "END",
-    "EVENTS",
-    "METRICS",
-    "ORG_ID",
-    "PRICE_CHANGES",
-    "START",
-    "ZONES",
-    "SampleServer",
-    "ServedRequest",
-    "envelope",
-    "generate_records",
-    "load",
-    "main",
-    "price_book_path",
-    "sample_paths",
-    "to_revision",
-    "write_price_book",
-    "write_sample",
-]
+__all__ = [*_generate.__all__, "SampleServer", "ServedRequest"]
