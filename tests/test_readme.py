@@ -92,3 +92,22 @@ def test_readme_figures_are_the_codes():
         df.loc[df["charge_category"].astype("str") == "Usage", "x_billable_metric_id"].nunique()
         == 20
     )
+
+
+def test_readme_defaults_are_the_signatures():
+    """The defaults the README states, read from the code."""
+    import inspect
+
+    import cfusage
+
+    text = " ".join(README.read_text().split())
+    client = inspect.signature(cfusage.Client).parameters
+    assert client["deadline"].default == 300.0 and "`deadline=` (default 300 s)" in text
+    assert client["timeout"].default == 60.0 and "`timeout=` (60 s)" in text
+    assert client["max_response_bytes"].default == 2 * 1024**3
+    assert "`max_response_bytes=` (default 2 GiB" in text
+    assert client["concurrency"].default == 4 and "30-day windows, 4 at a time" in text
+    server = inspect.signature(cfusage.SampleServer).parameters
+    assert server["max_requests"].default == 10_000 and "latest 10,000 requests" in text
+    burndown = inspect.signature(cfusage.commitment_burndown).parameters
+    assert burndown["rate_window"].default == 30 and "the last 30 days" in text
