@@ -22,21 +22,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from cfusage.analysis import anomalies
-from cfusage.schema import dtypes
 from cfusage.viz import _style, plots
-
-DTYPES = dtypes()
-
-
-def typed(**columns: list) -> pd.DataFrame:
-    df = pd.DataFrame(columns)
-    for name in df.columns:
-        if name in DTYPES:
-            if DTYPES[name].startswith("datetime"):
-                df[name] = pd.to_datetime(df[name], utc=True).astype(DTYPES[name])
-            else:
-                df[name] = df[name].astype(DTYPES[name])
-    return df
+from tests.frames import typed
 
 
 def new_ax():

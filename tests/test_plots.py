@@ -20,22 +20,8 @@ from matplotlib.colors import to_hex
 from matplotlib.figure import Figure
 
 from cfusage.errors import CurrencyError, MissingColumnsError
-from cfusage.schema import dtypes
 from cfusage.viz import plots
-
-DTYPES = dtypes()
-
-
-def typed(**columns: list) -> pd.DataFrame:
-    """A small typed frame: each column gets its schema dtype (the expected values stay visible)."""
-    df = pd.DataFrame(columns)
-    for name in df.columns:
-        if name in DTYPES:
-            if DTYPES[name].startswith("datetime"):
-                df[name] = pd.to_datetime(df[name], utc=True).astype(DTYPES[name])
-            else:
-                df[name] = df[name].astype(DTYPES[name])
-    return df
+from tests.frames import typed
 
 
 def new_ax() -> plt.Axes:

@@ -20,19 +20,12 @@ from hypothesis import strategies as st
 matplotlib.use("Agg")
 
 import cfusage.viz._widgets as widgets_mod
-from cfusage import schema
 from cfusage.errors import DataError, MissingColumnsError
 from cfusage.viz._widgets import Explorer, explore
+from tests.frames import typed
 
-DTYPES = schema.dtypes()
 PRODUCT_OF = {"Workers Requests": "Workers", "Workers CPU": "Workers", "R2 Storage": "R2"}
 UNIT_OF = {"Workers Requests": "Requests", "Workers CPU": "CPU ms", "R2 Storage": "GB-months"}
-
-
-def typed(data: dict) -> pd.DataFrame:
-    """A frame with the schema's dtypes for every column it holds."""
-    df = pd.DataFrame(data)
-    return df.astype({c: DTYPES[c] for c in df.columns if c in DTYPES})
 
 
 def make_frame(n: int = 240, seed: int = 1, currencies: tuple[str, ...] = ("USD",)) -> pd.DataFrame:

@@ -19,13 +19,9 @@ import cfusage
 from cfusage import schema
 from cfusage.viz import _style
 from cfusage.viz._widgets import explore
+from tests.frames import typed
 
 DTYPES = schema.dtypes()
-
-
-def typed(data: dict) -> pd.DataFrame:
-    df = pd.DataFrame(data)
-    return df.astype({c: DTYPES[c] for c in df.columns if c in DTYPES})
 
 
 def usage(first: str, last: str, products=("Workers",), cost: float = 10.0) -> pd.DataFrame:
