@@ -55,3 +55,13 @@ class FakeSleep:
 @pytest.fixture
 def sleep() -> FakeSleep:
     return FakeSleep()
+
+
+@pytest.fixture(params=["pandas", "polars", "duckdb", "spark"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each engine of the matrix in turn (tests/engines.py); Spark skips only without Java."""
+    from tests.engines import SPARK_MISSING
+
+    if request.param == "spark" and SPARK_MISSING:
+        pytest.skip(SPARK_MISSING)
+    return request.param

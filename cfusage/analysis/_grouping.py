@@ -21,6 +21,8 @@ By: TypeAlias = str | Sequence[str] | None
 
 CURRENCY = "billing_currency"
 PERIOD = "period"
+#: How many input rows a row of a reduced frame stands for (:mod:`cfusage.analysis._engine`).
+ROWS = "_cfusage_rows"
 
 _COST_HINT = (
     "The organization endpoint may return usage without costs: fetch rated costs from the "
@@ -81,7 +83,27 @@ def grouping(
     if grain is not None:
         frame = add_period(frame, grain, column)
     keys = ([PERIOD] if grain is not None else []) + group_keys(frame, dims)
-    return Grouping(frame=frame, dimensions=tuple(dims), freq=grain, keys=tuple(keys))
+    return Grouping(
+        frame=sorted_categories(frame, keys), dimensions=tuple(dims), freq=grain, keys=tuple(keys)
+    )
+
+
+def sorted_categories(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``df`` with the categories of ``columns`` in ascending order (the one key order).
+
+    pandas orders a categorical key by its categories, which a loader lists in order of
+    appearance; sorting them makes every helper's rows come out in ascending key order, the order
+    an engine's sorted result has too (see :mod:`cfusage.analysis._engine`).
+    """
+    fixed = {}
+    for c in columns:
+        s = df[c]
+        if (
+            isinstance(s.dtype, pd.CategoricalDtype)
+            and not s.cat.categories.is_monotonic_increasing
+        ):
+            fixed[c] = s.cat.reorder_categories(sorted(s.cat.categories, key=str))
+    return df.assign(**fixed) if fixed else df
 
 
 def resolve_by(df: pd.DataFrame, by: By) -> tuple[pd.DataFrame, list[str]]:
@@ -228,6 +250,17 @@ def safe_ratio(num: pd.Series, den: pd.Series) -> pd.Series:
     num = num.astype("Float64")
     den = den.astype("Float64")
     return (num / den.where(den != 0)).astype("Float64")
+
+
+def row_weights(df: pd.DataFrame) -> np.ndarray:
+    """How many input rows each row stands for: ``ROWS`` on a reduced frame, else 1 each.
+
+    Every row count a helper reports adds these up, so that a helper run on an engine's reduced
+    frame (:mod:`cfusage.analysis._engine`) counts the rows of the input, not of the reduction.
+    """
+    if ROWS in df.columns:
+        return df[ROWS].to_numpy(dtype="int64")
+    return np.ones(len(df), dtype="int64")
 
 
 def _is_numeric(s: pd.Series) -> bool:

@@ -42,6 +42,7 @@ import pandas as pd
 from ..errors import ArgumentError, CurrencyError, DataError
 from ..io import utc_day
 from ..schema import DIMENSIONS
+from . import _engine
 from ._grouping import (
     CURRENCY,
     PERIOD,
@@ -202,6 +203,15 @@ def period_over_period(
        previous  current      basis  days  previous_days
     1       3.0      9.0  same days     2              2
     """
+    if _engine.is_engine(data):
+        r = _engine.reduce(
+            data,
+            "period_over_period()",
+            keys=[*_engine.by_columns(by, "period_over_period()"), CURRENCY],
+            values=[value],
+            optional=["billing_period_start", "billing_period_end"],
+        )
+        return r.back(period_over_period(r.frame, by=by, freq=freq, value=value, as_of=as_of))
     grain = freq_of(freq)
     g, d = _grouped(data, by, grain, value, "period_over_period")
     group = list(g.keys[1:])
