@@ -81,7 +81,7 @@ def by_columns(by: By, what: str) -> list[str]:
     return list(dict.fromkeys(DIMENSIONS.get(n, n) for n in names))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Reduced:
     """An engine input reduced to a small pandas frame, and the way back to the engine.
 
@@ -95,6 +95,10 @@ class Reduced:
 
     frame: pd.DataFrame
     native: Any
+
+    def __repr__(self) -> str:
+        engine = nw.from_native(self.native).implementation
+        return f"Reduced({len(self.frame)} rows standing for {self.frame[ROWS].sum()}, {engine})"
 
     def back(self, result: pd.DataFrame) -> Any:
         """``result`` as the input's kind of object (see the module docstring)."""
