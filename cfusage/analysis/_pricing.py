@@ -44,9 +44,11 @@ from typing import TypeAlias
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, ValidationError
+from ..errors import ArgumentError, DataError, ValidationError
 from ..schema import dtypes
+from . import _engine
 from . import _grouping as g
+from ._engine import Frame
 
 __all__ = ["free_allowance_usage", "load_price_book", "rate"]
 
@@ -73,6 +75,21 @@ _FILLED = (
     "billing_currency",
 )
 _COSTS = ("list_cost", "contracted_cost", "effective_cost", "billed_cost")
+_RATE_NEEDS_PANDAS = (
+    "rate() needs a pandas DataFrame, not a {kind}: it returns every row, and how a day's free "
+    "allowance is split among several rows of one account x metric follows the frame's row "
+    "order, which an engine's frame does not have. Rate a collected slice instead (one billing "
+    "period or account: filter in the engine, collect to pandas, then rate), or use the costs "
+    "the store already has (Client.account_costs); free_allowance_usage() runs on engines"
+)
+#: The columns the allowance reads besides metric, day and quantity (kept by an engine reduction).
+_CONTEXT = (
+    "billing_account_id",
+    "billing_period_start",
+    "billing_currency",
+    "charge_category",
+    "charge_class",
+)
 _NEVER = np.iinfo(np.int64).min
 
 
@@ -174,9 +191,7 @@ def load_price_book(path: PriceBook | None = None) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
-def rate(
-    data: pd.DataFrame, *, price_book: PriceBook | None = None, overwrite: bool = False
-) -> pd.DataFrame:
+def rate(data: Frame, *, price_book: PriceBook | None = None, overwrite: bool = False) -> Frame:
     """Estimate costs from a price book: free allowance, block pricing, tiers and contract discount.
 
     See the module docstring for the rules. Each row is priced with the version of its metric's
@@ -192,12 +207,23 @@ def rate(
     or the marginal tier's price on a row with nothing billable. Rows in another currency than
     the book's are not priced.
 
+    Engines: ``rate`` needs a pandas frame. It returns every input row, and where several rows of
+    one account x metric share the day the allowance runs out (or a tier boundary), how that day's
+    free units are split among them follows the frame's row order, which a DuckDB relation, a
+    Spark DataFrame or an Ibis table does not have (in the sample, reversing the row order
+    changes the estimate of 168 of its 19,621 rows).
+    An engine frame is refused with :class:`~cfusage.ArgumentError` before anything is read: rate
+    a collected slice (one billing period, one account...), or use the costs the store already
+    has; :func:`free_allowance_usage` (day totals, which do not depend on that order) runs in
+    the engine.
+
     Parameters
     ----------
     data : pandas.DataFrame
         A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
         ``charge_period_start``. The billing period is ``billing_period_start`` (the calendar
-        month of the charge day where missing), the account ``billing_account_id``.
+        month of the charge day where missing), the account ``billing_account_id``. Only a
+        pandas DataFrame (see "Engines" above).
     price_book : str, path or DataFrame, optional
         See :func:`load_price_book`; default: the example shipped with cfusage.
     overwrite : bool
@@ -217,6 +243,8 @@ def rate(
 
     Raises
     ------
+    ArgumentError
+        If ``data`` is not a pandas DataFrame (a Polars, DuckDB, Spark or Ibis frame).
     MissingColumnsError
         If ``data`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
         ``charge_period_start``.
@@ -249,6 +277,8 @@ def rate(
     >>> out["pricing_quantity"].tolist(), out["list_cost"].round(4).tolist()
     ([0.0, 4.0], [0.0, 1.2])
     """
+    if _engine.is_engine(data):
+        raise ArgumentError(_RATE_NEEDS_PANDAS.format(kind=type(data).__name__))
     g.require(
         data,
         ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
@@ -286,8 +316,8 @@ def rate(
 
 
 def free_allowance_usage(
-    data: pd.DataFrame, *, price_book: PriceBook | None = None, freq: str = "MS"
-) -> pd.DataFrame:
+    data: Frame, *, price_book: PriceBook | None = None, freq: str = "MS"
+) -> Frame:
     """Share of each free allowance used, per account x metric x period.
 
     The allowance is consumed as in :func:`rate` (per account x metric x billing period, in day
@@ -295,9 +325,13 @@ def free_allowance_usage(
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame or engine frame
         A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
-        ``charge_period_start``.
+        ``charge_period_start``: a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame
+        (see "Engines" in :mod:`cfusage.analysis._engine`). On an engine the rows are summed in
+        the engine per account x metric x billing period x UTC day (x currency, charge category
+        and class, and whether the quantity is known); only those day totals are collected. The
+        figures are the same: a day's free part does not depend on the order of its rows.
     price_book : str, path or DataFrame, optional
         See :func:`load_price_book`; default: the example shipped with cfusage.
     freq : str
@@ -306,7 +340,8 @@ def free_allowance_usage(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or engine frame
+        Of the input's kind (a Polars LazyFrame stays lazy, a DuckDB relation stays a relation).
         ``period``, ``billing_account_id``, ``x_billable_metric_id``, then
         ``consumed_quantity`` (consumed units), ``free_quantity`` (the part covered by the
         allowance), ``billable_quantity`` (the rest), ``free_allowance`` (the allowance of the
@@ -326,6 +361,8 @@ def free_allowance_usage(
     MissingColumnsError
         If ``data`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
         ``charge_period_start``.
+    ArgumentError
+        If ``freq`` is not a grain, or (engine) the session's time zone is not UTC.
 
     Examples
     --------
@@ -344,6 +381,20 @@ def free_allowance_usage(
     >>> free_allowance_usage(usage, price_book=book)["allowance_used_share"].tolist()
     [1.0]
     """
+    if _engine.is_engine(data):
+        # The allowance only needs day totals: per account x metric x billing period, the
+        # billable part of a day is max(C_d - a, 0) - max(C_{d-1} - a, 0) whatever the order of
+        # the day's rows (the sum over a day's rows telescopes), so the day-level sums in the
+        # engine give the cells exactly what the rows give them.
+        g.freq_of(freq)  # a bad grain is refused before the engine runs
+        r = _engine.reduce(
+            data,
+            "free_allowance_usage()",
+            keys=["x_billable_metric_id"],
+            values=["consumed_quantity"],
+            optional=[*_CONTEXT],
+        )
+        return r.back(free_allowance_usage(r.frame, price_book=price_book, freq=freq))
     g.require(
         data,
         ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
@@ -374,7 +425,8 @@ def free_allowance_usage(
             "billable_quantity": np.where(has_q & ~unknown, pos.billable, np.nan),
             "_allowance": np.where(unknown, np.nan, pos.allowance),
             "_bp": pos.bp_key,
-            "_missing": (~has_q).astype(np.int64),
+            # input rows without a quantity (a reduced row stands for ROWS of them)
+            "_missing": np.where(has_q, 0, g.row_weights(data)).astype(np.int64),
         }
     ).loc[usage]
     keys = [g.PERIOD, "billing_account_id", "x_billable_metric_id"]
