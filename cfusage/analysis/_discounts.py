@@ -34,13 +34,18 @@ Rules (FinOps Foundation definitions; see ``shared/reference/focus.md``):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from os import PathLike
+from typing import Any
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
+from . import _engine
 from . import _grouping as g
-from ._pricing import _first_tier_prices, load_price_book
+from ._engine import Frame
+from ._pricing import _first_tier_prices, _versions, load_price_book
 
 __all__ = ["discounts", "savings_summary", "unit_price_discounts"]
 
@@ -52,17 +57,22 @@ _CONTEXT = (
     "billing_currency",
     "x_billable_metric_id",
     *_COSTS,
+    g.ROWS,
 )
+#: The free-tier value of each row, computed in the engine before the reduction (a clip).
+_FTV = "_cfusage_free_tier_value"
+#: Columns the engine path keeps as keys when the frame has them (what the pandas code reads).
+_ENGINE_CONTEXT = (g.CURRENCY, "charge_category", "billing_period_start")
 
 
 def discounts(
-    data: pd.DataFrame,
+    data: Frame,
     *,
     by: g.By = None,
     freq: str | None = "MS",
     currency_rates: Mapping[str, float] | None = None,
     price_book: pd.DataFrame | str | PathLike[str] | None = None,
-) -> pd.DataFrame:
+) -> Frame:
     """Savings against list price per group and period.
 
     Sums list, contracted, effective and billed cost over usage rows and splits the difference
@@ -71,8 +81,11 @@ def discounts(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame with cost columns.
+    data : pandas.DataFrame or engine frame
+        A typed usage frame with cost columns: a pandas DataFrame, or a Polars, DuckDB, Spark or
+        Ibis frame (see "Engines" in :mod:`cfusage.analysis._engine`). On an engine the rows are
+        reduced inside it (per key x UTC day x NA pattern, the free-tier value computed per row
+        first) and only that small frame is collected.
     by : str, list of str or None
         Dimensions to group by: column names, aliases from ``cfusage.analysis._grouping.DIMENSIONS``
         (``"account"``, ``"product"``, ``"metric_id"``...) or ``"tag:KEY"``. ``None``: no
@@ -90,8 +103,10 @@ def discounts(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per period x group x currency, columns in this order:
+    pandas.DataFrame or engine frame
+        Of the input's kind (pandas in, pandas out; a Polars LazyFrame in, a Polars LazyFrame
+        out; DuckDB a relation, Spark a Spark DataFrame). One row per period x group x currency,
+        columns in this order:
 
         ``period`` (unless ``freq=None``), the ``by`` columns, ``billing_currency``,
         ``rows`` (usage rows in the group),
@@ -158,10 +173,27 @@ def discounts(
     >>> out[["total_savings", "esr_over_list", "esr_over_contract"]].iloc[0].tolist()
     [60.0, 0.3, 0.125]
     """
+    if _engine.is_engine(data):
+        r = _reduced(data, by, price_book, "discounts()")
+        out = _discounts(r.frame, by, freq, currency_rates, price_book, precomputed=True)
+        return r.back(out)
+    return _discounts(data, by, freq, currency_rates, price_book, precomputed=False)
+
+
+def _discounts(
+    data: pd.DataFrame,
+    by: g.By,
+    freq: str | None,
+    currency_rates: Mapping[str, float] | None,
+    price_book: pd.DataFrame | str | PathLike[str] | None,
+    *,
+    precomputed: bool,
+) -> pd.DataFrame:
+    """:func:`discounts` on a pandas frame; ``precomputed``: the free-tier value is in ``_FTV``."""
     available = _available_costs(data, "discounts()")
     grp = g.grouping(_with_cost_columns(data), by, freq)
-    work = _usage_rows(grp, ("consumed_quantity", "pricing_quantity"))
-    free = _free_tier_value(work, price_book)
+    work = _usage_rows(grp, ("consumed_quantity", "pricing_quantity", _FTV))
+    free = work[_FTV] if precomputed else _free_tier_value(work, price_book)
     work = work.assign(_free_tier_value=free)
     work = g.convert_currency(work, currency_rates, [*_COSTS, "_free_tier_value"])
     keys = list(grp.keys)
@@ -173,20 +205,22 @@ def discounts(
     for c in available:
         basis &= has[c]
     ftv = work["_free_tier_value"].to_numpy(dtype="float64", na_value=np.nan)
-    parts: dict[str, np.ndarray] = {"rows": np.ones(len(work))}
+    # how many input rows each row stands for (1, or ROWS on an engine's reduced frame)
+    w = g.row_weights(work).astype("float64")
+    parts: dict[str, np.ndarray] = {"rows": w}
     for c in _COSTS:
         parts[f"sum_{c}"] = np.where(has[c], cost[c], 0.0)
-        parts[f"n_{c}"] = has[c].astype("float64")
+        parts[f"n_{c}"] = has[c] * w
         # list cost (and row count) on rows having list cost and this cost: coverage numerators
         both = has["list_cost"] & has[c]
         parts[f"cov_{c}"] = np.where(both, lst, 0.0)
-        parts[f"covn_{c}"] = both.astype("float64")
+        parts[f"covn_{c}"] = both * w
     parts["b_list"] = np.where(basis, cost["list_cost"], 0.0)
     parts["b_contracted"] = np.where(basis, cost["contracted_cost"], 0.0)
     parts["b_effective"] = np.where(basis, cost["effective_cost"], 0.0)
-    parts["b_n"] = basis.astype("float64")
+    parts["b_n"] = basis * w
     parts["ftv"] = np.where(np.isnan(ftv), 0.0, ftv)
-    parts["ftv_n"] = (~np.isnan(ftv)).astype("float64")
+    parts["ftv_n"] = ~np.isnan(ftv) * w
     numeric = pd.DataFrame(parts, index=work.index)
     for k in keys:
         numeric[k] = work[k]
@@ -317,11 +351,11 @@ def unit_price_discounts(
 
 
 def savings_summary(
-    data: pd.DataFrame,
+    data: Frame,
     *,
     currency_rates: Mapping[str, float] | None = None,
     price_book: pd.DataFrame | str | PathLike[str] | None = None,
-) -> pd.DataFrame:
+) -> Frame:
     """Headline savings: one row per currency over the whole frame.
 
     The same figures as :func:`discounts` with ``by=None, freq=None``, trimmed to the headline
@@ -329,8 +363,11 @@ def savings_summary(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame with cost columns.
+    data : pandas.DataFrame or engine frame
+        A typed usage frame with cost columns: a pandas DataFrame, or a Polars, DuckDB, Spark or
+        Ibis frame (see "Engines" in :mod:`cfusage.analysis._engine`). On an engine the rows are
+        reduced inside it (per key x UTC day x NA pattern, the free-tier value computed per row
+        first) and only that small frame is collected.
     currency_rates : mapping of str to float, optional
         Convert costs into one currency first (then there is a single row).
     price_book : DataFrame or path, optional
@@ -338,9 +375,9 @@ def savings_summary(
 
     Returns
     -------
-    pandas.DataFrame
-        ``billing_currency``, ``list_cost``, ``contracted_cost``, ``effective_cost``,
-        ``billed_cost``, ``negotiated_savings``, ``commitment_savings``, ``total_savings``,
+    pandas.DataFrame or engine frame
+        Of the input's kind (see :func:`discounts`): ``billing_currency``, ``list_cost``,
+        ``contracted_cost``, ``effective_cost``, ``billed_cost``, ``negotiated_savings``, ``commitment_savings``, ``total_savings``,
         ``esr_over_list``, ``esr_over_contract``, ``free_tier_value``, ``savings_coverage``.
 
     Raises
@@ -364,7 +401,15 @@ def savings_summary(
     >>> savings_summary(data)["esr_over_list"].tolist()
     [0.2]
     """
-    full = discounts(data, by=None, freq=None, currency_rates=currency_rates, price_book=price_book)
+    if _engine.is_engine(data):
+        r = _reduced(data, None, price_book, "savings_summary()")
+        full = _discounts(r.frame, None, None, currency_rates, price_book, precomputed=True)
+        return r.back(_headline(full))
+    return _headline(_discounts(data, None, None, currency_rates, price_book, precomputed=False))
+
+
+def _headline(full: pd.DataFrame) -> pd.DataFrame:
+    """The headline columns of a ``discounts(by=None, freq=None)`` result."""
     cols = [
         *g.group_keys(full, []),
         *_COSTS,
@@ -377,6 +422,72 @@ def savings_summary(
         "savings_coverage",
     ]
     return full[cols]
+
+
+def _reduced(
+    data: Any, by: g.By, price_book: pd.DataFrame | str | PathLike[str] | None, what: str
+) -> _engine.Reduced:
+    """An engine input reduced for :func:`discounts` (costs and the free-tier value summed).
+
+    The free-tier value is a clip per row, so it is computed per row in the engine (a
+    ``when/then`` chain over the price book's first tiers) and summed like a cost. Cost columns
+    the frame lacks are added as all-NA columns, as :func:`_with_cost_columns` does in pandas.
+    """
+    frame = _engine.lazy(data, what)
+    names = _engine.columns_of(frame)
+    absent = [nw.lit(None, dtype=nw.Float64()).alias(c) for c in _COSTS if c not in names]
+    frame = frame.with_columns(*absent, _free_tier_expr(frame, price_book).alias(_FTV))
+    return _engine.reduce(
+        frame.to_native(),
+        what,
+        keys=_engine.by_columns(by, what),
+        values=[*_COSTS, _FTV],
+        optional=_ENGINE_CONTEXT,
+    )
+
+
+def _free_tier_expr(
+    frame: nw.LazyFrame, price_book: pd.DataFrame | str | PathLike[str] | None
+) -> nw.Expr:
+    """Each row's free-tier value, in the engine: the rule of :func:`_free_tier_value`.
+
+    One branch per version of the book's first tiers (metric and validity interval, see
+    ``_pricing._versions``), the last version in force winning as in ``_first_tier_prices``:
+    ``clip(consumed_quantity / block_size - pricing_quantity, 0) x list_unit_price``, NA when the
+    row's currency is not the version's, and NA for rows no version covers.
+    """
+    none = nw.lit(None, dtype=nw.Float64())
+    schema = frame.collect_schema()
+    need = ("x_billable_metric_id", "consumed_quantity", "pricing_quantity")
+    if price_book is None or any(c not in schema for c in need):
+        return none
+    versions = _versions(load_price_book(price_book))
+    if not len(versions):
+        return none
+    zone = getattr(schema["charge_period_start"], "time_zone", None)
+    day = nw.col("charge_period_start").dt.truncate("1d")
+
+    def at(stamp: pd.Timestamp) -> nw.Expr:
+        moment: datetime = stamp.tz_convert("UTC").to_pydatetime()
+        return nw.lit(moment if zone is not None else moment.replace(tzinfo=None))
+
+    def number(value: object) -> nw.Expr:
+        return none if pd.isna(value) else nw.lit(float(value))  # type: ignore[arg-type]
+
+    chain: Any = None
+    for v in versions.iloc[::-1].itertuples(index=False):
+        hit = nw.col("x_billable_metric_id") == str(v.x_billable_metric_id)
+        if pd.notna(v.valid_from):
+            hit = hit & (day >= at(v.valid_from))
+        if pd.notna(v.valid_to):
+            hit = hit & (day < at(v.valid_to))
+        blocks = nw.col("consumed_quantity") / number(v.block_size) - nw.col("pricing_quantity")
+        value = blocks.clip(lower_bound=0) * number(v.list_unit_price)
+        if g.CURRENCY in schema:
+            currency = nw.col(g.CURRENCY)
+            value = nw.when(currency.is_null() | (currency == str(v.currency))).then(value)
+        chain = nw.when(hit).then(value) if chain is None else chain.when(hit).then(value)
+    return chain.otherwise(none)
 
 
 def _usage_rows(grp: g.Grouping, extra: tuple[str, ...] = ()) -> pd.DataFrame:
