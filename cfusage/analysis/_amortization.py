@@ -17,12 +17,15 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError, DataError, ValidationError
 from ..schema import MONEY
+from . import _engine
 from . import _grouping as g
+from ._engine import Frame
 
 __all__ = ["amortize", "amortize_commitment", "reconcile"]
 
@@ -573,12 +576,12 @@ _COMPONENTS = (
 
 
 def reconcile(
-    data: pd.DataFrame,
+    data: Frame,
     *,
     by: g.By = None,
     freq: str = "MS",
     currency_rates: Mapping[str, float] | None = None,
-) -> pd.DataFrame:
+) -> Frame:
     """Billed cost (the invoice) against effective cost (amortized), the difference explained.
 
     Timing: billed cost belongs to the period it is invoiced in, effective cost to the period the
@@ -613,8 +616,11 @@ def reconcile(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame with ``billed_cost`` and ``effective_cost``.
+    data : pandas.DataFrame or engine frame
+        A typed usage frame with ``billed_cost`` and ``effective_cost``: a pandas DataFrame, or a
+        Polars, DuckDB, Spark or Ibis frame (see "Engines" in :mod:`cfusage.analysis._engine`).
+        On an engine the rows are reduced inside it (per key x UTC day x NA pattern x whether
+        the row was billed 0 with an effective cost) and only that small frame is collected.
     by : str, list of str or None
         Dimensions; see :func:`cfusage.discounts`.
     freq : str
@@ -625,8 +631,9 @@ def reconcile(
 
     Returns
     -------
-    pandas.DataFrame
-        ``period``, the ``by`` columns, ``billing_currency``, ``billed_cost``,
+    pandas.DataFrame or engine frame
+        Of the input's kind (pandas in, pandas out; Polars lazy stays lazy; DuckDB a relation,
+        Spark a Spark DataFrame): ``period``, the ``by`` columns, ``billing_currency``, ``billed_cost``,
         ``effective_cost`` (sums of the values attributed to the period; NA when one of them is
         missing), ``difference`` (billed - effective), the five components above (they add up
         to ``difference`` where it is known), and ``missing_costs`` (number of billed or
@@ -654,6 +661,9 @@ def reconcile(
     >>> r[["difference", "prepaid_purchases", "prepaid_drawdown", "other"]].iloc[0].tolist()
     [70.0, 100.0, -30.0, 0.0]
     """
+    if _engine.is_engine(data):
+        r = _reconcile_reduced(data, by)
+        return r.back(reconcile(r.frame, by=by, freq=freq, currency_rates=currency_rates))
     g.require(data, ["billed_cost", "effective_cost"], "reconcile()")
     grain = g.freq_of(freq)
     work = g.convert_currency(data, currency_rates, ["billed_cost", "effective_cost"])
@@ -667,8 +677,12 @@ def reconcile(
     purchase = category == "purchase"
     correction = (_text(work, "charge_class") == "correction") & ~purchase
     unused = (_text(work, "commitment_status") == "unused") & ~purchase & ~correction
-    drawdown = (billed == 0) & ~np.isnan(effective) & (effective != 0)
+    if _DRAWN in work.columns:  # an engine's reduced frame: the row-level test, made there
+        drawdown = work[_DRAWN].to_numpy(dtype=bool, na_value=False).copy()
+    else:
+        drawdown = (billed == 0) & ~np.isnan(effective) & (effective != 0)
     drawdown &= ~purchase & ~correction & ~unused
+    w = g.row_weights(work).astype("float64")  # input rows per row (engines: ROWS)
     component = np.select(
         [purchase, unused, correction, drawdown],
         ["prepaid_purchases", "unused_commitment", "corrections", "prepaid_drawdown"],
@@ -692,9 +706,9 @@ def reconcile(
                 "_component": component,
                 "_net": net[name],
                 "_value": np.where(np.isnan(values), 0.0, values),
-                "_unknown_net": np.isnan(values).astype("float64"),
-                "_present": (~np.isnan(values)).astype("float64"),
-                "_missing": np.isnan(values).astype("float64"),
+                "_unknown_net": np.isnan(values) * w,
+                "_present": ~np.isnan(values) * w,
+                "_missing": np.isnan(values) * w,
                 "_side": name,
             }
         )
@@ -746,6 +760,36 @@ def reconcile(
         "int64"
     )
     return out.reset_index()
+
+
+#: Set by the engine path: the row was billed 0 with a known, non-zero effective cost.
+_DRAWN = "_cfusage_billed_zero"
+#: Columns :func:`reconcile` reads besides the costs and ``by=`` (kept as keys on an engine).
+_RECONCILE_CONTEXT = (
+    g.CURRENCY,
+    "charge_category",
+    "charge_class",
+    "commitment_status",
+    "billing_period_start",
+)
+
+
+def _reconcile_reduced(data: Any, by: g.By) -> _engine.Reduced:
+    """An engine input reduced for :func:`reconcile`: billed and effective cost summed per key x
+    UTC day x NA pattern x the row-level "billed 0, effective not" test (the one per-row figure
+    reconcile reads besides its keys)."""
+    frame = _engine.lazy(data, "reconcile()")
+    if {"billed_cost", "effective_cost"} <= set(_engine.columns_of(frame)):
+        billed, effective = nw.col("billed_cost"), nw.col("effective_cost")
+        drawn = (billed == 0) & ~effective.is_null() & (effective != 0)
+        frame = frame.with_columns(nw.when(drawn).then(True).otherwise(False).alias(_DRAWN))
+    return _engine.reduce(
+        frame.to_native(),
+        "reconcile()",
+        keys=_engine.by_columns(by, "reconcile()"),
+        values=["billed_cost", "effective_cost"],
+        optional=[_DRAWN, *_RECONCILE_CONTEXT],
+    )
 
 
 def _reconcile_periods(work: pd.DataFrame, grain: str) -> tuple[pd.Series, pd.Series]:
