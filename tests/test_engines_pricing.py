@@ -1,0 +1,238 @@
+"""Pricing on engines: ``free_allowance_usage`` runs in the engine, ``rate`` needs pandas.
+
+The golden matrix: the pandas result on the raw rows is the reference; the same rows as a Polars
+LazyFrame, a DuckDB relation and a Spark DataFrame give the same cells (``assert_same``: columns,
+key order, NA pattern, numbers to 1e-9). Independent expectations: a small frame worked by hand
+(several rows of one account x metric on a day, in two orders), and row counts taken from the raw
+rows. The trust property (an unknown quantity stays unknown) is rerun on engine inputs with the
+strategy of tests/test_unknown_stays_unknown_costs.py.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+import cfusage
+from cfusage.analysis._pricing import free_allowance_usage, rate
+from cfusage.errors import ArgumentError
+from tests.engines import arrow, as_engine, assert_same, collect
+from tests.frames import typed
+from tests.test_unknown_stays_unknown_costs import MONEY, _cells, _frames, _row
+
+#: What rate() fills: the sample without them is usage the book has to price (as test_pricing).
+FILLED = [
+    "pricing_quantity",
+    "pricing_unit",
+    "list_unit_price",
+    "list_cost",
+    "contracted_unit_price",
+    "contracted_cost",
+    "effective_cost",
+    "billed_cost",
+    "billing_currency",
+]
+FREQS = ["MS", "D", "billing_period"]
+AWS = "tests/data/focus/focus_1_3_cost_and_usage_aws.csv"
+
+
+def _some_quantities_na(df: pd.DataFrame, step: int) -> pd.DataFrame:
+    out = df.copy()
+    out.loc[out.index[::step], "consumed_quantity"] = pd.NA
+    return out
+
+
+@pytest.fixture(scope="module")
+def sample() -> pd.DataFrame:
+    df = cfusage.sample.load()
+    df.attrs.clear()
+    return _some_quantities_na(df.drop(columns=FILLED), 11)
+
+
+@pytest.fixture(scope="module")
+def aws() -> pd.DataFrame:
+    df = cfusage.to_frame(AWS)
+    df.attrs.clear()
+    return _some_quantities_na(df, 5)
+
+
+def _na_usage_rows(df: pd.DataFrame) -> int:
+    usage = (
+        df["charge_category"].astype(str).str.casefold().eq("usage") | df["charge_category"].isna()
+    )
+    return int((usage & df["consumed_quantity"].isna()).sum())
+
+
+# ---- the golden matrix ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("freq", FREQS)
+def test_free_allowance_usage_on_the_sample(sample, engine, freq):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every sample metric is in the shipped book
+        reference = free_allowance_usage(sample, freq=freq)
+        got = free_allowance_usage(as_engine(sample, engine), freq=freq)
+    assert_same(got, reference, engine)
+    out = collect(got)
+    # the weights: NA quantities are counted as input rows, not as reduced rows
+    assert out["missing_quantity_rows"].sum() == _na_usage_rows(sample) > 1000
+    # never more than the allowance (up to float dust: per-row free parts are differences)
+    assert out["allowance_used_share"].max() <= 1.0 + 1e-9
+    # every known quantity is either free or billable
+    known = out["free_quantity"].notna()
+    total = out["free_quantity"][known] + out["billable_quantity"][known]
+    assert (total - out["consumed_quantity"][known]).abs().max() < 1e-6
+
+
+@pytest.mark.parametrize("freq", FREQS)
+def test_free_allowance_usage_on_an_aws_focus_file(aws, engine, freq):
+    """No AWS metric is in the book: quantities summed, the allowance figures NA, a warning."""
+    with pytest.warns(UserWarning, match="not in the price book"):
+        reference = free_allowance_usage(aws, freq=freq)
+    with pytest.warns(UserWarning, match="not in the price book"):
+        got = free_allowance_usage(as_engine(aws, engine), freq=freq)
+    assert_same(got, reference, engine)
+    out = collect(got)
+    for c in ["free_quantity", "billable_quantity", "free_allowance", "allowance_used_share"]:
+        assert out[c].isna().all(), c
+    assert out["missing_quantity_rows"].sum() == _na_usage_rows(aws) > 0
+    known = aws["consumed_quantity"].notna() & aws["charge_category"].astype(str).eq("Usage")
+    assert math.isclose(
+        out["consumed_quantity"].sum(), float(aws.loc[known, "consumed_quantity"].sum()),
+        rel_tol=1e-9,
+    )  # fmt: skip
+
+
+# ---- worked by hand ---------------------------------------------------------------------------
+
+BOOK = pd.DataFrame(
+    {
+        "x_billable_metric_id": ["req"],
+        "block_size": [1e6],
+        "tier_start": [0.0],
+        "list_unit_price": [0.30],
+        "currency": ["USD"],
+        "free_allowance": [10e6],
+    }
+)
+
+
+def _hand() -> pd.DataFrame:
+    """Account a, metric req (10M free a month), several rows a day; M = 1e6.
+
+    2026-03-01: 4M and 3M (7M, all free).
+    2026-03-02: 2M, NA, 5M, 1M (8M: 3M free, 5M billable), a correction of -3M (billable, it
+    does not move the allowance), 1M in EUR (the book has no EUR price: consumed, no free part)
+    and a purchase (not usage: left out).
+    """
+    m = 1e6
+    rows = [
+        ("2026-03-01T05:00Z", 4 * m, "Usage", None, "USD"),
+        ("2026-03-02T00:00Z", 2 * m, "Usage", None, "USD"),
+        ("2026-03-02T00:00Z", None, "Usage", None, "USD"),
+        ("2026-03-01T00:00Z", 3 * m, "Usage", None, "USD"),
+        ("2026-03-02T13:00Z", 5 * m, "Usage", None, "USD"),
+        ("2026-03-02T00:00Z", -3 * m, "Usage", "Correction", "USD"),
+        ("2026-03-02T00:00Z", 1 * m, "Usage", None, "EUR"),
+        ("2026-03-02T00:00Z", None, "Purchase", None, "USD"),
+        ("2026-03-02T20:00Z", 1 * m, "Usage", None, "USD"),
+    ]
+    start, q, category, klass, currency = zip(*rows, strict=True)
+    n = len(rows)
+    return typed(
+        charge_period_start=list(start),
+        billing_period_start=["2026-03-01"] * n,
+        billing_account_id=["a"] * n,
+        x_billable_metric_id=["req"] * n,
+        consumed_quantity=list(q),
+        charge_category=list(category),
+        charge_class=list(klass),
+        billing_currency=list(currency),
+    )
+
+
+def test_free_allowance_usage_by_hand_in_any_row_order(engine):
+    m = 1e6
+    hand = _hand()
+    for df in (hand, hand.iloc[::-1].reset_index(drop=True)):  # the order of a day's rows
+        with pytest.warns(UserWarning, match="EUR"):
+            month = collect(free_allowance_usage(as_engine(df, engine), price_book=BOOK))
+        assert month[["consumed_quantity", "free_quantity", "billable_quantity"]].values.tolist() == [
+            [13 * m, 10 * m, 2 * m]
+        ]  # fmt: skip
+        assert month["allowance_used_share"].tolist() == [1.0]
+        assert month["missing_quantity_rows"].tolist() == [1]
+    with pytest.warns(UserWarning, match="EUR"):
+        daily = collect(free_allowance_usage(as_engine(hand, engine), price_book=BOOK, freq="D"))
+    assert [str(d.date()) for d in daily["period"]] == ["2026-03-01", "2026-03-02"]
+    assert daily["consumed_quantity"].tolist() == [7 * m, 6 * m]
+    assert daily["free_quantity"].tolist() == [7 * m, 3 * m]
+    assert daily["billable_quantity"].tolist() == [0.0, 2 * m]
+    assert daily["allowance_used_share"].tolist() == pytest.approx([0.7, 0.3])
+    assert daily["missing_quantity_rows"].tolist() == [0, 1]
+
+
+# ---- what an engine refuses ---------------------------------------------------------------------
+
+
+def test_rate_refuses_an_engine_frame_before_reading_it(engine):
+    if engine == "pandas":
+        assert collect(rate(_hand().iloc[:2], price_book=BOOK))["list_cost"].tolist() == [0, 0]
+        return
+    if engine == "polars":
+
+        def boom(s: pl.Series) -> pl.Series:
+            raise AssertionError("rate() read the rows")
+
+        frame = as_engine(_hand(), engine).with_columns(
+            pl.col("consumed_quantity").map_batches(boom)
+        )
+        kind = "LazyFrame"
+    else:
+        frame = as_engine(_hand(), engine)
+        kind = type(frame).__name__
+    with pytest.raises(ArgumentError, match=rf"rate\(\) needs a pandas DataFrame, not a {kind}"):
+        rate(frame, price_book=BOOK)
+
+
+def test_free_allowance_usage_refuses_a_session_that_is_not_utc():
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    with pytest.raises(ArgumentError, match="SET TimeZone = 'UTC'"):
+        free_allowance_usage(con.from_arrow(arrow(_hand())), price_book=BOOK)
+    with pytest.raises(ArgumentError, match="freq='Y'"):
+        free_allowance_usage(as_engine(_hand(), "duckdb"), price_book=BOOK, freq="Y")
+
+
+# ---- the trust property on engines ------------------------------------------------------------
+
+
+@given(df=_frames())
+@settings(
+    max_examples=12,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+def test_free_allowance_unknown_quantity_stays_unknown_on_engines(df, engine):
+    if engine == "pandas":
+        pytest.skip("the pandas property is tests/test_unknown_stays_unknown_costs.py")
+    if engine == "spark" and df["consumed_quantity"].isna().sum() < 2:
+        return  # keep Spark calls few: only frames with several unknown quantities
+    book = BOOK.assign(free_allowance=[1e6])
+    costs_free = df.drop(columns=[*MONEY, "list_unit_price", "contracted_unit_price"])
+    reference = free_allowance_usage(costs_free, price_book=book)
+    got = free_allowance_usage(as_engine(costs_free, engine), price_book=book)
+    assert_same(got, reference, engine)
+    fa = collect(got)
+    for (month, account), grp in _cells(df).items():
+        r = _row(fa, month, str(account))
+        assert r["missing_quantity_rows"] == int(grp["consumed_quantity"].isna().sum())
+        if grp["consumed_quantity"].isna().all():
+            for c in ["consumed_quantity", "free_quantity", "billable_quantity"]:
+                assert pd.isna(r[c]), c
