@@ -12,11 +12,23 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
 from ..errors import ArgumentError
-from ._grouping import CURRENCY, DIMENSIONS, PERIOD, By, freq_of, grouping, require
+from . import _engine
+from ._engine import Frame
+from ._grouping import (
+    CURRENCY,
+    DIMENSIONS,
+    PERIOD,
+    By,
+    freq_of,
+    grouping,
+    require,
+    row_weights,
+)
 
 __all__ = ["anomalies", "describe_anomalies"]
 
@@ -47,10 +59,13 @@ _EVENT_FIGURES = [
     "description",
 ]
 _LIFECYCLE = ("started", "stopped")
+#: The engine path's per-row pre-allowance cost (computed in the engine, summed per day).
+_PRE = "_cfusage_pre"
+_START = "charge_period_start"
 
 
 def anomalies(
-    data: pd.DataFrame,
+    data: Frame,
     *,
     by: By = None,
     freq: str = "D",
@@ -62,7 +77,7 @@ def anomalies(
     relative_floor: float = 0.10,
     seasonality: bool = True,
     allowance: bool = True,
-) -> pd.DataFrame:
+) -> Frame:
     """Score each period of each group against its usual level, robustly.
 
     The method, per group (``by``) and period (``freq``), checkable by hand:
@@ -113,8 +128,11 @@ def anomalies(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame.
+    data : pandas.DataFrame or an engine's frame
+        A typed usage frame: a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see
+        "Engines" in :mod:`cfusage.analysis._engine`). On an engine the daily series per group
+        (and each row's pre-allowance cost, computed per row in the engine) is aggregated in the
+        engine, and only that small series is collected and scored: the figures are the same.
     by : str, list of str or None
         Dimensions scored separately (``["metric", "account"]``); None scores the total.
     freq : str, default "D"
@@ -140,15 +158,18 @@ def anomalies(
 
     Returns
     -------
-    pandas.DataFrame
-        One row per group x period: ``period``, the by-columns, ``billing_currency``, then
+    pandas.DataFrame or an engine's frame
+        Of the input's kind (pandas in, pandas out; a Polars LazyFrame in, a Polars LazyFrame
+        out; a DuckDB relation, a Spark DataFrame). One row per group x period: ``period``, the
+        by-columns, ``billing_currency``, then
         ``actual``, ``expected``, ``lower``, ``upper``, ``score``, ``ratio``, ``direction``
         (``"spike"`` / ``"drop"``, NA when there is no score or no departure), ``is_anomaly``,
         ``history`` (values in the window), ``filled`` (no rows that period: counted as 0),
         ``missing`` (rows without ``value``), ``allowance`` and ``weekday_factor`` (``f``).
         Rows are ordered by group, then period. ``result.attrs["cfusage"]`` records ``by``,
         ``value``, ``freq``, ``threshold``, ``min_cost``, ``seasonality``, ``allowance``,
-        ``unscored`` (periods not scored because a cost was unknown) and ``partial``.
+        ``unscored`` (periods not scored because a cost was unknown) and ``partial`` (pandas
+        results only: an engine's frame has no attrs).
 
     Raises
     ------
@@ -184,21 +205,34 @@ def anomalies(
             f"{relative_floor!r}: need threshold > 0, min_cost >= 0 and relative_floor >= 0"
         )
     window, min_history = int(window), int(min_history)
-    require(data, [value, "charge_period_start"], "anomalies")
+    reduced = None
+    if _engine.is_engine(data):  # the daily series per group, aggregated in the engine
+        reduced = _reduce(data, by, value, allowance)
+        data = reduced.frame
+    require(data, [value, _START], "anomalies")
     g = grouping(data, by, grain)
     keys = [k for k in g.keys if k != PERIOD]
     d = g.frame.loc[g.frame[PERIOD].notna()]
     v = d[value].to_numpy(dtype=float, na_value=np.nan)
-    n_missing = int(np.isnan(v).sum())
+    weight = row_weights(d)  # input rows per row (an engine's reduced rows stand for several)
+    n_missing = int(weight[np.isnan(v)].sum())
     if n_missing:
         warnings.warn(
-            f"anomalies: {n_missing} of {len(d)} rows have no {value} (NA); a period with such "
-            "a row is not scored (its actual is NA) and is counted in the 'missing' column",
+            f"anomalies: {n_missing} of {int(weight.sum())} rows have no {value} (NA); a period "
+            "with such a row is not scored (its actual is NA) and is counted in the 'missing' "
+            "column",
             UserWarning,
             stacklevel=2,
         )
-    pre = _pre_allowance(d, value, v) if allowance else v
-    cells = pd.DataFrame({"v": v, "pre": pre, "missing": np.isnan(v)}, index=d.index)
+    if not allowance:
+        pre = v
+    elif reduced is not None:  # computed per row in the engine (NA exactly where v is)
+        pre = d[_PRE].to_numpy(dtype=float, na_value=np.nan) if _PRE in d.columns else v
+    else:
+        pre = _pre_allowance(d, value, v)
+    cells = pd.DataFrame(
+        {"v": v, "pre": pre, "missing": np.where(np.isnan(v), weight, 0)}, index=d.index
+    )
     cells[[*keys, PERIOD]] = d[[*keys, PERIOD]]
     agg = (
         cells.groupby([*keys, PERIOD], observed=True, dropna=False, sort=True)
@@ -238,7 +272,7 @@ def anomalies(
 
     # a period the data covers only in part (at either end of the frame) is neither scored nor
     # history: a week of 3 days is not a drop
-    partial = _partial_periods(d["charge_period_start"], calendar, grain)
+    partial = _partial_periods(d[_START], calendar, grain)
     history_basis = basis.copy()
     history_basis[:, partial] = np.nan
     seasonal = bool(seasonality) and grain == "D"
@@ -294,10 +328,10 @@ def anomalies(
         "unscored": int(np.isnan(act).sum()),
         "partial": [p.date().isoformat() for p in calendar[partial]],
     }
-    return out
+    return out if reduced is None else reduced.back(out)
 
 
-def describe_anomalies(data: pd.DataFrame, *, n: int | None = 5) -> pd.DataFrame:
+def describe_anomalies(data: Frame, *, n: int | None = 5) -> Frame:
     """The events of an :func:`anomalies` result, ranked, each with a sentence.
 
     An **event** is a run of consecutive flagged periods of one group in the same direction (a
@@ -318,15 +352,22 @@ def describe_anomalies(data: pd.DataFrame, *, n: int | None = 5) -> pd.DataFrame
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        What :func:`anomalies` returned (possibly filtered to some periods or groups).
+    data : pandas.DataFrame or an engine's frame
+        What :func:`anomalies` returned (possibly filtered to some periods or groups): a pandas
+        DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see "Engines" in
+        :mod:`cfusage.analysis._engine`), which is collected (one row per group x period: the
+        scored series, not usage rows). An engine's frame has no attrs: its by-columns are the
+        columns before ``billing_currency`` (or ``actual``), and its grain is read from its
+        periods (quarters when every period starts a quarter and they are at least 89 days
+        apart, months likewise for the 1st and 28 days, weeks for Mondays and 7 days, else
+        days; days for a single period).
     n : int or None, default 5
         How many events, at most; None for all.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per event: ``start``, ``end``, the by-columns, ``billing_currency``, then
+    pandas.DataFrame or an engine's frame
+        Of the input's kind. One row per event: ``start``, ``end``, the by-columns, ``billing_currency``, then
         ``kind``, ``periods``, ``actual``, ``expected``, ``impact``, ``peak``, ``score``,
         ``ratio`` and ``description`` (a sentence). Empty (with these columns) when nothing is
         flagged. ``attrs["cfusage"]`` records ``by``, ``freq`` and ``events`` (how many in all,
@@ -358,6 +399,12 @@ def describe_anomalies(data: pd.DataFrame, *, n: int | None = 5) -> pd.DataFrame
     """
     if n is not None and int(n) < 0:
         raise ArgumentError(f"n={n!r}: give a count >= 0, or None for every event")
+    if _engine.is_engine(data):  # a scored series: small, collected
+        scored = _engine.to_pandas(_engine.lazy(data, "describe_anomalies()"))
+        if PERIOD in scored.columns:
+            scored[PERIOD] = _utc(scored[PERIOD])
+            scored.attrs["cfusage"] = {"by": _guess_by(scored), "freq": _grain_of(scored[PERIOD])}
+        return _engine.Reduced(frame=scored, native=data).back(describe_anomalies(scored, n=n))
     require(
         data,
         ["is_anomaly", PERIOD, "actual", "expected", "ratio", "score"],
@@ -445,6 +492,29 @@ def describe_anomalies(data: pd.DataFrame, *, n: int | None = 5) -> pd.DataFrame
 # --------------------------------------------------------------------------------------------
 
 
+def _utc(s: pd.Series) -> pd.Series:
+    """Timestamps as tz-aware UTC (Spark hands them over tz-naive, in UTC)."""
+    s = pd.to_datetime(s)
+    return s.dt.tz_localize("UTC") if s.dt.tz is None else s.dt.tz_convert("UTC")
+
+
+def _grain_of(period: pd.Series) -> str:
+    """The grain of a scored series without attrs, read from its periods (see
+    :func:`describe_anomalies`)."""
+    p = pd.DatetimeIndex(period.dropna().unique()).sort_values()
+    if len(p) < 2:  # one period: no run to join, and nothing tells the grain
+        return "D"
+    gap = (p[1:] - p[:-1]).min() / pd.Timedelta(days=1)
+    firsts = bool((p.day == 1).all())
+    if gap >= 89 and firsts and bool(((p.month - 1) % 3 == 0).all()):
+        return "QS"
+    if gap >= 28 and firsts:
+        return "MS"
+    if gap >= 7 and bool((p.day_of_week == 0).all()):
+        return "W"
+    return "D"
+
+
 def _partial_periods(start: pd.Series, calendar: pd.DatetimeIndex, grain: str) -> np.ndarray:
     """Which calendar periods the data covers only in part: the first one when the data starts
     after its first day, the last one when the data ends before its last day (weeks, months,
@@ -488,6 +558,65 @@ def _pre_allowance(d: pd.DataFrame, value: str, v: np.ndarray) -> np.ndarray:
         wholly = (pq == 0) & (cq > 0) & np.isfinite(block) & np.isfinite(price) & ~np.isnan(v)
         out[wholly] = v[wholly] + price[wholly] * cq[wholly] / block[wholly]
     return out
+
+
+def _reduce(data: Any, by: By, value: str, allowance: bool) -> _engine.Reduced:
+    """An engine input as its daily series per group (:func:`_engine.reduce`), for scoring.
+
+    The keys are the ``by=`` columns and ``billing_currency`` (when present); the values are
+    ``value`` and, with ``allowance=True``, each row's pre-allowance cost (:data:`_PRE`, computed
+    per row in the engine by :func:`_pre_allowance_expr`: a per-row figure a daily sum of
+    ``value`` cannot carry). Nothing else of a row is read. The result goes back as ``data``'s
+    kind.
+    """
+    what = "anomalies()"
+    frame = _engine.lazy(data, what)
+    names = set(_engine.columns_of(frame))
+    dims = _engine.by_columns(by, what)
+    absent = [d for d in dims if d not in names]
+    if absent:
+        known = sorted(set(DIMENSIONS) | names)
+        raise ArgumentError(
+            f"by={absent[0]!r} is not a dimension of this frame; use one of {known}"
+        )
+    values = [value]
+    pre = _pre_allowance_expr(names, value) if allowance and {value, _START} <= names else None
+    if pre is not None:
+        frame = frame.with_columns(pre.alias(_PRE))
+        values.append(_PRE)
+    r = _engine.reduce(frame.to_native(), what, keys=dims, values=values, optional=[CURRENCY])
+    return _engine.Reduced(frame=r.frame, native=data)
+
+
+def _pre_allowance_expr(names: set[str], value: str) -> nw.Expr | None:
+    """:func:`_pre_allowance` as one Narwhals expression, evaluated per row in the engine.
+
+    The same figures, row for row: ``block`` is the smallest ``consumed_quantity /
+    pricing_quantity`` of the dated, fully billed rows of the row's unit (a window over the unit
+    columns); a partly covered row is scaled up by ``consumed_quantity / (pricing_quantity x
+    block)``; a wholly covered row gets ``unit price x consumed_quantity / block`` added. NA
+    exactly where ``value`` is NA. None when the frame cannot tell (``value`` as it is).
+    """
+    if value not in _COSTS or not {"consumed_quantity", "pricing_quantity"} <= names:
+        return None
+    unit_keys = [c for c in ("x_billable_metric_id", "consumed_unit", "pricing_unit") if c in names]
+    if not unit_keys:
+        return None
+    v = nw.col(value).cast(nw.Float64)
+    cq = nw.col("consumed_quantity").cast(nw.Float64)
+    pq = nw.col("pricing_quantity").cast(nw.Float64)
+    known = ~v.is_null()
+    ratio = nw.when(~nw.col(_START).is_null() & (pq > 0) & (cq > 0)).then(cq / pq)
+    block = ratio.min().over(*unit_keys)  # null for a unit without any billed row
+    billed = pq * block
+    part = (pq > 0) & (cq > billed * (1 + 1e-9)) & known
+    rest: nw.Expr = v
+    price_col = _COSTS[value]
+    if price_col in names:
+        price = nw.col(price_col).cast(nw.Float64)
+        wholly = (pq == 0) & (cq > 0) & block.is_finite() & price.is_finite() & known
+        rest = nw.when(wholly).then(v + price * cq / block).otherwise(v)
+    return nw.when(part).then(v * cq / billed).otherwise(rest)
 
 
 def _baseline(
