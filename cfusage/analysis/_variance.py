@@ -52,6 +52,7 @@ from ._grouping import (
     freq_of,
     grouping,
     require,
+    row_weights,
     safe_ratio,
 )
 
@@ -98,13 +99,13 @@ _UNITS = {"pricing_quantity": "pricing_unit", "consumed_quantity": "consumed_uni
 
 
 def period_over_period(
-    data: pd.DataFrame,
+    data: _engine.Frame,
     *,
     by: By = None,
     freq: str = "MS",
     value: str = "effective_cost",
     as_of: DateLike | None = None,
-) -> pd.DataFrame:
+) -> _engine.Frame:
     """Compare each period's cost with the period before, per group, like for like.
 
     **The like-for-like rule.** The frame covers the days from its first day with data to its
@@ -132,8 +133,11 @@ def period_over_period(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame.
+    data : pandas.DataFrame or engine frame
+        A typed usage frame: a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see
+        "Engines" in :mod:`cfusage.analysis._engine`). An engine frame is reduced in its engine
+        to one row per by-columns x currency x UTC day (x billing period) x NA pattern, and
+        only that small frame is collected.
     by : str, list of str or None
         Dimensions to compare separately (``"product"``, ``"account"``, ``"tag:team"``...).
     freq : str, default "MS"
@@ -149,7 +153,11 @@ def period_over_period(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or engine frame
+        Of the input's kind: pandas for pandas (with ``attrs``), otherwise the engine's (a
+        Polars LazyFrame for a LazyFrame, a DuckDB relation, a Spark DataFrame...; engines keep
+        no ``attrs``), with the same rows and figures.
+
         One row per period x group, sorted by period then group, with columns: ``period``
         (start of the period, UTC), the by-columns, ``billing_currency``, then
 
@@ -178,6 +186,8 @@ def period_over_period(
         If ``value`` or ``charge_period_start`` is absent or only NA.
     ArgumentError
         For an unknown ``freq`` or ``by`` dimension, or an ``as_of`` before the data starts.
+        On an engine frame also for ``by="tag:KEY"`` (tags are a pandas column) and for a
+        DuckDB connection or Spark session whose time zone is not UTC.
 
     Examples
     --------
@@ -203,16 +213,16 @@ def period_over_period(
        previous  current      basis  days  previous_days
     1       3.0      9.0  same days     2              2
     """
+    grain = freq_of(freq)
     if _engine.is_engine(data):
-        r = _engine.reduce(
+        r = _reduce(
             data,
-            "period_over_period()",
-            keys=[*_engine.by_columns(by, "period_over_period()"), CURRENCY],
-            values=[value],
+            "period_over_period",
+            by,
+            [value],
             optional=["billing_period_start", "billing_period_end"],
         )
         return r.back(period_over_period(r.frame, by=by, freq=freq, value=value, as_of=as_of))
-    grain = freq_of(freq)
     g, d = _grouped(data, by, grain, value, "period_over_period")
     group = list(g.keys[1:])
     d = d.assign(_day=floor_to(d[_START], "D"))
@@ -302,7 +312,7 @@ def period_over_period(
 
 
 def price_volume_mix(
-    data: pd.DataFrame,
+    data: _engine.Frame,
     *,
     base: PeriodSpec,
     current: PeriodSpec,
@@ -311,7 +321,7 @@ def price_volume_mix(
     value: str = "effective_cost",
     quantity: str = "pricing_quantity",
     detail: bool = False,
-) -> pd.DataFrame:
+) -> _engine.Frame:
     """Split each group's cost change into price, days, volume, mix, new and retired effects.
 
     Period 0 is ``base`` and period 1 ``current``; ``D0`` and ``D1`` are their days covered by
@@ -360,8 +370,11 @@ def price_volume_mix(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame.
+    data : pandas.DataFrame or engine frame
+        A typed usage frame: a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see
+        "Engines" in :mod:`cfusage.analysis._engine`). An engine frame is reduced in its engine
+        to one row per by-columns x currency x item x unit x UTC day x NA pattern, and only
+        that small frame is collected.
     base, current : str, pandas.Period or (start, end)
         The two periods: a period string (``"2026-02"``, ``"2026-Q1"``, ``"2026-02-14"``), a
         :class:`pandas.Period`, or a ``(start, end)`` pair of dates, start inclusive and end
@@ -382,7 +395,11 @@ def price_volume_mix(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or engine frame
+        Of the input's kind: pandas for pandas (with ``attrs``), otherwise the engine's (a
+        Polars LazyFrame for a LazyFrame, a DuckDB relation, a Spark DataFrame...; engines keep
+        no ``attrs``), with the same rows and figures.
+
         Per group: the by-columns, ``billing_currency``, ``previous`` (``Σ c0``), ``current``
         (``Σ c1``), ``change``, ``price_effect``, ``days_effect``, ``volume_effect``,
         ``mix_effect``, ``new_effect``, ``retired_effect``, ``unknown_items``,
@@ -401,7 +418,9 @@ def price_volume_mix(
         If an item is priced in two units (``GB`` and ``TB``) in the compared periods: its unit
         price would compare different things.
     ArgumentError
-        For unparseable or overlapping periods, or an unknown dimension.
+        For unparseable or overlapping periods, or an unknown dimension. On an engine frame
+        also for periods that are not whole UTC days, ``by="tag:KEY"`` and a DuckDB
+        connection or Spark session whose time zone is not UTC.
 
     Examples
     --------
@@ -422,9 +441,31 @@ def price_volume_mix(
     January's price (0.31) February's volume costs 46.5 (volume = 46.5 - 28 = 18.5); the price
     fell to 0.28 (price = 42 - 46.5 = -4.5).
     """
+    item_col = DIMENSIONS.get(item, item)
+    if _engine.is_engine(data):
+        _whole_days(_windows(base, current), "price_volume_mix")
+        r = _reduce(
+            data,
+            "price_volume_mix",
+            by,
+            [value, quantity],
+            keys=[item_col],
+            optional=[_unit(quantity)],
+        )
+        return r.back(
+            price_volume_mix(
+                r.frame,
+                base=base,
+                current=current,
+                by=by,
+                item=item,
+                value=value,
+                quantity=quantity,
+                detail=detail,
+            )
+        )
     g, d = _grouped(data, by, None, value, "price_volume_mix")
     keys = list(g.keys)
-    item_col = DIMENSIONS.get(item, item)
     require(d, [quantity, item_col], "price_volume_mix")
     item_keys = keys if item_col in keys else [*keys, item_col]
     (s0, e0), (s1, e1) = _windows(base, current)
@@ -559,7 +600,7 @@ def price_volume_mix(
 
 
 def budget_variance(
-    data: pd.DataFrame,
+    data: _engine.Frame,
     *,
     budget: Budget,
     by: By = None,
@@ -567,7 +608,7 @@ def budget_variance(
     value: str = "effective_cost",
     thresholds: Sequence[float] = (0.5, 0.8, 1.0),
     as_of: DateLike | None = None,
-) -> pd.DataFrame:
+) -> _engine.Frame:
     """Track cost against a budget day by day, with a run-rate forecast and alert thresholds.
 
     For each group and budget period (``freq``), one row per day from the start of the period to
@@ -594,8 +635,11 @@ def budget_variance(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame.
+    data : pandas.DataFrame or engine frame
+        A typed usage frame: a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see
+        "Engines" in :mod:`cfusage.analysis._engine`). An engine frame is reduced in its engine
+        to one row per by-columns x currency x UTC day x NA pattern, and only that small frame
+        is collected.
     budget : float, mapping or pandas.DataFrame
         The budget per period, in the billing currency. A number applies to every group and
         period. A mapping maps, without ``by``, **periods** to amounts (``{"2026-03": 40_000}``;
@@ -621,7 +665,11 @@ def budget_variance(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or engine frame
+        Of the input's kind: pandas for pandas (with ``attrs``), otherwise the engine's (a
+        Polars LazyFrame for a LazyFrame, a DuckDB relation, a Spark DataFrame...; engines keep
+        no ``attrs``), with the same rows and figures.
+
         ``period``, the by-columns, ``billing_currency``, ``date``, ``actual``,
         ``cumulative_actual``, ``budget``, ``cumulative_budget``, ``variance_to_date``,
         ``forecast``, ``projected_variance``, ``threshold_crossed``, ``forecast_threshold``,
@@ -638,6 +686,8 @@ def budget_variance(
         ``billing_currency`` column (one amount cannot be a budget in two currencies).
     ArgumentError
         For an unknown ``freq`` or ``by``, or an unusable ``budget``.
+        On an engine frame also for ``by="tag:KEY"`` (tags are a pandas column) and for a
+        DuckDB connection or Spark session whose time zone is not UTC.
 
     Examples
     --------
@@ -653,12 +703,21 @@ def budget_variance(
     0 2026-04-01 00:00:00+00:00               10.0     300.0                 0.5
     1 2026-04-02 00:00:00+00:00               30.0     450.0                 0.5
     """
-    grain = freq_of(freq)
-    if grain == "billing_period":
-        raise ArgumentError(
-            f"freq={freq!r}: budget_variance needs a calendar grain ('D', 'W', 'MS' or 'QS')"
-        )
+    grain = _budget_grain(freq)
     thresholds = sorted(_number(t, "thresholds") for t in thresholds)
+    if _engine.is_engine(data):
+        r = _reduce(data, "budget_variance", by, [value])
+        return r.back(
+            budget_variance(
+                r.frame,
+                budget=budget,
+                by=by,
+                freq=freq,
+                value=value,
+                thresholds=thresholds,
+                as_of=as_of,
+            )
+        )
     g, d = _grouped(data, by, grain, value, "budget_variance")
     keys = list(g.keys)
     if (
@@ -673,7 +732,8 @@ def budget_variance(
     d = d.assign(date=floor_to(d[_START], "D"))
     first, through = _span(data, d["date"], as_of)
     d = d.loc[(d["date"] <= through) & d[PERIOD].notna()]
-    d = d.assign(_na=d[value].isna())
+    weight = row_weights(d)  # input rows (an engine's reduced row stands for several)
+    d = d.assign(_na=np.where(d[value].isna().to_numpy(), weight, 0))
 
     by_day = d.groupby([*keys, "date"], observed=True, dropna=False, sort=True)
     daily = pd.DataFrame(
@@ -736,7 +796,7 @@ def budget_variance(
 
 
 def budget_status(
-    data: pd.DataFrame,
+    data: _engine.Frame,
     *,
     budget: Budget,
     by: By = None,
@@ -744,17 +804,24 @@ def budget_status(
     value: str = "effective_cost",
     thresholds: Sequence[float] = (0.5, 0.8, 1.0),
     as_of: DateLike | None = None,
-) -> pd.DataFrame:
+) -> _engine.Frame:
     """Where each budget line stands: the last day of :func:`budget_variance` per period x group.
 
     Parameters
     ----------
     data, budget, by, freq, value, thresholds, as_of
         As for :func:`budget_variance` (``budget`` a number, a mapping or a DataFrame).
+        ``data`` is a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see
+        "Engines" in :mod:`cfusage.analysis._engine`), reduced in its engine to by-columns x
+        currency x UTC day; ``budget`` stays a pandas object (it is small).
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or engine frame
+        Of the input's kind: pandas for pandas (with ``attrs``), otherwise the engine's (a
+        Polars LazyFrame for a LazyFrame, a DuckDB relation, a Spark DataFrame...; engines keep
+        no ``attrs``), with the same rows and figures.
+
         One row per period x group: ``period``, the by-columns, ``billing_currency``, ``as_of``
         (the last day counted), ``actual`` (the known spend to date: ``cumulative_actual``),
         ``budget``, ``variance_to_date``, ``forecast``, ``projected_variance``,
@@ -780,6 +847,20 @@ def budget_status(
        actual  forecast  threshold_crossed  forecast_threshold  complete
     0   300.0     562.5                0.5                 1.0     False
     """
+    if _engine.is_engine(data):
+        _budget_grain(freq)
+        r = _reduce(data, "budget_status", by, [value])
+        return r.back(
+            budget_status(
+                r.frame,
+                budget=budget,
+                by=by,
+                freq=freq,
+                value=value,
+                thresholds=thresholds,
+                as_of=as_of,
+            )
+        )
     daily = budget_variance(
         data, budget=budget, freq=freq, by=by, value=value, thresholds=thresholds, as_of=as_of
     )
@@ -806,20 +887,23 @@ def budget_status(
 
 
 def top_movers(
-    data: pd.DataFrame,
+    data: _engine.Frame,
     *,
     base: PeriodSpec,
     current: PeriodSpec,
     by: By = "metric",
     n: int = 10,
     value: str = "effective_cost",
-) -> pd.DataFrame:
+) -> _engine.Frame:
     """The groups whose cost changed most (in absolute terms) between two periods.
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame.
+    data : pandas.DataFrame or engine frame
+        A typed usage frame: a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see
+        "Engines" in :mod:`cfusage.analysis._engine`). An engine frame is reduced in its engine
+        to one row per by-columns x currency x UTC day x NA pattern, and only that small frame
+        is collected.
     base, current : str, pandas.Period or (start, end)
         The two periods, as for :func:`price_volume_mix`.
     by : str or list of str, default "metric"
@@ -831,7 +915,11 @@ def top_movers(
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or engine frame
+        Of the input's kind: pandas for pandas (with ``attrs``), otherwise the engine's (a
+        Polars LazyFrame for a LazyFrame, a DuckDB relation, a Spark DataFrame...; engines keep
+        no ``attrs``), with the same rows and figures.
+
         The ``n`` rows with the largest ``|change|``, largest first, then the groups whose change
         is unknown: the by-columns, ``billing_currency``, ``previous`` (the base period's cost:
         0 without rows, NA when all its rows have NA as value), ``current`` (likewise),
@@ -847,6 +935,8 @@ def top_movers(
         If ``value`` is absent or only NA.
     ArgumentError
         For unparseable or overlapping periods, an unknown dimension, or a negative ``n``.
+        On an engine frame also for periods that are not whole UTC days, ``by="tag:KEY"``
+        and a DuckDB connection or Spark session whose time zone is not UTC.
 
     Examples
     --------
@@ -864,6 +954,10 @@ def top_movers(
     """
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise ArgumentError(f"n={n!r}: give how many movers to return, an integer >= 0")
+    if _engine.is_engine(data):
+        _whole_days(_windows(base, current), "top_movers")
+        r = _reduce(data, "top_movers", by, [value])
+        return r.back(top_movers(r.frame, base=base, current=current, by=by, n=n, value=value))
     g, d = _grouped(data, by, None, value, "top_movers")
     keys = list(g.keys)
     (s0, e0), (s1, e1) = _windows(base, current)
@@ -903,6 +997,62 @@ def top_movers(
 # --------------------------------------------------------------------------------------------
 
 
+def _reduce(
+    data: Any,
+    what: str,
+    by: By,
+    values: list[str],
+    *,
+    keys: Sequence[str] = (),
+    optional: Sequence[str] = (),
+) -> _engine.Reduced:
+    """An engine frame reduced, in its engine, to what ``what``'s pandas code reads.
+
+    The grain: the ``by=`` columns, ``keys``, ``billing_currency`` and ``optional`` (when the
+    frame has them) x UTC day x NA pattern of ``values`` (summed; rows counted in ``ROWS``). A
+    ``by=`` name the frame lacks is refused as pandas refuses it.
+    """
+    call = f"{what}()"
+    dims = _engine.by_columns(by, call)
+    names = set(_engine.columns_of(_engine.lazy(data, call)))
+    given = [] if by is None else [by] if isinstance(by, str) else list(by)
+    unknown = [n for n in given if DIMENSIONS.get(n, n) not in names]
+    if unknown:
+        known = sorted({a for a, c in DIMENSIONS.items() if c in names} | (names - {_START}))
+        raise ArgumentError(
+            f"{what}: by={unknown[0]!r} is not a dimension of this frame; use one of {known}"
+        )
+    return _engine.reduce(
+        data, call, keys=[*dims, *keys], values=values, optional=[CURRENCY, *optional]
+    )
+
+
+def _budget_grain(freq: str) -> str:
+    """The canonical budget grain; ``billing_period`` has no calendar to spread a budget on."""
+    grain = freq_of(freq)
+    if grain == "billing_period":
+        raise ArgumentError(
+            f"freq={freq!r}: budget_variance needs a calendar grain ('D', 'W', 'MS' or 'QS')"
+        )
+    return grain
+
+
+def _whole_days(windows: Sequence[tuple[pd.Timestamp, pd.Timestamp]], what: str) -> None:
+    """An engine frame is reduced to UTC days: a period must start and end at UTC midnight."""
+    for start, end in windows:
+        for t in (start, end):
+            if t != t.floor("D"):
+                raise ArgumentError(
+                    f"{what}: the period {start} to {end} does not start and end at UTC midnight; "
+                    "an engine frame is compared by whole UTC days (give dates or day periods)"
+                )
+
+
+def _unit(quantity: str) -> str:
+    """The unit column of a quantity column (``pricing_unit`` for ``pricing_quantity``)."""
+    return _UNITS.get(quantity, quantity.removesuffix("_quantity") + "_unit")
+
+
 def _grouped(
     df: pd.DataFrame, by: By, freq: str | None, value: str, what: str
 ) -> tuple[Grouping, pd.DataFrame]:
@@ -914,11 +1064,13 @@ def _grouped(
 
 
 def _warn_missing(d: pd.DataFrame, value: str, what: str) -> None:
-    n = int(d[value].isna().sum())
+    """Warn with the number of rows (input rows: :func:`row_weights`) whose value is NA."""
+    weights = row_weights(d)
+    n = int(weights[d[value].isna().to_numpy()].sum())
     if n:
         warnings.warn(
-            f"{what}: {n} of {len(d)} rows have no {value} (NA); they are left out of the sums, "
-            "not counted as 0",
+            f"{what}: {n} of {int(weights.sum())} rows have no {value} (NA); they are left out "
+            "of the sums, not counted as 0",
             UserWarning,
             stacklevel=3,
         )
@@ -991,10 +1143,15 @@ def _calendar(
 
 
 def _sum_by(d: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
-    """Per group: ``value`` (sum, NA when every row is NA), ``n`` (rows), ``na`` (NA rows)."""
+    """Per group: ``value`` (sum, NA when every row is NA), ``n`` (rows), ``na`` (NA rows).
+
+    Rows are counted with their :func:`row_weights` (input rows on an engine's reduced frame).
+    """
+    w = row_weights(d)
+    d = d.assign(_n=w, _nna=np.where(d["_na"].to_numpy(dtype=bool), w, 0))
     g = d.groupby(keys, observed=True, dropna=False, sort=False)
     out = pd.DataFrame(
-        {"value": g[value].sum(min_count=1), "n": g["_na"].size(), "na": g["_na"].sum()}
+        {"value": g[value].sum(min_count=1), "n": g["_n"].sum(), "na": g["_nna"].sum()}
     )
     return out.reset_index()
 
@@ -1047,7 +1204,7 @@ def _check_units(
     windows: tuple[tuple[pd.Timestamp, pd.Timestamp], ...],
 ) -> None:
     """Raise :class:`DataError` naming an item priced in two units in the compared periods."""
-    unit = _UNITS.get(quantity, quantity.removesuffix("_quantity") + "_unit")
+    unit = _unit(quantity)
     if unit not in d.columns:
         return
     t = d[_START]
@@ -1084,13 +1241,20 @@ def _two_periods(
     """One row per ``keys`` with c0/c1 (cost), n0/n1 (rows), na0/na1 (NA rows), q0/q1."""
     t = d[_START]
     in0, in1 = _in_window(t, w0), _in_window(t, w1)
-    sub = d.loc[in0 | in1, keys]
-    cost = d.loc[in0 | in1, value]
-    extra = {"_c": cost, "_na": cost.isna(), "_side": in1[in0 | in1].astype("int8")}
+    either = in0 | in1
+    sub = d.loc[either, keys]
+    cost = d.loc[either, value]
+    weight = row_weights(d)[either]  # input rows (an engine's reduced row stands for several)
+    extra = {
+        "_c": cost,
+        "_n": weight,
+        "_na": np.where(cost.isna().to_numpy(), weight, 0),
+        "_side": in1[either].astype("int8"),
+    }
     if quantity is not None:
-        extra["_q"] = d.loc[in0 | in1, quantity].where(cost.notna())
+        extra["_q"] = d.loc[either, quantity].where(cost.notna())
     sub = sub.assign(**extra)
-    spec: dict[str, tuple[str, str]] = {"c": ("_c", "sum"), "n": ("_na", "size")}
+    spec: dict[str, tuple[str, str]] = {"c": ("_c", "sum"), "n": ("_n", "sum")}
     spec["na"] = ("_na", "sum")
     if quantity is not None:
         spec["q"] = ("_q", "sum")
