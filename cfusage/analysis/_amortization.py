@@ -20,8 +20,9 @@ from typing import Any
 import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from ..errors import ArgumentError, DataError, ValidationError
+from ..errors import ArgumentError, DataError, MissingColumnsError, ValidationError
 from ..schema import MONEY
 from . import _engine
 from . import _grouping as g
@@ -41,9 +42,7 @@ _CALENDAR = ("D", "W", "MS", "QS")
 # amortize
 
 
-def amortize(
-    data: pd.DataFrame, *, freq: str = "MS", columns: Sequence[str] = MONEY
-) -> pd.DataFrame:
+def amortize(data: Frame, *, freq: str = "MS", columns: Sequence[str] = MONEY) -> Frame:
     """Spread each row's costs evenly over its charge period, onto periods of grain ``freq``.
 
     A row whose ``[charge_period_start, charge_period_end)`` overlaps several periods becomes one
@@ -54,8 +53,12 @@ def amortize(
 
     Parameters
     ----------
-    data : pandas.DataFrame
-        A typed usage frame (``charge_period_start`` and ``charge_period_end`` are needed).
+    data : pandas.DataFrame or engine frame
+        A typed usage frame (``charge_period_start`` and ``charge_period_end`` are needed): a
+        pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame (see "Engines" in
+        :mod:`cfusage.analysis._engine`). On an engine the rows within one period get their
+        ``period`` in the engine and stay there; only the rows spanning several periods (and
+        rows that cannot be amortized) are collected, split by the pandas code and put back.
     freq : str, default "MS"
         Target grain: ``"D"``, ``"W"`` (weeks start Monday), ``"MS"`` or ``"QS"`` (aliases as in
         :data:`cfusage.FREQS`). ``"billing_period"`` has no calendar and is refused.
@@ -66,11 +69,14 @@ def amortize(
 
     Returns
     -------
-    pandas.DataFrame
-        ``period`` (start of the target period, UTC) followed by every column of ``data``, one row
-        per original row x period it overlaps, in the original row order, with a fresh
-        RangeIndex. A zero-length charge period (end == start) keeps its whole cost in the
-        period of its start.
+    pandas.DataFrame or engine frame
+        Of the input's kind (pandas in, pandas out; a Polars LazyFrame, a DuckDB relation or a
+        Spark DataFrame in: the same, still lazy). ``period`` (start of the target period, UTC)
+        followed by every column of ``data``, one row per original row x period it overlaps, in
+        the original row order, with a fresh RangeIndex (pandas). An engine frame has no row
+        order: its result holds the one-period rows, then the pieces of the split rows, with
+        the input's column types. A zero-length charge period (end == start) keeps its whole
+        cost in the period of its start.
 
     Raises
     ------
@@ -78,9 +84,11 @@ def amortize(
         If the frame lacks the charge period columns.
     ValidationError
         If a row has no charge period start or end, or ends before it starts
-        (``failure_cases`` lists every such row).
+        (``failure_cases`` lists every such row; on an engine, which has no row positions,
+        ``row`` numbers the collected rows, the split and the failing ones).
     ArgumentError
-        If ``freq`` is not a calendar grain.
+        If ``freq`` is not a calendar grain; on DuckDB, if the relation's connection has
+        Python replacement scans switched off (the split rows are read back through one).
 
     Examples
     --------
@@ -94,6 +102,8 @@ def amortize(
     >>> amortize(fee, freq="MS")["billed_cost"].round(2).tolist()
     [310.0, 280.0, 310.0]
     """
+    if _engine.is_engine(data):
+        return _amortize_engine(data, freq, columns)
     grain = _calendar_grain(freq)
     g.require(data, ["charge_period_start", "charge_period_end"], "amortize()", allow_all_na=True)
     start, end = _period_bounds(data)
@@ -124,6 +134,100 @@ def amortize(
     spread[g.PERIOD] = _to_timestamps(p_start)
     out = out.assign(**{k: _aligned(v, out.index) for k, v in spread.items()})
     return _period_first(out).reset_index(drop=True)
+
+
+# amortize on an engine: the one-period rows stay in it, the few longer rows are split in pandas
+
+#: The Narwhals ``truncate`` unit and the period's length (``offset_by``) of each grain.
+_TRUNCATE = {"D": ("1d", "1d"), "W": ("1d", "7d"), "MS": ("1mo", "1mo"), "QS": ("1q", "3mo")}
+_START, _END = "charge_period_start", "charge_period_end"
+
+
+def _amortize_engine(data: Any, freq: str, columns: Sequence[str]) -> Any:
+    """:func:`amortize` on an engine frame: lazy in, lazy out.
+
+    A row within one period (every daily usage row) gets its ``period`` in the engine and stays
+    there. Only the rows spanning several periods (purchases, few) and the rows that cannot be
+    amortized are collected (one filtered query); the former are split by the pandas code and
+    put back, as a frame of the same engine, after the rest.
+    """
+    grain = _calendar_grain(freq)
+    frame = _engine.lazy(data, "amortize()")
+    names = _engine.columns_of(frame)
+    missing = [c for c in (_START, _END) if c not in names]
+    if missing:
+        raise MissingColumnsError(missing, f"amortize() needs columns the frame lacks: {missing}")
+    _engine._utc_day(frame, "amortize()")  # refuses a session zone other than UTC
+    start, end = nw.col(_START), nw.col(_END)
+    period = _period_expr(grain)
+    bad = start.is_null() | end.is_null() | (end < start)
+    longer = ~bad & (end > period.dt.offset_by(_TRUNCATE[grain][1]))
+    rest = frame.filter(~(bad | longer)).with_columns(period.alias(g.PERIOD))
+    rest = rest.select(g.PERIOD, *[c for c in names if c != g.PERIOD])
+    few = _engine.to_pandas(frame.filter(bad | longer))
+    if not len(few):
+        return _eager_if(rest, data)
+    few = few.assign(
+        **{
+            c: _engine._utc(few[c])
+            for c in few.columns
+            if pd.api.types.is_datetime64_any_dtype(few[c].dtype)
+        }
+    )
+    pieces = amortize(few, freq=freq, columns=columns)  # raises ValidationError for bad rows
+    out = nw.concat([rest, _same_engine(pieces, rest)], how="vertical")
+    return _eager_if(out, data)
+
+
+def _eager_if(out: nw.LazyFrame, data: Any) -> Any:
+    """``out`` as a native frame, collected only when the input itself was eager (Polars)."""
+    if isinstance(nw.from_native(data), nw.DataFrame):
+        return out.collect().to_native()
+    return out.to_native()
+
+
+def _period_expr(grain: str) -> nw.Expr:
+    """The start of the period holding ``charge_period_start``, in the engine (UTC)."""
+    day = nw.col(_START).dt.truncate(_TRUNCATE[grain][0])
+    if grain != "W":
+        return day
+    # no "1w" truncation on every engine: Monday is the day minus (weekday - 1) days; weekday is
+    # 1 (Monday) to 7 (Sunday), and Sunday is 0 on Spark, so both spellings are taken
+    weekday = nw.col(_START).dt.weekday()
+    monday: Any = nw.when((weekday == 7) | (weekday == 0)).then(day.dt.offset_by("-6d"))
+    for k in range(1, 7):
+        shifted = day.dt.offset_by(f"-{k - 1}d") if k > 1 else day
+        monday = monday.when(weekday == k).then(shifted)
+    return monday.otherwise(day)
+
+
+def _same_engine(pieces: pd.DataFrame, like: nw.LazyFrame) -> nw.LazyFrame:
+    """``pieces`` (pandas) as a lazy frame of ``like``'s engine and schema, to concat with it.
+
+    DuckDB cannot combine relations of two connections, and a relation does not expose its
+    connection, so the pieces are read on ``like``'s connection itself (a query over ``like``
+    that scans the local Arrow table, DuckDB's Python replacement scan).
+    """
+    schema = like.collect_schema()
+    native = like.to_native()
+    table = pa.Table.from_pandas(_engine._plain(pieces)[list(schema)], preserve_index=False)
+    impl = like.implementation
+    if impl.is_duckdb():
+        _cfusage_pieces = table  # read by the query below, by name
+        try:
+            small: Any = native.query("_cfusage_rest", "SELECT * FROM _cfusage_pieces")
+        except Exception as exc:  # replacement scans switched off on that connection
+            raise ArgumentError(
+                "amortize() on DuckDB reads the split rows back on the relation's own connection "
+                "through a Python replacement scan, which this connection refuses "
+                f"({exc}); SET python_enable_replacements = true, or pass a pandas frame"
+            ) from exc
+    elif impl.is_pyspark() or impl.is_pyspark_connect():
+        small = native.sparkSession.createDataFrame(table.to_pandas(), schema=native.schema)
+    else:
+        small = nw.from_native(_engine.like(pieces, native)).lazy().to_native()
+    frame = nw.from_native(small).lazy()
+    return frame.select(*(nw.col(c).cast(dtype) for c, dtype in schema.items()))
 
 
 # --------------------------------------------------------------------------------------------------
