@@ -101,7 +101,7 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..errors import MissingColumnsError, StoreError
-from ..io import DateLike, concat, utc_day
+from ..io import DateLike, Engine, concat, empty_scan, engine_module, scan_files, utc_day
 from ..io import complete_columns as _complete
 
 try:
@@ -980,6 +980,74 @@ class Store:
                 filters.append(("charge_period_start", "<", pd.Timestamp(last, tz="UTC") + _DAY))
             tables = [self._read_part(p, filters, manifest) for p in parts]
         return self._frame(tables, manifest["json_columns"], manifest, columns)
+
+    def scan(self, engine: Engine = "duckdb", *, connection: Any = None) -> Any:
+        """A lazy frame over the stored records, for DuckDB or Polars: nothing is read into memory.
+
+        The store is checked first as :meth:`read` checks it (a committed sync left by a killed
+        writer is finished; each partition file present with the size and row count the
+        manifest records), under the shared lock; the frame then reads exactly the partition
+        files checked (``month=YYYY-MM/part-0.parquet``, Hive-partitioned), when it is collected
+        or a helper aggregates it. Columns are the stored ones (:meth:`read`'s, under their
+        python names): datetimes ``timestamp[us, UTC]``, money / quantities / prices ``double``
+        (null where unknown), ``tags`` and other JSON columns as JSON text (:meth:`read` decodes
+        them). The ``month`` partition key is not a column (the record's day is
+        ``charge_period_start``). Page checksums are verified by :meth:`read` and
+        :meth:`verify`, not by the engines. A sync that runs while the frame is collected may
+        be seen as a glob reader sees it (some months at their new version, each record at most
+        once).
+
+        Parameters
+        ----------
+        engine : {"duckdb", "polars"}
+            ``"duckdb"`` gives a ``duckdb.DuckDBPyRelation``, ``"polars"`` a
+            ``polars.LazyFrame``.
+        connection : duckdb.DuckDBPyConnection, optional
+            The DuckDB connection (default ``duckdb.default_connection()``). The helpers refuse a
+            connection whose time zone is not UTC (``SET TimeZone = 'UTC'``).
+
+        Returns
+        -------
+        duckdb.DuckDBPyRelation or polars.LazyFrame
+            One row per stored record. An empty store (or none yet) gives a frame with no rows
+            and every column of :data:`cfusage.schema.COLUMNS` typed as above.
+
+        Raises
+        ------
+        cfusage.errors.StoreError
+            If the store is damaged (as :meth:`read`; see :meth:`verify`).
+        cfusage.ArgumentError
+            For an engine other than ``"duckdb"`` or ``"polars"`` (or ``connection=`` with
+            Polars).
+        ImportError
+            If the engine's package is missing (``pip install 'cfusage[duckdb]'``).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> scan = Store(tempfile.mkdtemp()).scan("duckdb")
+        >>> scan.aggregate("count(*)").fetchall(), "charge_period_start" in scan.columns
+        ([(0,)], True)
+        >>> import cfusage
+        >>> cfusage.discounts(Store("usage-store").scan("polars"), by="product")  # doctest: +SKIP
+        """
+        what = "Store.scan()"
+        engine_module(engine, what)
+        if not self._exists():
+            return empty_scan(engine, connection, what)
+        with self._lock(exclusive=False) as fd:
+            self._settle(fd)
+            manifest = self._load_manifest()
+            problems = self._inspect(manifest)
+            if problems:
+                raise self._error(problems)
+            parts = [str(path) for _, path in sorted(self._files().items())]
+        if not parts:
+            return empty_scan(engine, connection, what)
+        native = scan_files(parts, fmt="parquet", engine=engine, connection=connection, what=what)
+        if engine == "duckdb":
+            return native.project("* EXCLUDE (month)")
+        return native.drop("month")
 
     def _read_part(self, path: Path, filters: list, manifest: dict[str, Any]) -> pa.Table:
         try:
