@@ -39,12 +39,13 @@ from dataclasses import dataclass
 from importlib import resources
 from os import PathLike
 from pathlib import Path
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
+import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
-from ..errors import ArgumentError, DataError, ValidationError
+from ..errors import ArgumentError, DataError, MissingColumnsError, ValidationError
 from ..schema import dtypes
 from . import _engine
 from . import _grouping as g
@@ -75,12 +76,14 @@ _FILLED = (
     "billing_currency",
 )
 _COSTS = ("list_cost", "contracted_cost", "effective_cost", "billed_cost")
-_RATE_NEEDS_PANDAS = (
-    "rate() needs a pandas DataFrame, not a {kind}: it returns every row, and how a day's free "
-    "allowance is split among several rows of one account x metric follows the frame's row "
-    "order, which an engine's frame does not have. Rate a collected slice instead (one billing "
-    "period or account: filter in the engine, collect to pandas, then rate), or use the costs "
-    "the store already has (Client.account_costs); free_allowance_usage() runs on engines"
+_RATE_REQUIRED = ("x_billable_metric_id", "consumed_quantity", "charge_period_start")
+_RATE_NEEDS_ORDER = (
+    "rate() takes a pandas DataFrame or a Polars frame, not a {kind}: it returns every row, and "
+    "how a day's free allowance is split among several rows of one account x metric follows the "
+    "frame's row order, which a DuckDB relation, a Spark DataFrame or an Ibis table does not "
+    "have. Rate a collected slice instead (filter one billing period or account in the engine, "
+    "collect it to pandas, then rate), or use the costs the store already has "
+    "(Client.account_costs); free_allowance_usage() runs on every engine"
 )
 #: The columns the allowance reads besides metric, day and quantity (kept by an engine reduction).
 _CONTEXT = (
@@ -207,23 +210,27 @@ def rate(data: Frame, *, price_book: PriceBook | None = None, overwrite: bool = 
     or the marginal tier's price on a row with nothing billable. Rows in another currency than
     the book's are not priced.
 
-    Engines: ``rate`` needs a pandas frame. It returns every input row, and where several rows of
-    one account x metric share the day the allowance runs out (or a tier boundary), how that day's
-    free units are split among them follows the frame's row order, which a DuckDB relation, a
-    Spark DataFrame or an Ibis table does not have (in the sample, reversing the row order
-    changes the estimate of 168 of its 19,621 rows).
-    An engine frame is refused with :class:`~cfusage.ArgumentError` before anything is read: rate
-    a collected slice (one billing period, one account...), or use the costs the store already
-    has; :func:`free_allowance_usage` (day totals, which do not depend on that order) runs in
-    the engine.
+    Engines: ``rate`` returns every input row, and where several rows of one account x metric
+    share the day the allowance runs out (or a tier boundary), how that day's free units are split
+    among them follows the frame's row order (in the sample, reversing the row order changes the
+    estimate of 168 of its 19,621 rows). A Polars frame has a row order: on a Polars LazyFrame the
+    rules above run as Polars expressions (a running sum per account x metric x billing period
+    ordered by day, then row; the price version and the tiers as ``when/then`` chains built from
+    the book), the result stays lazy, and only the warnings' small query (the distinct metrics and
+    currencies it cannot price) is run at the call. A DuckDB relation, a Spark DataFrame or an
+    Ibis table has no row order, so the split would be arbitrary: it is refused with
+    :class:`~cfusage.ArgumentError` before anything is read. Rate a collected slice (one billing
+    period, one account...), or use the costs the store already has; :func:`free_allowance_usage`
+    (day totals, which do not depend on that order) runs on every engine.
 
     Parameters
     ----------
-    data : pandas.DataFrame
+    data : pandas.DataFrame or Polars frame
         A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
         ``charge_period_start``. The billing period is ``billing_period_start`` (the calendar
-        month of the charge day where missing), the account ``billing_account_id``. Only a
-        pandas DataFrame (see "Engines" above).
+        month of the charge day where missing), the account ``billing_account_id``. A pandas
+        DataFrame, or a Polars DataFrame or LazyFrame (not a DuckDB, Spark or Ibis frame: see
+        "Engines" above and "Engines" in :mod:`cfusage.analysis._engine`).
     price_book : str, path or DataFrame, optional
         See :func:`load_price_book`; default: the example shipped with cfusage.
     overwrite : bool
@@ -233,10 +240,11 @@ def rate(data: Frame, *, price_book: PriceBook | None = None, overwrite: bool = 
 
     Returns
     -------
-    pandas.DataFrame
-        A new frame: ``data`` with ``pricing_quantity``, ``pricing_unit``, ``list_unit_price``,
-        ``list_cost``, ``contracted_unit_price``, ``contracted_cost``, ``effective_cost``,
-        ``billed_cost`` and ``billing_currency`` filled (created, typed as in
+    pandas.DataFrame or Polars frame
+        Of the input's kind (a LazyFrame stays lazy; there the filled text columns are strings,
+        the figures Float64). A new frame: ``data`` with ``pricing_quantity``, ``pricing_unit``,
+        ``list_unit_price``, ``list_cost``, ``contracted_unit_price``, ``contracted_cost``,
+        ``effective_cost``, ``billed_cost`` and ``billing_currency`` filled (created, typed as in
         :mod:`cfusage.schema`, when absent) and a boolean ``cost_estimated`` column: True on rows
         whose values came from the book. Consumption of rows that kept their costs still uses up
         the allowance.
@@ -244,7 +252,8 @@ def rate(data: Frame, *, price_book: PriceBook | None = None, overwrite: bool = 
     Raises
     ------
     ArgumentError
-        If ``data`` is not a pandas DataFrame (a Polars, DuckDB, Spark or Ibis frame).
+        If ``data`` is a DuckDB, Spark or Ibis frame (no row order), or (Polars) its
+        ``charge_period_start`` is not a UTC (or zone-less) timestamp.
     MissingColumnsError
         If ``data`` lacks ``x_billable_metric_id``, ``consumed_quantity`` or
         ``charge_period_start``.
@@ -278,7 +287,7 @@ def rate(data: Frame, *, price_book: PriceBook | None = None, overwrite: bool = 
     ([0.0, 4.0], [0.0, 1.2])
     """
     if _engine.is_engine(data):
-        raise ArgumentError(_RATE_NEEDS_PANDAS.format(kind=type(data).__name__))
+        return _rate_lazy(data, load_price_book(price_book), overwrite)
     g.require(
         data,
         ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
@@ -595,33 +604,10 @@ def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
         cur = df["billing_currency"].astype("str").to_numpy(dtype=object, na_value=None)
         book_cur = versions["currency"].to_numpy(dtype=object)[np.maximum(version, 0)]
         other = known & (cur != None) & (cur != book_cur)  # noqa: E711 (element-wise)
-        if other.any():
-            pairs = sorted({f"{m} in {c}" for m, c in zip(metric[other], cur[other], strict=True)})
-            warnings.warn(
-                f"{what}: the price book has no price in these currencies, left unpriced: "
-                f"{pairs[:10]}{' ...' if len(pairs) > 10 else ''}",
-                UserWarning,
-                stacklevel=3,
-            )
+        _warn_currencies(what, set(zip(metric[other], cur[other], strict=True)))
         known &= ~other
-    listed = set(versions["x_billable_metric_id"])
     absent = {m for m in metric[usage & ~in_book] if m is not None}
-    missing = sorted(absent - listed)
-    if missing:
-        warnings.warn(
-            f"{what}: {len(missing)} metric(s) not in the price book, left unpriced (NA): "
-            f"{missing[:20]}{' ...' if len(missing) > 20 else ''}",
-            UserWarning,
-            stacklevel=3,
-        )
-    undated = sorted(absent & listed)
-    if undated:
-        warnings.warn(
-            f"{what}: no price in force on some charge days for {undated} (see valid_from/"
-            "valid_to in the price book); those rows are left unpriced (NA)",
-            UserWarning,
-            stacklevel=3,
-        )
+    _warn_absent(what, absent, set(versions["x_billable_metric_id"]))
 
     consumed = df["consumed_quantity"].to_numpy(dtype="float64", na_value=np.nan)
     allowance = np.where(in_book, versions["free_allowance"].to_numpy()[np.maximum(version, 0)], 0)
@@ -661,6 +647,39 @@ def _positions(df: pd.DataFrame, book: pd.DataFrame, what: str) -> _Positions:
     billable[corr] = consumed[corr]
     before[corr] = 0.0
     return _Positions(known, version, consumed, billable, before, allowance, correction, bp_key)
+
+
+def _warn_currencies(what: str, pairs: set[tuple[str, str]], stacklevel: int = 4) -> None:
+    """Warn about (metric, currency) pairs the book has no price in."""
+    if not pairs:
+        return
+    text = sorted(f"{m} in {c}" for m, c in pairs)
+    warnings.warn(
+        f"{what}: the price book has no price in these currencies, left unpriced: "
+        f"{text[:10]}{' ...' if len(text) > 10 else ''}",
+        UserWarning,
+        stacklevel=stacklevel,
+    )
+
+
+def _warn_absent(what: str, absent: set[str], listed: set[str], stacklevel: int = 4) -> None:
+    """Warn about usage metrics without a price: not in the book, or not on some days."""
+    missing = sorted(absent - listed)
+    if missing:
+        warnings.warn(
+            f"{what}: {len(missing)} metric(s) not in the price book, left unpriced (NA): "
+            f"{missing[:20]}{' ...' if len(missing) > 20 else ''}",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
+    undated = sorted(absent & listed)
+    if undated:
+        warnings.warn(
+            f"{what}: no price in force on some charge days for {undated} (see valid_from/"
+            "valid_to in the price book); those rows are left unpriced (NA)",
+            UserWarning,
+            stacklevel=stacklevel,
+        )
 
 
 def _price(pos: _Positions, book: pd.DataFrame) -> _Estimate:
@@ -738,3 +757,219 @@ def _masked(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _us(ts: pd.Series) -> np.ndarray:
     naive = pd.Series(ts).dt.tz_convert("UTC").dt.tz_localize(None)
     return naive.to_numpy(dtype="datetime64[us]").astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# rate() on an ordered engine frame (Polars): the same rules as Narwhals expressions, still lazy
+
+_ROW = "_cfusage_row"
+
+
+def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
+    """:func:`rate` on a Polars frame, as expressions: nothing is collected but the warnings'
+    (distinct unpriced metrics and currencies). Row for row the pandas figures: the allowance's
+    running sum is ordered by day, then by the frame's row order (a Polars frame has one)."""
+    what = "rate()"
+    frame = _engine.lazy(data, what)
+    if not frame.implementation.is_polars():
+        raise ArgumentError(_RATE_NEEDS_ORDER.format(kind=type(data).__name__))
+    names = _engine.columns_of(frame)
+    missing = [c for c in _RATE_REQUIRED if c not in names]
+    if missing:
+        raise MissingColumnsError(missing, f"{what} needs columns the frame lacks: {missing}")
+    day = _engine._utc_day(frame, what)  # the UTC day; other zones refused
+    zone = getattr(frame.collect_schema()["charge_period_start"], "time_zone", None)
+    native = frame.to_native()
+    ordered = nw.from_native(native.with_row_index(_ROW)).lazy()
+    versions = _versions(book)
+    n_v = len(versions)
+    v = nw.col("_v")
+
+    def stamp(ts: pd.Timestamp) -> Any:
+        t = ts.tz_convert("UTC").to_pydatetime()
+        return t if zone is not None else t.replace(tzinfo=None)
+
+    def pick(values: Any, dtype: Any) -> nw.Expr:
+        """The value of each row's version (null where none is in force)."""
+        expr: Any = None
+        for i, val in enumerate(values):
+            lit = nw.lit(None if pd.isna(val) else val, dtype=dtype)
+            expr = (nw.when(v == i) if expr is None else expr.when(v == i)).then(lit)
+        return nw.lit(None, dtype=dtype) if expr is None else expr.otherwise(None).cast(dtype)
+
+    metric = nw.col("x_billable_metric_id").cast(nw.String())
+    version: Any = None
+    for i, (m, lo, hi) in enumerate(versions[_VERSION].itertuples(index=False)):
+        cond = metric == m
+        if pd.notna(lo):
+            cond = cond & (nw.col("_day") >= nw.lit(stamp(lo)))
+        if pd.notna(hi):
+            cond = cond & (nw.col("_day") < nw.lit(stamp(hi)))
+        version = (nw.when(cond) if version is None else version.when(cond)).then(nw.lit(i))
+    version = nw.lit(None, dtype=nw.Int64()) if version is None else version.otherwise(None)
+
+    def text_is(col: str, value: str) -> nw.Expr:
+        return nw.col(col).cast(nw.String()).str.to_lowercase() == value
+
+    month = nw.col("charge_period_start").dt.truncate("1mo")
+    usage = (
+        text_is("charge_category", "usage") | nw.col("charge_category").is_null()
+        if "charge_category" in names
+        else nw.lit(True)
+    )
+    step1 = ordered.with_columns(
+        day.alias("_day"),
+        (
+            nw.coalesce(nw.col("billing_period_start"), month)
+            if "billing_period_start" in names
+            else month
+        ).alias("_bp"),
+        usage.fill_null(True).alias("_usage"),
+        (
+            text_is("charge_class", "correction").fill_null(False)
+            if "charge_class" in names
+            else nw.lit(False)
+        ).alias("_corr"),
+        nw.col("consumed_quantity").cast(nw.Float64()).alias("_q"),
+        (
+            nw.col("billing_currency").cast(nw.String())
+            if "billing_currency" in names
+            else nw.lit(None, dtype=nw.String())
+        ).alias("_cur"),
+    ).with_columns(version.alias("_v"))
+    book_cur = pick(versions["currency"], nw.String())
+    in_book = ~v.is_null()
+    other = nw.col("_usage") & in_book & ~nw.col("_cur").is_null() & (nw.col("_cur") != book_cur)
+    step2 = step1.with_columns(other.fill_null(False).alias("_other")).with_columns(
+        (nw.col("_usage") & in_book & ~nw.col("_other")).alias("_known"),
+        pick(versions["free_allowance"], nw.Float64()).alias("_a"),
+        pick(versions["block_size"], nw.Float64()).alias("_block"),
+    )
+    _warn_lazy(step2, what, set(versions["x_billable_metric_id"]))
+
+    q, a = nw.col("_q"), nw.col("_a")
+    counted = nw.col("_known") & ~nw.col("_corr") & ~q.is_null()
+    corr = nw.col("_known") & nw.col("_corr") & ~q.is_null()
+    group = [c for c in ("billing_account_id",) if c in names] + ["x_billable_metric_id", "_bp"]
+    step3 = step2.with_columns(
+        counted.alias("_counted"),
+        corr.alias("_corrected"),
+        nw.when(counted)
+        .then(q)
+        .otherwise(nw.lit(0.0))
+        .cum_sum()
+        .over(*group, order_by=["_day", _ROW])
+        .alias("_cum"),
+    )
+    cum = nw.col("_cum")
+    prev = cum - q
+    step4 = step3.with_columns(
+        nw.when(nw.col("_counted"))
+        .then((cum - a).clip(lower_bound=0.0) - (prev - a).clip(lower_bound=0.0))
+        .when(nw.col("_corrected"))
+        .then(q)
+        .otherwise(None)
+        .alias("_bill"),
+        nw.when(nw.col("_counted"))
+        .then((prev - a).clip(lower_bound=0.0))
+        .when(nw.col("_corrected"))
+        .then(nw.lit(0.0))
+        .otherwise(None)
+        .alias("_before"),
+    ).with_columns(
+        (nw.col("_known") & ~nw.col("_bill").is_null()).alias("_priced"),
+        (nw.col("_bill") / nw.col("_block")).alias("_pq"),
+        (nw.col("_before") / nw.col("_block")).alias("_b0"),
+    )
+    pq, b0 = nw.col("_pq"), nw.col("_b0")
+    b1 = b0 + pq
+    first_price = pick(versions["list_unit_price"], nw.Float64())
+    list_cost: Any = None
+    unit_price: Any = None
+    for i, tiers in _tier_table(book, versions).items():
+        if len(tiers) < 2:
+            continue
+        cost: Any = nw.lit(0.0)
+        marginal: Any = nw.lit(float(tiers[0][1]))
+        for k, (lo, price) in enumerate(tiers):
+            hi = tiers[k + 1][0] if k + 1 < len(tiers) else None
+            top = b1 if hi is None else nw.min_horizontal(b1, nw.lit(float(hi)))
+            inside = (top - nw.max_horizontal(b0, nw.lit(float(lo)))).clip(lower_bound=0.0)
+            cost = cost + inside * float(price)
+            marginal = nw.when(b0 >= float(lo)).then(nw.lit(float(price))).otherwise(marginal)
+        blended = nw.when(pq > 0).then(cost / pq).otherwise(marginal)
+        list_cost = (nw.when(v == i) if list_cost is None else list_cost.when(v == i)).then(cost)
+        unit_price = (nw.when(v == i) if unit_price is None else unit_price.when(v == i)).then(
+            blended
+        )
+    single_cost = first_price * pq
+    list_cost = single_cost if list_cost is None else list_cost.otherwise(single_cost)
+    unit_price = first_price if unit_price is None else unit_price.otherwise(first_price)
+    discount = pick(versions["contracted_discount"], nw.Float64())
+    units = (
+        versions["pricing_unit"]
+        if "pricing_unit" in versions.columns
+        else pd.Series([None] * n_v, dtype="object")
+    )
+    step5 = step4.with_columns(
+        list_cost.alias("_lc"), unit_price.alias("_lup"), discount.alias("_disc")
+    ).with_columns((nw.col("_lup") * (1.0 - nw.col("_disc"))).alias("_cup"))
+    contracted = nw.col("_cup") * pq
+    new = {
+        "pricing_quantity": pq,
+        "pricing_unit": pick(units.astype("object").where(units.notna(), None), nw.String()),
+        "list_unit_price": nw.col("_lup"),
+        "list_cost": nw.col("_lc"),
+        "contracted_unit_price": nw.col("_cup"),
+        "contracted_cost": contracted,
+        "effective_cost": contracted,
+        "billed_cost": contracted,
+        "billing_currency": book_cur,
+    }
+    has_cost: Any = nw.lit(False)
+    for c in _COSTS:
+        if c in names:
+            has_cost = has_cost | ~nw.col(c).is_null()
+    fill = nw.col("_priced") & (nw.lit(overwrite) | ~has_cost)
+    types = dtypes()
+    step6 = step5.with_columns(fill.alias("_fill"))
+    filled = []
+    for col, expr in new.items():
+        dtype = nw.String() if types[col] == "category" else nw.Float64()
+        old = nw.col(col).cast(dtype) if col in names else nw.lit(None, dtype=dtype)
+        filled.append(nw.when(nw.col("_fill")).then(expr.cast(dtype)).otherwise(old).alias(col))
+    out = step6.with_columns(*filled, nw.col("_fill").alias("cost_estimated"))
+    added = [c for c in [*_FILLED, "cost_estimated"] if c not in names]
+    result = out.select(*names, *added)
+    if isinstance(nw.from_native(data), nw.DataFrame):
+        return result.collect().to_native()  # an eager frame in, an eager frame out
+    return result.to_native()
+
+
+def _warn_lazy(frame: nw.LazyFrame, what: str, listed: set[str]) -> None:
+    """The warnings of the pandas path, from one small query (the distinct unpriced cases)."""
+    cases = _engine.to_pandas(
+        frame.filter(nw.col("_usage") & (nw.col("_v").is_null() | nw.col("_other")))
+        .select(
+            nw.col("x_billable_metric_id").cast(nw.String()).alias("m"),
+            nw.col("_cur").alias("c"),
+            nw.col("_other").alias("other"),
+        )
+        .unique()
+    )
+    other = cases["other"].astype(bool).to_numpy()
+    _warn_currencies(
+        what, set(zip(cases["m"][other], cases["c"][other], strict=True)), stacklevel=5
+    )
+    absent = {str(m) for m in cases["m"][~other] if pd.notna(m)}
+    _warn_absent(what, absent, listed, stacklevel=5)
+
+
+def _tier_table(book: pd.DataFrame, versions: pd.DataFrame) -> dict[int, list[tuple[float, float]]]:
+    """Per version index: its tiers as (tier_start, list_unit_price), by tier_start."""
+    tiers = book.merge(versions[_VERSION].reset_index(names="_v"), on=_VERSION)
+    tiers = tiers.sort_values(["_v", "tier_start"], kind="stable")
+    return {
+        int(i): list(zip(t["tier_start"], t["list_unit_price"], strict=True))
+        for i, t in tiers.groupby("_v", sort=True)
+    }
