@@ -783,7 +783,7 @@ def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
     ordered = nw.from_native(native.with_row_index(_ROW)).lazy()
     versions = _versions(book)
     n_v = len(versions)
-    v = nw.col("_v")
+    v = nw.col("_cfusage_v")
 
     def stamp(ts: pd.Timestamp) -> Any:
         t = ts.tz_convert("UTC").to_pydatetime()
@@ -802,9 +802,9 @@ def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
     for i, (m, lo, hi) in enumerate(versions[_VERSION].itertuples(index=False)):
         cond = metric == m
         if pd.notna(lo):
-            cond = cond & (nw.col("_day") >= nw.lit(stamp(lo)))
+            cond = cond & (nw.col("_cfusage_day") >= nw.lit(stamp(lo)))
         if pd.notna(hi):
-            cond = cond & (nw.col("_day") < nw.lit(stamp(hi)))
+            cond = cond & (nw.col("_cfusage_day") < nw.lit(stamp(hi)))
         version = (nw.when(cond) if version is None else version.when(cond)).then(nw.lit(i))
     version = nw.lit(None, dtype=nw.Int64()) if version is None else version.otherwise(None)
 
@@ -818,70 +818,78 @@ def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
         else nw.lit(True)
     )
     step1 = ordered.with_columns(
-        day.alias("_day"),
+        day.alias("_cfusage_day"),
         (
             nw.coalesce(nw.col("billing_period_start"), month)
             if "billing_period_start" in names
             else month
-        ).alias("_bp"),
-        usage.fill_null(True).alias("_usage"),
+        ).alias("_cfusage_bp"),
+        usage.fill_null(True).alias("_cfusage_usage"),
         (
             text_is("charge_class", "correction").fill_null(False)
             if "charge_class" in names
             else nw.lit(False)
-        ).alias("_corr"),
-        nw.col("consumed_quantity").cast(nw.Float64()).alias("_q"),
+        ).alias("_cfusage_corr"),
+        nw.col("consumed_quantity").cast(nw.Float64()).alias("_cfusage_q"),
         (
             nw.col("billing_currency").cast(nw.String())
             if "billing_currency" in names
             else nw.lit(None, dtype=nw.String())
-        ).alias("_cur"),
-    ).with_columns(version.alias("_v"))
+        ).alias("_cfusage_cur"),
+    ).with_columns(version.alias("_cfusage_v"))
     book_cur = pick(versions["currency"], nw.String())
     in_book = ~v.is_null()
-    other = nw.col("_usage") & in_book & ~nw.col("_cur").is_null() & (nw.col("_cur") != book_cur)
-    step2 = step1.with_columns(other.fill_null(False).alias("_other")).with_columns(
-        (nw.col("_usage") & in_book & ~nw.col("_other")).alias("_known"),
-        pick(versions["free_allowance"], nw.Float64()).alias("_a"),
-        pick(versions["block_size"], nw.Float64()).alias("_block"),
+    other = (
+        nw.col("_cfusage_usage")
+        & in_book
+        & ~nw.col("_cfusage_cur").is_null()
+        & (nw.col("_cfusage_cur") != book_cur)
+    )
+    step2 = step1.with_columns(other.fill_null(False).alias("_cfusage_other")).with_columns(
+        (nw.col("_cfusage_usage") & in_book & ~nw.col("_cfusage_other")).alias("_cfusage_known"),
+        pick(versions["free_allowance"], nw.Float64()).alias("_cfusage_a"),
+        pick(versions["block_size"], nw.Float64()).alias("_cfusage_block"),
     )
     _warn_lazy(step2, what, set(versions["x_billable_metric_id"]))
 
-    q, a = nw.col("_q"), nw.col("_a")
-    counted = nw.col("_known") & ~nw.col("_corr") & ~q.is_null()
-    corr = nw.col("_known") & nw.col("_corr") & ~q.is_null()
-    group = [c for c in ("billing_account_id",) if c in names] + ["x_billable_metric_id", "_bp"]
+    q, a = nw.col("_cfusage_q"), nw.col("_cfusage_a")
+    counted = nw.col("_cfusage_known") & ~nw.col("_cfusage_corr") & ~q.is_null()
+    corr = nw.col("_cfusage_known") & nw.col("_cfusage_corr") & ~q.is_null()
+    group = [c for c in ("billing_account_id",) if c in names] + [
+        "x_billable_metric_id",
+        "_cfusage_bp",
+    ]
     step3 = step2.with_columns(
-        counted.alias("_counted"),
-        corr.alias("_corrected"),
+        counted.alias("_cfusage_counted"),
+        corr.alias("_cfusage_corrected"),
         nw.when(counted)
         .then(q)
         .otherwise(nw.lit(0.0))
         .cum_sum()
-        .over(*group, order_by=["_day", _ROW])
-        .alias("_cum"),
+        .over(*group, order_by=["_cfusage_day", _ROW])
+        .alias("_cfusage_cum"),
     )
-    cum = nw.col("_cum")
+    cum = nw.col("_cfusage_cum")
     prev = cum - q
     step4 = step3.with_columns(
-        nw.when(nw.col("_counted"))
+        nw.when(nw.col("_cfusage_counted"))
         .then((cum - a).clip(lower_bound=0.0) - (prev - a).clip(lower_bound=0.0))
-        .when(nw.col("_corrected"))
+        .when(nw.col("_cfusage_corrected"))
         .then(q)
         .otherwise(None)
-        .alias("_bill"),
-        nw.when(nw.col("_counted"))
+        .alias("_cfusage_bill"),
+        nw.when(nw.col("_cfusage_counted"))
         .then((prev - a).clip(lower_bound=0.0))
-        .when(nw.col("_corrected"))
+        .when(nw.col("_cfusage_corrected"))
         .then(nw.lit(0.0))
         .otherwise(None)
-        .alias("_before"),
+        .alias("_cfusage_before"),
     ).with_columns(
-        (nw.col("_known") & ~nw.col("_bill").is_null()).alias("_priced"),
-        (nw.col("_bill") / nw.col("_block")).alias("_pq"),
-        (nw.col("_before") / nw.col("_block")).alias("_b0"),
+        (nw.col("_cfusage_known") & ~nw.col("_cfusage_bill").is_null()).alias("_cfusage_priced"),
+        (nw.col("_cfusage_bill") / nw.col("_cfusage_block")).alias("_cfusage_pq"),
+        (nw.col("_cfusage_before") / nw.col("_cfusage_block")).alias("_cfusage_b0"),
     )
-    pq, b0 = nw.col("_pq"), nw.col("_b0")
+    pq, b0 = nw.col("_cfusage_pq"), nw.col("_cfusage_b0")
     b1 = b0 + pq
     first_price = pick(versions["list_unit_price"], nw.Float64())
     list_cost: Any = None
@@ -912,15 +920,17 @@ def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
         else pd.Series([None] * n_v, dtype="object")
     )
     step5 = step4.with_columns(
-        list_cost.alias("_lc"), unit_price.alias("_lup"), discount.alias("_disc")
-    ).with_columns((nw.col("_lup") * (1.0 - nw.col("_disc"))).alias("_cup"))
-    contracted = nw.col("_cup") * pq
+        list_cost.alias("_cfusage_lc"),
+        unit_price.alias("_cfusage_lup"),
+        discount.alias("_cfusage_disc"),
+    ).with_columns((nw.col("_cfusage_lup") * (1.0 - nw.col("_cfusage_disc"))).alias("_cfusage_cup"))
+    contracted = nw.col("_cfusage_cup") * pq
     new = {
         "pricing_quantity": pq,
         "pricing_unit": pick(units.astype("object").where(units.notna(), None), nw.String()),
-        "list_unit_price": nw.col("_lup"),
-        "list_cost": nw.col("_lc"),
-        "contracted_unit_price": nw.col("_cup"),
+        "list_unit_price": nw.col("_cfusage_lup"),
+        "list_cost": nw.col("_cfusage_lc"),
+        "contracted_unit_price": nw.col("_cfusage_cup"),
         "contracted_cost": contracted,
         "effective_cost": contracted,
         "billed_cost": contracted,
@@ -930,15 +940,17 @@ def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
     for c in _COSTS:
         if c in names:
             has_cost = has_cost | ~nw.col(c).is_null()
-    fill = nw.col("_priced") & (nw.lit(overwrite) | ~has_cost)
+    fill = nw.col("_cfusage_priced") & (nw.lit(overwrite) | ~has_cost)
     types = dtypes()
-    step6 = step5.with_columns(fill.alias("_fill"))
+    step6 = step5.with_columns(fill.alias("_cfusage_fill"))
     filled = []
     for col, expr in new.items():
         dtype = nw.String() if types[col] == "category" else nw.Float64()
         old = nw.col(col).cast(dtype) if col in names else nw.lit(None, dtype=dtype)
-        filled.append(nw.when(nw.col("_fill")).then(expr.cast(dtype)).otherwise(old).alias(col))
-    out = step6.with_columns(*filled, nw.col("_fill").alias("cost_estimated"))
+        filled.append(
+            nw.when(nw.col("_cfusage_fill")).then(expr.cast(dtype)).otherwise(old).alias(col)
+        )
+    out = step6.with_columns(*filled, nw.col("_cfusage_fill").alias("cost_estimated"))
     added = [c for c in [*_FILLED, "cost_estimated"] if c not in names]
     result = out.select(*names, *added)
     if isinstance(nw.from_native(data), nw.DataFrame):
@@ -949,11 +961,13 @@ def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
 def _warn_lazy(frame: nw.LazyFrame, what: str, listed: set[str]) -> None:
     """The warnings of the pandas path, from one small query (the distinct unpriced cases)."""
     cases = _engine.to_pandas(
-        frame.filter(nw.col("_usage") & (nw.col("_v").is_null() | nw.col("_other")))
+        frame.filter(
+            nw.col("_cfusage_usage") & (nw.col("_cfusage_v").is_null() | nw.col("_cfusage_other"))
+        )
         .select(
             nw.col("x_billable_metric_id").cast(nw.String()).alias("m"),
-            nw.col("_cur").alias("c"),
-            nw.col("_other").alias("other"),
+            nw.col("_cfusage_cur").alias("c"),
+            nw.col("_cfusage_other").alias("other"),
         )
         .unique()
     )
