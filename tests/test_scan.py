@@ -485,6 +485,43 @@ def test_paths_that_cannot_be_scanned(tmp_path):
     assert len(collect(cfusage.scan_focus(tmp_path / "*.csv", engine="polars"))) == 250
 
 
+@pytest.mark.parametrize("engine", SCANS)
+def test_hidden_names_are_skipped_below_the_path_given_only(tmp_path, engine):
+    """A dataset under ``_data/.cache`` is read (the user named that path); ``_``/``.`` names
+    inside it are not."""
+    root = tmp_path / "_data" / ".cache" / "focus"
+    (root / "billing_period=2026-05").mkdir(parents=True)
+    (root / "billing_period=2026-05" / "a.csv").write_bytes(FILES[0].read_bytes())
+    (root / "_temporary").mkdir()
+    (root / "_temporary" / "b.csv").write_bytes(FILES[0].read_bytes())
+    (root / ".c.csv").write_bytes(FILES[0].read_bytes())
+    for source in (root, str(root / "**" / "*.csv"), root / "billing_period=2026-05" / "a.csv"):
+        got = collect(cfusage.scan_focus(source, engine=engine))
+        assert len(got) == 250, source
+    assert len(collect(cfusage.scan_focus(root / ".c.csv", engine=engine))) == 250  # named
+
+
+@pytest.mark.parametrize("engine", SCANS)
+def test_gzip_csv_and_tsv(tmp_path, engine):
+    import gzip
+
+    gz = tmp_path / "focus.csv.gz"
+    gz.write_bytes(gzip.compress(FILES[4].read_bytes()))
+    tsv = tmp_path / "focus.tsv"
+    pacsv.write_csv(
+        pacsv.read_csv(FILES[4], convert_options=pacsv.ConvertOptions(strings_can_be_null=True)),
+        tsv,
+        write_options=pacsv.WriteOptions(delimiter="\t", quoting_style="needed"),
+    )
+    for path in (gz, tsv):
+        ref = cfusage.to_frame(path)
+        assert len(ref) == 250
+        want = collect(ref.drop(columns=["tags"])).assign(tags=ref["tags"].to_numpy())
+        got = collect(cfusage.scan_focus(path, engine=engine))
+        assert list(got.columns) == list(ref.columns)
+        same_values(got, want[list(got.columns)], f"{path.name} {engine}")
+
+
 def test_scan_focus_on_a_polars_engine_is_a_lazyframe_and_duckdb_a_relation():
     assert isinstance(cfusage.scan_focus(FILES[0], engine="polars"), pl.LazyFrame)
     assert isinstance(cfusage.scan_focus(FILES[0]), duckdb.DuckDBPyRelation)

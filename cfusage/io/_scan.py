@@ -46,6 +46,7 @@ import csv
 import glob
 import gzip
 import io
+import itertools
 import os
 import re
 from collections.abc import Sequence
@@ -221,10 +222,10 @@ def _resolve(path_or_glob: str | os.PathLike[str]) -> tuple[list[str], _Format]:
     path = Path(text).expanduser()
     explicit = False
     if glob.has_magic(text):
+        # hidden names count below the glob's fixed part only (the user named the rest)
+        base = Path(*itertools.takewhile(lambda part: not glob.has_magic(part), path.parts))
         found = [Path(p) for p in glob.glob(str(path), recursive=True)]
-        files = [p for p in found if p.is_file() and not _hidden(p, path.anchor or ".")]
-        base = Path(text.split("*")[0].split("?")[0].split("[")[0] or ".")
-        files = [p for p in files if not _hidden(p, base if base.is_dir() else base.parent)]
+        files = [p for p in found if p.is_file() and not _hidden(p, base)]
     elif path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file() and not _hidden(p, path)]
     elif path.is_file():
