@@ -169,6 +169,35 @@ def test_store_scan_has_read_s_rows_columns_and_values(store, engine):
 
 
 @pytest.mark.parametrize("engine", SCANS)
+def test_months_with_different_extra_columns_scan_as_their_union(tmp_path, engine):
+    """March carries an extra column April lacks (and April one March lacks): every column is
+    scanned, null in the month without it, as read() gives it."""
+    frame = sample_rows().drop(columns=["x_cost_center"])
+    march = frame.loc[frame["charge_period_start"] < "2026-04-01"].assign(x_only_march="m")
+    april = frame.loc[frame["charge_period_start"] >= "2026-04-01"].assign(x_only_april=1.5)
+    s = Store(tmp_path)
+    now = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
+    s.sync(
+        FakeClient(store_module._typed(march.reset_index(drop=True))),
+        "2026-03-01",
+        "2026-03-31",
+        now=now,
+    )
+    s.sync(
+        FakeClient(store_module._typed(april.reset_index(drop=True))),
+        "2026-04-01",
+        "2026-04-30",
+        now=now,
+    )
+    ref = s.read()
+    got = collect(s.scan(engine))
+    assert {"x_only_march", "x_only_april"} <= set(got.columns)
+    assert set(got.columns) == set(ref.columns)
+    for c, n in (("x_only_march", len(march)), ("x_only_april", len(april))):
+        assert got[c].notna().sum() == ref[c].notna().sum() == n
+
+
+@pytest.mark.parametrize("engine", SCANS)
 def test_store_scan_types_are_the_store_s(store, engine):
     got = collect(store.scan(engine).limit(3) if engine == "duckdb" else store.scan(engine).head(3))
     assert str(got["charge_period_start"].dtype) == "datetime64[us, UTC]"

@@ -197,12 +197,18 @@ def scan_focus(
 
     Examples
     --------
-    >>> import cfusage
-    >>> scan = cfusage.scan_focus("tests/data/focus/focus_1_3_cost_and_usage_aws.csv")
-    >>> scan.aggregate("count(*) AS rows, round(sum(billed_cost), 2) AS billed").fetchall()
-    [(250, 6356.56)]
-    >>> cfusage.period_over_period(scan, by="service").columns[:3]  # doctest: +SKIP
-    ['x_product_family_name', 'billing_currency', 'period']
+    >>> import cfusage, pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "focus.csv"
+    >>> _ = path.write_text(
+    ...     "ChargePeriodStart,ChargePeriodEnd,ServiceName,SkuId,BilledCost\\n"
+    ...     "2026-05-01T00:00:00Z,2026-05-02T00:00:00Z,AmazonEC2,sku-1,1.25\\n"
+    ...     "2026-05-01,2026-05-02,AmazonS3,sku-2,NULL\\n"
+    ... )
+    >>> scan = cfusage.scan_focus(path)  # a DuckDB relation: nothing is read yet
+    >>> scan.project("x_product_family_name, x_billable_metric_id, billed_cost").fetchall()
+    [('AmazonEC2', 'sku-1', 1.25), ('AmazonS3', 'sku-2', None)]
+    >>> lazy = cfusage.scan_focus("exports/**/*.parquet", engine="polars")  # doctest: +SKIP
+    >>> cfusage.period_over_period(lazy, by="service")  # a LazyFrame  # doctest: +SKIP
     """
     what = "scan_focus()"
     module = engine_module(engine, what)
