@@ -5,6 +5,13 @@ history, with the weekly rhythm and the monthly free-allowance reset taken out f
 :func:`describe_anomalies` turns runs of flagged days into ranked events (start, end, cost impact)
 with a sentence each ("R2 Class A Operations in account Acme were 9.1x their usual level on
 2026-03-14 ...").
+
+Both take a pandas frame or an engine's frame (Polars, DuckDB, Spark, Ibis: see
+:mod:`cfusage.analysis._engine`) and return the input's kind. On an engine, :func:`anomalies`
+aggregates the daily series per group in the engine (each row's pre-allowance cost is computed
+per row there first, a window over the metric's units), collects that series (groups x days, not
+rows) and scores it with the same numpy code; :func:`describe_anomalies` collects the scored
+series it is given.
 """
 
 from __future__ import annotations
