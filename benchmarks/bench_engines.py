@@ -34,7 +34,8 @@ speed-up over it. Every engine's result is compared with pandas': the same colum
 the same order, the same NA pattern, numbers equal to 1e-9 (relative, or absolute near 0). A
 helper without an engine path is reported as "pandas only, not measured".
 
-Size: ``CFUSAGE_BENCH_ACCOUNTS`` (default 1,000; e.g. 50 to try it quickly).
+Size: ``CFUSAGE_BENCH_ACCOUNTS`` (default 1,000; e.g. 50 to try it quickly);
+``CFUSAGE_BENCH_SPARK=0`` leaves Spark out (it also is when Java is absent).
 Run: ``python -m benchmarks engines``.
 """
 
@@ -366,7 +367,7 @@ def main() -> list[Target]:
     accounts = int(os.environ.get("CFUSAGE_BENCH_ACCOUNTS", "1000"))
     cap = float(os.environ.get("CFUSAGE_BENCH_CAP_GB", "14")) * GB
     spark_accounts = min(SPARK_ACCOUNTS, accounts)
-    spark = bool(shutil.which("java"))
+    spark = bool(shutil.which("java")) and os.environ.get("CFUSAGE_BENCH_SPARK", "1") != "0"
     t = time.perf_counter()
     full = large_store(accounts, quiet=False)
     part = large_store(spark_accounts, quiet=False)
@@ -387,61 +388,71 @@ def main() -> list[Target]:
         flush=True,
     )
     landed = {h: has_engine_path(h) for h in HELPERS}
+    for helper in HELPERS:
+        print(f"   {describe_call(helper, full, accounts)}", flush=True)
+    # the full size first (pandas, then each engine), then the Spark slice (pandas, Spark)
+    plan = [
+        (h, kind, full, accounts)
+        for h in HELPERS
+        for kind in ("pandas", *(ENGINES if landed[h] else ()))
+    ]
+    if spark:
+        for h in (h for h in HELPERS if landed[h]):
+            if part != full:
+                plan.append((h, "pandas", part, spark_accounts))
+            plan.append((h, "spark", part, spark_accounts))
     import pandas as pd
 
-    table: list[tuple[str, ...]] = []
+    rows_of: dict[tuple[str, int], tuple[str, ...]] = {}
     speed: dict[str, list[tuple[float | None, str, str]]] = {e: [] for e in ENGINES}
     peaks: dict[str, list[tuple[float, str]]] = {e: [] for e in ENGINES}
     equal: list[tuple[str, bool, str]] = []
     sources: set[str] = set()
+    ref: dict[tuple[str, int], tuple[dict, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        for helper in HELPERS:
-            print(f"   {describe_call(helper, full, accounts)}", flush=True)
-            plan = [("pandas", full, accounts)]
-            if landed[helper]:
-                plan += [(e, full, accounts) for e in ENGINES]
-                if spark:
-                    if part != full:
-                        plan.append(("pandas", part, spark_accounts))
-                    plan.append(("spark", part, spark_accounts))
-            ref: dict[int, tuple[dict, Any]] = {}
-            for kind, store, n in plan:
-                out = Path(tmp) / f"{helper}-{kind}-{n}.parquet"
-                run = measure(kind, helper, store, n, out, cap)
-                sources.add(run.get("source", ""))
-                secs, peak = _figures(run)
-                size = f"{n * N_METRICS * 365 / 1e6:.2f}M"
-                if kind == "pandas":
-                    ref[n] = (run, pd.read_parquet(out) if out.exists() else None)
-                    shown, same = "1.0x", "reference"
-                    note = run.get("error", "")
+        for i, (helper, kind, store, n) in enumerate(plan):
+            out = Path(tmp) / f"{helper}-{kind}-{n}.parquet"
+            run = measure(kind, helper, store, n, out, cap)
+            sources.add(run.get("source", ""))
+            secs, peak = _figures(run)
+            size = f"{n * N_METRICS * 365 / 1e6:.2f}M"
+            if kind == "pandas":
+                ref[helper, n] = (run, pd.read_parquet(out) if out.exists() else None)
+                shown, same = "1.0x", "reference"
+                note = run.get("error", "")
+                if run.get("stopped"):
+                    note = (
+                        f"stopped: past the {_gb(cap)} GB cap"
+                        if run["stopped"] == "memory"
+                        else (f"stopped after {TIMEOUT_S} s")
+                    )
+            else:
+                base, want = ref[helper, n]
+                value, shown = _speedup(base, run)
+                note = ""
+                if "error" in run:
+                    same, note = "-", run["error"]
+                elif want is None:
+                    same = "- (no pandas result)"
                 else:
-                    base, want = ref[n]
-                    value, shown = _speedup(base, run)
-                    if "error" in run:
-                        same, note = "-", run["error"]
-                    elif want is None:
-                        same, note = "-", "no pandas result to compare with"
-                    else:
-                        ok, same = compare(pd.read_parquet(out), want)
-                        equal.append((f"{helper} on {kind}", ok, same))
-                        note = ""
-                    if kind == "spark" and "error" not in run:
-                        note = (
-                            f"session start {run['spark_start']:.1f} s (not counted); "
-                            f"JVM peak {_gb(run['jvm_peak'])} GB"
-                        )
-                    if kind in ENGINES:
-                        speed[kind].append((value, shown, helper))
-                        if "error" not in run:
-                            peaks[kind].append((run["peak"], helper))
-                table.append((helper, kind, size, secs, peak, shown, same, note))
-                print("     " + "  ".join(x for x in table[-1] if x), flush=True)
-            if not landed[helper]:
-                table.append(
-                    (helper, "engines", "-", "-", "-", "-", "pandas only, not measured", "")
-                )
-                print(f"     {helper}: pandas only, not measured (no engine path yet)", flush=True)
+                    ok, same = compare(pd.read_parquet(out), want)
+                    equal.append((f"{helper} on {kind}", ok, same))
+                if kind == "spark" and "error" not in run:
+                    note = (
+                        f"session start {run['spark_start']:.1f} s (not counted); "
+                        f"JVM peak {_gb(run['jvm_peak'])} GB"
+                    )
+                if kind in ENGINES:
+                    speed[kind].append((value, shown, helper))
+                    if "error" not in run:
+                        peaks[kind].append((run["peak"], helper))
+            rows_of[helper, i] = (helper, kind, size, secs, peak, shown, same, note)
+            print("     " + "  ".join(x for x in rows_of[helper, i] if x), flush=True)
+    table = []
+    for helper in HELPERS:
+        table += [r for (h, _), r in sorted(rows_of.items(), key=lambda x: x[0][1]) if h == helper]
+        if not landed[helper]:
+            table.append((helper, "engines", "-", "-", "-", "-", "pandas only, not measured", ""))
     head = ("helper", "path", "rows", "seconds", "peak GB", "(a)/path", "figures", "note")
     print("   " + f"sources: {', '.join(sorted(s for s in sources if s))}")
     print(_table(head, table))
@@ -511,7 +522,7 @@ def _targets(
             )
         )
     bad = [f"{what}: {why}" for what, ok, why in equal if not ok]
-    engines = "DuckDB, Polars" + (", Spark" if spark else " (no Java: no Spark)")
+    engines = "DuckDB, Polars" + (", Spark" if spark else " (no Spark)")
     out.append(
         Target(
             f"{engines} figures equal pandas'",
