@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import cfusage
+from cfusage.analysis import _engine
 from cfusage.analysis._pricing import free_allowance_usage, rate
 from cfusage.errors import ArgumentError
 from tests.engines import arrow, as_engine, assert_same, collect
@@ -120,6 +121,34 @@ def test_free_allowance_usage_on_an_aws_focus_file(aws, engine, freq):
     )  # fmt: skip
 
 
+def test_free_allowance_usage_collects_one_row_per_month_block(sample, monkeypatch):
+    """What leaves the engine for freq="MS": one row per account x metric x billing period x
+    month (x category, class, known or not), counted here on the raw rows; for "D" per day."""
+    collected: list[int] = []
+    real = _engine.to_pandas
+
+    def spy(frame):
+        out = real(frame)
+        collected.append(len(out))
+        return out
+
+    monkeypatch.setattr(_engine, "to_pandas", spy)
+    rel = _on("sample", sample, "duckdb")
+    keys = ["billing_account_id", "x_billable_metric_id", "billing_period_start", "charge_category",
+            "charge_class"]  # fmt: skip
+    unknown = sample["consumed_quantity"].isna()
+    sizes = {}
+    for freq in ("MS", "D"):
+        collected.clear()
+        free_allowance_usage(rel, freq=freq)
+        when = sample["charge_period_start"].dt.tz_localize(None).dt.to_period(freq[0])
+        groups = sample.groupby([*(sample[k] for k in keys), when, unknown], observed=True,
+                                dropna=False).ngroups  # fmt: skip
+        assert collected == [groups], freq
+        sizes[freq] = groups
+    assert sizes["D"] > 10 * sizes["MS"] and sizes["MS"] < len(sample) / 15
+
+
 # ---- worked by hand ---------------------------------------------------------------------------
 
 BOOK = pd.DataFrame(
@@ -187,6 +216,25 @@ def test_free_allowance_usage_by_hand_in_any_row_order(engine):
     assert daily["billable_quantity"].tolist() == [0.0, 2 * m]
     assert daily["allowance_used_share"].tolist() == pytest.approx([0.7, 0.3])
     assert daily["missing_quantity_rows"].tolist() == [0, 1]
+
+
+def test_free_allowance_usage_with_a_price_version_from_mid_month(engine):
+    """The month is cut where a version starts: 03-01 under 10M free, from 03-02 5M free.
+    By hand (M = 1e6): 03-01 uses 7M, all free; on 03-02 the running 7M is already past 5M, so
+    its 8M are billable (and the -3M correction): free 7M, billable 5M in March."""
+    m = 1e6
+    book = pd.concat([BOOK, BOOK.assign(free_allowance=[5e6])], ignore_index=True).assign(
+        valid_from=[None, "2026-03-02"], valid_to=["2026-03-02", None]
+    )
+    frame = as_engine(_hand(), engine)
+    for freq in ("MS", "billing_period"):
+        with pytest.warns(UserWarning, match="EUR"):
+            reference = free_allowance_usage(_hand(), price_book=book, freq=freq)
+        with pytest.warns(UserWarning, match="EUR"):
+            got = free_allowance_usage(frame, price_book=book, freq=freq)
+        assert_same(got, reference, engine)
+        out = collect(got)
+        assert out[["free_quantity", "billable_quantity"]].values.tolist() == [[7 * m, 5 * m]]
 
 
 # ---- what an engine refuses ---------------------------------------------------------------------

@@ -338,9 +338,11 @@ def free_allowance_usage(
         A typed usage frame with ``x_billable_metric_id``, ``consumed_quantity`` and
         ``charge_period_start``: a pandas DataFrame, or a Polars, DuckDB, Spark or Ibis frame
         (see "Engines" in :mod:`cfusage.analysis._engine`). On an engine the rows are summed in
-        the engine per account x metric x billing period x UTC day (x currency, charge category
-        and class, and whether the quantity is known); only those day totals are collected. The
-        figures are the same: a day's free part does not depend on the order of its rows.
+        the engine per account x metric x billing period x block (x currency, charge category
+        and class, and whether the quantity is known), and only those sums are collected; a
+        block is a UTC day for ``freq`` "D" and "W", and for "MS", "QS" and "billing_period"
+        a calendar month cut where a price version starts or ends. The figures are the same:
+        the free part of a run of days does not depend on the order of its rows.
     price_book : str, path or DataFrame, optional
         See :func:`load_price_book`; default: the example shipped with cfusage.
     freq : str
@@ -391,19 +393,7 @@ def free_allowance_usage(
     [1.0]
     """
     if _engine.is_engine(data):
-        # The allowance only needs day totals: per account x metric x billing period, the
-        # billable part of a day is max(C_d - a, 0) - max(C_{d-1} - a, 0) whatever the order of
-        # the day's rows (the sum over a day's rows telescopes), so the day-level sums in the
-        # engine give the cells exactly what the rows give them.
-        g.freq_of(freq)  # a bad grain is refused before the engine runs
-        r = _engine.reduce(
-            data,
-            "free_allowance_usage()",
-            keys=["x_billable_metric_id"],
-            values=["consumed_quantity"],
-            optional=[*_CONTEXT],
-        )
-        return r.back(free_allowance_usage(r.frame, price_book=price_book, freq=freq))
+        return _free_allowance_engine(data, load_price_book(price_book), freq)
     g.require(
         data,
         ["x_billable_metric_id", "consumed_quantity", "charge_period_start"],
@@ -757,6 +747,52 @@ def _masked(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def _us(ts: pd.Series) -> np.ndarray:
     naive = pd.Series(ts).dt.tz_convert("UTC").dt.tz_localize(None)
     return naive.to_numpy(dtype="datetime64[us]").astype(np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# free_allowance_usage() on an engine: reduce to blocks of days, finish in pandas
+
+
+def _free_allowance_engine(data: Any, book: pd.DataFrame, freq: str) -> Any:
+    """Sum the rows in the engine per account x metric x billing period x *block*, then run the
+    pandas code on those sums (:mod:`cfusage.analysis._engine`).
+
+    A block is a run of consecutive days inside one cell of the result and one price version:
+    a UTC day for ``freq`` "D" and "W"; for "MS", "QS" and "billing_period" the calendar month,
+    cut where a version of the book starts or ends. Each block is represented by its first day.
+    Why the cells come out the same: the billable part of a run of rows in day order is
+    ``max(C_after - a, 0) - max(C_before - a, 0)`` whatever their order inside the run (the
+    per-row differences telescope), blocks of one account x metric x billing period follow each
+    other in day order, and a block's first day has the same cell and price version as its rows.
+    """
+    what = "free_allowance_usage()"
+    grain = g.freq_of(freq)  # a bad grain is refused before the engine runs
+    frame = _engine.lazy(data, what)
+    dtype = frame.collect_schema().get("charge_period_start")
+    if grain in ("MS", "QS", "billing_period") and dtype == nw.Datetime:
+        zone = getattr(dtype, "time_zone", None)
+        frame = frame.with_columns(_block_start(book, zone).alias("charge_period_start"))
+    r = _engine.reduce(
+        frame.to_native(),
+        what,
+        keys=["x_billable_metric_id"],
+        values=["consumed_quantity"],
+        optional=[*_CONTEXT],
+    )
+    return _engine.like(free_allowance_usage(r.frame, price_book=book, freq=freq), data)
+
+
+def _block_start(book: pd.DataFrame, zone: str | None) -> nw.Expr:
+    """The first day of each row's block: its month's start, or the last version boundary of
+    the book (a ``valid_from`` or ``valid_to``) in the month on or before the row's day."""
+    ts = nw.col("charge_period_start")
+    start: Any = ts.dt.truncate("1mo")
+    bounds = pd.concat([book["valid_from"], book["valid_to"]]).dropna().unique()
+    for b in sorted(pd.Timestamp(x).tz_convert("UTC") for x in bounds):
+        when = b.to_pydatetime() if zone is not None else b.tz_localize(None).to_pydatetime()
+        cut = nw.lit(when)
+        start = nw.when((ts >= cut) & (start < cut)).then(cut).otherwise(start)
+    return start
 
 
 # --------------------------------------------------------------------------------------------------
