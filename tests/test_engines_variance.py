@@ -29,7 +29,7 @@ from cfusage.analysis._variance import (
     price_volume_mix,
     top_movers,
 )
-from cfusage.errors import ArgumentError
+from cfusage.errors import ArgumentError, CurrencyError, DataError
 from tests.engines import arrow, as_engine, assert_same, collect
 from tests.frames import typed
 from tests.test_like_for_like import daily, row
@@ -359,6 +359,31 @@ def test_a_duckdb_session_not_in_utc_is_refused_naming_the_zone(helper):
     con.execute("SET TimeZone = 'America/New_York'")
     with pytest.raises(ArgumentError, match=r"'America/New_York'.*SET TimeZone = 'UTC'"):
         _HELPERS[helper](con.from_arrow(arrow(df)))
+
+
+@pytest.mark.parametrize("kind", ["polars", "duckdb"])
+def test_data_errors_are_the_pandas_ones_on_an_engine(kind):
+    two_units = typed(
+        charge_period_start=["2026-09-03", "2026-10-03"],
+        x_billable_metric_id=["egress", "egress"],
+        pricing_unit=["GB", "TB"],
+        billing_currency=["USD", "USD"],
+        pricing_quantity=[1.0, 1.0],
+        effective_cost=[1.0, 2.0],
+    )
+    with pytest.raises(DataError, match=r"egress.*\['GB', 'TB'\].*pricing_unit"):
+        price_volume_mix(as_engine(two_units, kind), base=SEP, current=OCT)
+    two_currencies = two_units.assign(
+        billing_currency=pd.Categorical(["USD", "EUR"]), pricing_unit="GB"
+    )
+    with pytest.raises(CurrencyError, match=r"\['EUR', 'USD'\]"):
+        budget_status(as_engine(two_currencies, kind), budget=10.0)
+    per_currency = pd.DataFrame({"billing_currency": ["USD", "EUR"], "budget": [10.0, 20.0]})
+    assert_same(
+        budget_status(as_engine(two_currencies, kind), budget=per_currency),
+        budget_status(two_currencies, budget=per_currency),
+        kind,
+    )
 
 
 def test_periods_that_are_not_whole_days_are_refused_on_an_engine():
