@@ -29,6 +29,11 @@ two versions of a metric whose intervals overlap are refused. This is a plain in
 (``metric = metric AND valid_from <= day < valid_to``), not an "as of" join, so it ports as is to
 SQL or Spark. An older book dated by ``effective_from`` only is read as ``valid_from``, each
 version valid until the metric's next ``effective_from``.
+
+**Engines.** :func:`free_allowance_usage` takes any frame of :mod:`cfusage.analysis._engine`: it
+sums the quantities in the engine per account x metric x billing period x block of days and
+finishes in pandas. :func:`rate` takes pandas and Polars frames (on a LazyFrame it stays lazy), and
+refuses DuckDB, Spark and Ibis frames, which have no row order (see its docstring).
 """
 
 from __future__ import annotations
@@ -221,7 +226,7 @@ def rate(data: Frame, *, price_book: PriceBook | None = None, overwrite: bool = 
     Ibis table has no row order, so the split would be arbitrary: it is refused with
     :class:`~cfusage.ArgumentError` before anything is read. Rate a collected slice (one billing
     period, one account...), or use the costs the store already has; :func:`free_allowance_usage`
-    (day totals, which do not depend on that order) runs on every engine.
+    (sums over days, which do not depend on that order) runs on every engine.
 
     Parameters
     ----------
