@@ -55,7 +55,8 @@ def arrow(df: pd.DataFrame) -> pa.Table:
     fields = [
         pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in table.schema
     ]
-    return table.cast(pa.schema(fields)).replace_schema_metadata(None)
+    # one chunk per column: Spark reads a chunked timestamp column as an empty struct
+    return table.cast(pa.schema(fields)).replace_schema_metadata(None).combine_chunks()
 
 
 def as_engine(df: pd.DataFrame, engine: str) -> Any:
