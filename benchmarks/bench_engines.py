@@ -185,6 +185,7 @@ def child(kind: str, helper: str, store: str, accounts: int, out: str) -> dict[s
 
         session = duckdb.connect()
         session.execute("SET TimeZone = 'UTC'")
+        session.execute("SET enable_progress_bar = false")
     elif kind == "polars":
         import polars  # noqa: F401  (imported before the clock, as pandas is)
     elif kind == "spark":
