@@ -29,8 +29,8 @@ from hypothesis import strategies as st
 
 import cfusage
 from cfusage.analysis import _engine
-from cfusage.analysis._amortization import amortize, reconcile
-from cfusage.analysis._discounts import discounts, savings_summary
+from cfusage.analysis._amortization import amortize, amortize_commitment, reconcile
+from cfusage.analysis._discounts import discounts, savings_summary, unit_price_discounts
 from cfusage.errors import ArgumentError, MissingColumnsError, ValidationError
 from tests.engines import arrow, as_engine, assert_same, collect
 from tests.test_unknown_stays_unknown_costs import MONEY, _cells, _frames, _row
@@ -47,6 +47,7 @@ BOOK = str(Path(cfusage.analysis.__file__).parent / "data" / "price_book.csv")
 def _frame(name: str) -> pd.DataFrame:
     if name == "sample":
         df = cfusage.sample.load()
+        assert isinstance(df, pd.DataFrame)
         df.attrs.clear()
         return df
     if name == "aws":
@@ -278,6 +279,15 @@ def test_amortize_refuses_rows_it_cannot_spread_on_an_engine() -> None:
         amortize(as_engine(df, "polars"), freq="billing_period")
 
 
+def test_pandas_only_helpers_refuse_engine_frames() -> None:
+    native = _on("aws", "polars")
+    with pytest.raises(ArgumentError, match=r"unit_price_discounts.*pandas frame only"):
+        unit_price_discounts(native)
+    commitments = cfusage.sample.COMMITMENTS
+    with pytest.raises(ArgumentError, match=r"amortize_commitment.*pandas frame only"):
+        amortize_commitment(native, commitments=commitments)
+
+
 def test_engines_refuse_tags_and_non_utc_sessions() -> None:
     import duckdb
 
@@ -299,7 +309,7 @@ def test_engines_refuse_tags_and_non_utc_sessions() -> None:
 
 def _examples(engine: str) -> settings:
     return settings(
-        max_examples=4 if engine == "spark" else 20,
+        max_examples=4 if engine == "spark" else 12,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
     )

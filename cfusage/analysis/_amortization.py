@@ -333,7 +333,8 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
         If a commitment has a missing or negative amount, a term that ends before it starts, an
         unknown ``kind`` or ``period``, or a ``discount`` outside [0, 1).
     ArgumentError
-        If an hourly commitment covers rows longer than an hour (daily rows: use ``period="day"``).
+        If an hourly commitment covers rows longer than an hour (daily rows: use ``period="day"``),
+        or for an engine frame (Polars, DuckDB, Spark...): this helper takes pandas only.
 
     Warns
     -----
@@ -363,7 +364,12 @@ def amortize_commitment(data: pd.DataFrame, *, commitments: pd.DataFrame) -> pd.
     >>> amortize_commitment(usage, commitments=commitment.iloc[[1]])[cols].values.tolist()
     [['Used', 15.0, 0.0], ['Used', 4.0, 0.0], ['Unused', 1.0, <NA>]]
     """
-
+    if _engine.is_engine(data):
+        raise ArgumentError(
+            "amortize_commitment() takes a pandas frame only (a balance is drawn row by row in "
+            f"time order), not {type(data).__name__}; collect the rows of the commitments' "
+            "scope and terms into pandas first"
+        )
     g.require(
         data,
         ["charge_period_start", "contracted_cost", "billing_currency"],

@@ -42,6 +42,7 @@ import narwhals.stable.v2 as nw
 import numpy as np
 import pandas as pd
 
+from ..errors import ArgumentError
 from . import _engine
 from . import _grouping as g
 from ._engine import Frame
@@ -291,6 +292,8 @@ def unit_price_discounts(
     ------
     MissingColumnsError
         If list or contracted cost or unit price is missing or all NA.
+    ArgumentError
+        For an engine frame (Polars, DuckDB, Spark...): this helper takes pandas only.
 
     Examples
     --------
@@ -309,6 +312,12 @@ def unit_price_discounts(
     >>> out[["unit_price_discount", "max_unit_price_discount"]].round(6).iloc[0].tolist()
     [0.15, 0.2]
     """
+    if _engine.is_engine(data):
+        raise ArgumentError(
+            "unit_price_discounts() takes a pandas frame only (its min and max are of row-level "
+            f"ratios), not {type(data).__name__}; discounts() and savings_summary() run on "
+            "engines, or collect the rows you need into pandas first"
+        )
     need = ["list_cost", "contracted_cost", "list_unit_price", "contracted_unit_price"]
     g.require(data, need, "unit_price_discounts()")
     grp = g.grouping(data, by, freq)
