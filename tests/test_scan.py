@@ -558,3 +558,20 @@ def test_scan_focus_on_a_polars_engine_is_a_lazyframe_and_duckdb_a_relation():
     rel = cfusage.scan_focus(FILES[0], connection=con)
     con.register("focus", rel)
     assert con.sql("SELECT count(*) FROM focus").fetchall() == [(250,)]
+
+
+def test_duckdb_scans_are_utc_whatever_the_machine_s_zone():
+    """Without connection=, a scan runs on cfusage's own UTC connection: helpers work even when
+    the default connection is in another zone (a machine not on UTC), which is left alone."""
+    default = duckdb.default_connection()
+    (before,) = default.execute("select current_setting('TimeZone')").fetchone()
+    default.execute("SET TimeZone = 'America/New_York'")
+    try:
+        aws = Path(__file__).parent / "data" / "focus" / "focus_1_3_cost_and_usage_aws.csv"
+        got = period_over_period(cfusage.scan_focus(aws), by="service", freq="D")
+        want = period_over_period(cfusage.to_frame(aws), by="service", freq="D")
+        assert_same(got, want, "duckdb")
+        (now,) = default.execute("select current_setting('TimeZone')").fetchone()
+        assert now == "America/New_York"
+    finally:
+        default.execute(f"SET TimeZone = '{before}'")

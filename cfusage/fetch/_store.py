@@ -1003,7 +1003,7 @@ class Store:
             ``"duckdb"`` gives a ``duckdb.DuckDBPyRelation``, ``"polars"`` a
             ``polars.LazyFrame``.
         connection : duckdb.DuckDBPyConnection, optional
-            The DuckDB connection (default ``duckdb.default_connection()``). The helpers refuse a
+            The DuckDB connection (default: cfusage's own connection, in UTC). The helpers refuse a
             connection whose time zone is not UTC (``SET TimeZone = 'UTC'``).
 
         Returns

@@ -123,14 +123,31 @@ def engine_module(engine: str, what: str) -> Any:
         ) from e
 
 
+_UTC_CONNECTIONS: dict[int, Any] = {}
+
+
+def _utc_connection(module: Any) -> Any:
+    """cfusage's own DuckDB connection, in UTC (one per process and duckdb module).
+
+    Helpers count UTC days and DuckDB truncates days in its connection's zone, which for the
+    default connection is the machine's: a connection of our own keeps scans right on any machine
+    without changing the user's default connection.
+    """
+    key = id(module)
+    if key not in _UTC_CONNECTIONS:
+        con = module.connect()
+        con.execute("SET TimeZone = 'UTC'")
+        _UTC_CONNECTIONS[key] = con
+    return _UTC_CONNECTIONS[key]
+
+
 def _connection(module: Any, engine: str, connection: Any, what: str) -> Any:
     if engine == "polars":
         if connection is not None:
             raise ArgumentError(f"{what}: connection= is for engine='duckdb'; Polars has none")
         return None
     if connection is None:
-        default = module.default_connection
-        return default() if callable(default) else default
+        return _utc_connection(module)
     if not isinstance(connection, module.DuckDBPyConnection):
         raise ArgumentError(
             f"{what}: connection= must be a duckdb connection (duckdb.connect()), "
@@ -167,7 +184,7 @@ def scan_focus(
     engine : {"duckdb", "polars"}
         ``"duckdb"`` gives a ``duckdb.DuckDBPyRelation``, ``"polars"`` a ``polars.LazyFrame``.
     connection : duckdb.DuckDBPyConnection, optional
-        The DuckDB connection to scan on (default ``duckdb.default_connection()``). Helpers
+        The DuckDB connection to scan on (default: cfusage's own connection, in UTC). Helpers
         truncate days in the connection's time zone, so they refuse a connection that is not
         in UTC (``SET TimeZone = 'UTC'``).
 
