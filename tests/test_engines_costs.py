@@ -272,6 +272,14 @@ def test_amortize_on_a_duckdb_connection_of_its_own() -> None:
     con.execute("SET python_enable_replacements = false")
     with pytest.raises(ArgumentError, match="replacement scan"):
         amortize(con.from_arrow(table), freq="MS")
+    # a FOCUS scan (cfusage's own DuckDB connection): the hourly file split by day, and summed
+    scan = cfusage.scan_focus(AWS)
+    got = collect(amortize(scan, freq="D"))
+    ref = amortize(_frame("aws"), freq="D")
+    common = [c for c in got.columns if c != "tags"]  # a scan keeps tags as JSON text
+    assert common[0] == "period"
+    assert_same(_canonical(got[common]), _canonical(ref[common]), "")
+    assert_same(savings_summary(scan), _reference(savings_summary, "aws"), "duckdb")
 
 
 def test_amortize_refuses_rows_it_cannot_spread_on_an_engine() -> None:
