@@ -131,3 +131,15 @@ def test_what_an_engine_cannot_take_is_refused_by_name(sample):
     ]
     with pytest.raises(MissingColumnsError, match="no_such_cost"):
         _engine.reduce(as_engine(sample, "polars"), "t()", keys=[], values=["no_such_cost"])
+
+
+def test_a_duckdb_result_lives_on_the_input_s_connection(sample):
+    """So that a helper's result joins with the relation it came from (DuckDB cannot combine
+    relations of two connections)."""
+    con = duckdb.connect()
+    rel = con.from_arrow(arrow(sample.head(5)))
+    small = sample.head(2)[["billing_currency", "effective_cost"]]
+    back = _engine.like(small, rel)
+    other = rel.select("billing_currency").limit(1).set_alias("other")
+    joined = back.set_alias("result").join(other, "billing_currency")
+    assert len(joined.fetchall()) == 2

@@ -204,24 +204,22 @@ def _period_expr(grain: str) -> nw.Expr:
 def _same_engine(pieces: pd.DataFrame, like: nw.LazyFrame) -> nw.LazyFrame:
     """``pieces`` (pandas) as a lazy frame of ``like``'s engine and schema, to concat with it.
 
-    DuckDB cannot combine relations of two connections, and a relation does not expose its
-    connection, so the pieces are read on ``like``'s connection itself (a query over ``like``
-    that scans the local Arrow table, DuckDB's Python replacement scan).
+    DuckDB cannot combine relations of two connections, so the pieces are read on ``like``'s
+    connection itself (:func:`cfusage.analysis._engine.beside`).
     """
     schema = like.collect_schema()
     native = like.to_native()
     table = pa.Table.from_pandas(_engine._plain(pieces)[list(schema)], preserve_index=False)
     impl = like.implementation
     if impl.is_duckdb():
-        _cfusage_pieces = table  # read by the query below, by name
         try:
-            small: Any = native.query("_cfusage_rest", "SELECT * FROM _cfusage_pieces")
-        except Exception as exc:  # replacement scans switched off on that connection
+            small: Any = _engine.beside(native, table)
+        except _engine.ReplacementScanError as exc:
             raise ArgumentError(
                 "amortize() on DuckDB reads the split rows back on the relation's own connection "
                 "through a Python replacement scan, which this connection refuses "
                 f"({exc}); SET python_enable_replacements = true, or pass a pandas frame"
-            ) from exc
+            ) from None
     elif impl.is_pyspark() or impl.is_pyspark_connect():
         small = native.sparkSession.createDataFrame(table.to_pandas(), schema=native.schema)
     else:

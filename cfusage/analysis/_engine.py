@@ -236,12 +236,34 @@ def like(result: pd.DataFrame, native: Any) -> Any:
         out = pl.from_arrow(table)
         return out.lazy() if isinstance(native, pl.LazyFrame) else out
     if impl.is_duckdb():
-        return impl.to_native_namespace().from_arrow(table)
+        try:
+            return beside(native, table)
+        except ReplacementScanError:  # then on the default connection: usable, not joinable
+            return impl.to_native_namespace().from_arrow(table)
     if impl.is_pyspark() or impl.is_pyspark_connect():
         return native.sparkSession.createDataFrame(table.to_pandas())
     if impl.is_ibis():
         return impl.to_native_namespace().memtable(table)
     return nw.from_native(table).lazy(backend=impl).to_native()
+
+
+class ReplacementScanError(Exception):
+    """A DuckDB connection that refuses Python replacement scans (see :func:`beside`)."""
+
+
+def beside(relation: Any, table: pa.Table) -> Any:
+    """``table`` as a DuckDB relation on ``relation``'s own connection.
+
+    DuckDB cannot combine relations of two connections, and a relation does not expose its
+    connection, so the table is read by a query over ``relation`` that scans the local Arrow
+    table by name (DuckDB's Python replacement scan). Raises :class:`ReplacementScanError` when
+    the connection has replacement scans switched off.
+    """
+    _cfusage_table = table
+    try:
+        return relation.query("_cfusage_input", "SELECT * FROM _cfusage_table")
+    except Exception as exc:  # duckdb's own error types: duckdb is not imported here
+        raise ReplacementScanError(str(exc)) from None
 
 
 def _plain(result: pd.DataFrame) -> pd.DataFrame:
