@@ -59,9 +59,50 @@ def sleep() -> FakeSleep:
 
 @pytest.fixture(params=["pandas", "polars", "duckdb", "spark"])
 def engine(request: pytest.FixtureRequest) -> str:
-    """Each engine of the matrix in turn (tests/engines.py); Spark skips only without Java."""
+    """Each engine of the matrix in turn (tests/engines.py); Spark skips only without Java.
+
+    Two markers choose fewer (the others are deselected, not skipped):
+    ``@pytest.mark.engines("polars", "duckdb")`` runs a test on those engines only, and
+    ``@pytest.mark.spark_only("case", CASES)`` runs it on Spark only where the parameter ``case``
+    is one of ``CASES`` (Spark jobs take seconds each).
+    """
     from tests.engines import SPARK_MISSING
 
     if request.param == "spark" and SPARK_MISSING:
         pytest.skip(SPARK_MISSING)
     return request.param
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "engines(*names): run on these engines of the matrix only")
+    config.addinivalue_line(
+        "markers", "spark_only(argname, values): on Spark, only the cases with argname in values"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        engine = params.get("engine")
+        chosen = item.get_closest_marker("engines")
+        spark = item.get_closest_marker("spark_only")
+        if engine is not None and (
+            (chosen is not None and engine not in chosen.args)
+            or (
+                engine == "spark"
+                and spark is not None
+                and params[spark.args[0]] not in spark.args[1]
+            )
+        ):
+            drop.append(item)
+        else:
+            keep.append(item)
+            if engine == "spark":
+                # PySpark (py4j) leaves local result sockets for the garbage collector
+                item.add_marker(
+                    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+                )
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -115,10 +115,9 @@ CASES = [
 ]
 
 
+@pytest.mark.spark_only("on_spark", [True])  # Spark runs the cases with NA costs
 @pytest.mark.parametrize(("name", "by", "freq", "on_spark"), CASES)
 def test_anomalies_equal_pandas(frames, natives, engine, name, by, freq, on_spark):
-    if engine == "spark" and not on_spark:
-        pytest.skip("run on pandas, Polars and DuckDB; Spark runs the cases with NA costs")
     history = 2 if freq == "W" else 7  # a few whole weeks: scored from the third
     reference = _quiet(anomalies, frames[name], by=by, freq=freq, min_history=history)
     got = _quiet(anomalies, natives(name, engine), by=by, freq=freq, min_history=history)
@@ -134,6 +133,7 @@ def test_anomalies_equal_pandas(frames, natives, engine, name, by, freq, on_spar
         assert collect(got)["actual"].isna().sum() == reference["actual"].isna().sum() > 0
 
 
+@pytest.mark.engines("pandas", "polars", "duckdb")  # the same reduction as the matrix
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -144,8 +144,6 @@ def test_anomalies_equal_pandas(frames, natives, engine, name, by, freq, on_spar
     ],
 )
 def test_other_arguments_equal_pandas(frames, natives, engine, kwargs):
-    if engine == "spark":
-        pytest.skip("run on pandas, Polars and DuckDB; the same reduction as the matrix")
     reference = _quiet(anomalies, frames["sample_na"], **kwargs)
     assert_same(_quiet(anomalies, natives("sample_na", engine), **kwargs), reference, engine)
 
@@ -161,10 +159,9 @@ def test_sample_spike_events_equal_pandas(frames, natives, engine):
     assert top["description"] == reference["description"].iloc[0]
 
 
+@pytest.mark.engines("pandas", "polars", "duckdb")  # the grain is read after collecting
 def test_weekly_events_equal_pandas(frames, natives, engine):
     """The grain of an engine's result is read from its periods: weeks stay weeks."""
-    if engine == "spark":
-        pytest.skip("the grain is read after collecting, the same for every engine")
     reference = describe_anomalies(
         _quiet(anomalies, frames["sample_na"], by="product", freq="W", min_history=2), n=None
     )

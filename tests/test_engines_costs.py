@@ -126,8 +126,6 @@ def _some(engine: str, name: str, combos: list[Any]) -> list[Any]:
     frame: the sample takes the even ones, the AWS file the odd ones)."""
     if engine != "spark":
         return combos
-    if name not in SPARK_FRAMES:
-        pytest.skip(f"on Spark the matrix runs on {SPARK_FRAMES} only (slow jobs)")
     return combos[SPARK_FRAMES.index(name) % 2 :: 2]
 
 
@@ -156,6 +154,7 @@ def _book() -> pd.DataFrame:
 # the golden matrix
 
 
+@pytest.mark.spark_only("name", SPARK_FRAMES)
 @pytest.mark.parametrize("name", FRAMES)
 def test_discounts_golden(engine: str, name: str) -> None:
     for by, freq in _some(engine, name, COMBOS):
@@ -163,6 +162,7 @@ def test_discounts_golden(engine: str, name: str) -> None:
         assert_same(discounts(_on(name, engine), by=by, freq=freq), ref, engine)
 
 
+@pytest.mark.spark_only("name", SPARK_FRAMES)
 @pytest.mark.parametrize("name", FRAMES)
 def test_reconcile_golden(engine: str, name: str) -> None:
     for by, freq in _some(engine, name, RECONCILE):
@@ -170,6 +170,7 @@ def test_reconcile_golden(engine: str, name: str) -> None:
         assert_same(reconcile(_on(name, engine), by=by, freq=freq), ref, engine)
 
 
+@pytest.mark.spark_only("name", SPARK_FRAMES)
 @pytest.mark.parametrize("name", ["sample", "aws_na"])
 def test_savings_summary_golden(engine: str, name: str) -> None:
     assert_same(savings_summary(_on(name, engine)), _reference(savings_summary, name), engine)
@@ -207,6 +208,7 @@ def _canonical(result: Any) -> pd.DataFrame:
     return df.iloc[order].reset_index(drop=True)
 
 
+@pytest.mark.spark_only("name", SPARK_FRAMES)
 @pytest.mark.parametrize("name", ["sample_cols", "aws_na"])
 def test_amortize_golden(engine: str, name: str) -> None:
     df = _frame(name)

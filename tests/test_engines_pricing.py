@@ -445,17 +445,15 @@ def _unknown_stays_unknown(df: pd.DataFrame, engine: str) -> None:
 _CHECKS = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
 
 
+@pytest.mark.engines("polars", "duckdb")  # pandas: tests/test_unknown_stays_unknown_costs.py
 @given(df=_frames())
 @settings(max_examples=15, deadline=None, suppress_health_check=_CHECKS)
 def test_free_allowance_unknown_quantity_stays_unknown_on_engines(df, engine):
-    if engine in ("pandas", "spark"):
-        pytest.skip("pandas: tests/test_unknown_stays_unknown_costs.py; Spark: the next test")
     _unknown_stays_unknown(df, engine)
 
 
+@pytest.mark.engines("spark")  # fewer examples: seconds a Spark job
 @given(df=_frames())
 @settings(max_examples=3, deadline=None, suppress_health_check=_CHECKS)
 def test_free_allowance_unknown_quantity_stays_unknown_on_spark(df, engine):
-    if engine != "spark":
-        pytest.skip("the previous test runs the other engines")
     _unknown_stays_unknown(df, engine)

@@ -226,10 +226,9 @@ SPARK_CASES = {
 _references: dict[str, pd.DataFrame] = {}
 
 
+@pytest.mark.spark_only("case", SPARK_CASES)  # seconds a call on Spark
 @pytest.mark.parametrize("case", list(CASES))
 def test_golden_matrix_equals_pandas(case, engine):
-    if engine == "spark" and case not in SPARK_CASES:
-        pytest.skip("Spark runs SPARK_CASES only (seconds a call); this case runs on the others")
     name, call = CASES[case]
     df, native = frames(name, engine)
     if case not in _references:
@@ -328,10 +327,9 @@ _HELPERS: dict[str, Callable[..., Any]] = {
 }
 
 
+@pytest.mark.engines("polars", "duckdb", "spark")  # pandas' tag path: tests/test_variance.py
 @pytest.mark.parametrize("helper", list(_HELPERS))
 def test_tag_by_is_refused_on_an_engine(helper, engine):
-    if engine == "pandas":
-        pytest.skip("pandas frames have tags: the tag path is tests/test_variance.py's")
     _, native = frames("sample", engine)
     with pytest.raises(ArgumentError, match=r"by='tag:team'.*only a pandas frame"):
         _HELPERS[helper](native, by=["product", "tag:team"])
@@ -427,10 +425,9 @@ def _batch(examples: list[list[tuple]]) -> pd.DataFrame:
     return out.astype(dict.fromkeys(names, "category"))
 
 
+@pytest.mark.engines("polars", "duckdb", "spark")  # pandas: tests/test_unknown_stays_unknown.py
 def test_an_unknown_cost_never_gives_a_figure_on_engines(engine):
     """tests/test_unknown_stays_unknown.py's property, on the engine's results."""
-    if engine == "pandas":
-        pytest.skip("the pandas path: tests/test_unknown_stays_unknown.py")
 
     @settings(_FEW, max_examples=_examples(engine, spark=2, others=4))
     @given(st.lists(st.lists(_row, min_size=1, max_size=25), min_size=1, max_size=8))
@@ -561,10 +558,9 @@ _LIKE_FOR_LIKE_SPARK = {
 }
 
 
+@pytest.mark.spark_only("case", _LIKE_FOR_LIKE_SPARK)  # the property below runs on Spark too
 @pytest.mark.parametrize("case", list(_LIKE_FOR_LIKE))
 def test_like_for_like_on_engines(case, engine):
-    if engine == "spark" and case not in _LIKE_FOR_LIKE_SPARK:
-        pytest.skip("Spark runs two of these (seconds a call); the property below runs too")
     make, kwargs, period, expected = _LIKE_FOR_LIKE[case]
     df = make()
     got = period_over_period(as_engine(df, engine), **kwargs)
@@ -577,11 +573,10 @@ def test_like_for_like_on_engines(case, engine):
             assert r[column] == pytest.approx(value), (case, column)
 
 
+@pytest.mark.engines("polars", "duckdb", "spark")  # pandas is the reference
 def test_like_for_like_property_on_engines(engine):
     """Any daily frame: on every engine, the figures are pandas', and a complete period is
     compared with the whole previous period (its cost by hand)."""
-    if engine == "pandas":
-        pytest.skip("pandas is the reference here")
 
     @settings(_FEW, max_examples=_examples(engine, spark=3, others=10))
     @given(
