@@ -157,7 +157,7 @@ def _amortize_engine(data: Any, freq: str, columns: Sequence[str]) -> Any:
     missing = [c for c in (_START, _END) if c not in names]
     if missing:
         raise MissingColumnsError(missing, f"amortize() needs columns the frame lacks: {missing}")
-    _engine._utc_day(frame, "amortize()")  # refuses a session zone other than UTC
+    _engine.utc_day(frame, "amortize()")  # refuses a session zone other than UTC
     start, end = nw.col(_START), nw.col(_END)
     period = _period_expr(grain)
     bad = start.is_null() | end.is_null() | (end < start)
@@ -169,7 +169,7 @@ def _amortize_engine(data: Any, freq: str, columns: Sequence[str]) -> Any:
         return _eager_if(rest, data)
     few = few.assign(
         **{
-            c: _engine._utc(few[c])
+            c: _engine.as_utc(few[c])
             for c in few.columns
             if pd.api.types.is_datetime64_any_dtype(few[c].dtype)
         }
@@ -209,7 +209,7 @@ def _same_engine(pieces: pd.DataFrame, like: nw.LazyFrame) -> nw.LazyFrame:
     """
     schema = like.collect_schema()
     native = like.to_native()
-    table = pa.Table.from_pandas(_engine._plain(pieces)[list(schema)], preserve_index=False)
+    table = pa.Table.from_pandas(_engine.plain(pieces)[list(schema)], preserve_index=False)
     impl = like.implementation
     if impl.is_duckdb():
         try:

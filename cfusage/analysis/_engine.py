@@ -21,7 +21,7 @@ month or a week is a set of days), and row counts are carried in :data:`ROWS`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -33,7 +33,23 @@ from ..errors import ArgumentError, MissingColumnsError
 from ..schema import DIMENSIONS, dtypes
 from ._grouping import ROWS, By
 
-__all__ = ["ROWS", "Frame", "Reduced", "columns_of", "is_engine", "reduce", "to_pandas"]
+__all__ = [
+    "ROWS",
+    "Frame",
+    "Reduced",
+    "ReplacementScanError",
+    "as_utc",
+    "beside",
+    "by_columns",
+    "columns_of",
+    "is_engine",
+    "lazy",
+    "like",
+    "plain",
+    "reduce",
+    "to_pandas",
+    "utc_day",
+]
 
 #: The input's kind is the output's: a pandas frame in, a pandas frame out; a Polars LazyFrame in,
 #: a Polars LazyFrame out (and so on for DuckDB, Spark and Ibis).
@@ -141,10 +157,10 @@ def reduce(
         raise MissingColumnsError(missing, f"{what} needs columns the frame lacks: {missing}")
     keys += [c for c in optional if c in names and c not in keys and c not in values]
     flags = [f"_cfusage_na{i}" for i in range(len(values))]
-    day_number = _utc_day(frame, what)
+    utc = utc_day(frame, what)
     grouped = (
         frame.with_columns(
-            day_number.alias("_cfusage_day"),
+            utc.alias("_cfusage_day"),
             *(nw.col(v).is_null().alias(f) for v, f in zip(values, flags, strict=True)),
         )
         .group_by("_cfusage_day", *keys, *flags, drop_null_keys=False)
@@ -153,7 +169,7 @@ def reduce(
     small = to_pandas(grouped)
     for v, f in zip(values, flags, strict=True):
         small[v] = small[v].astype("Float64").where(~small[f].astype(bool), pd.NA)
-    day = _utc(small.pop("_cfusage_day"))
+    day = as_utc(small.pop("_cfusage_day"))
     out = pd.DataFrame({_DAY: day})
     if ends:
         out["charge_period_end"] = day + pd.Timedelta(days=1)
@@ -163,7 +179,7 @@ def reduce(
     return Reduced(frame=out, native=data)
 
 
-def _utc_day(frame: nw.LazyFrame, what: str) -> nw.Expr:
+def utc_day(frame: nw.LazyFrame, what: str) -> nw.Expr:
     """The UTC day of ``charge_period_start`` (truncated in the engine).
 
     DuckDB and Spark keep a time zone per connection or session, not per column, and truncate
@@ -194,7 +210,7 @@ def to_pandas(frame: nw.LazyFrame | nw.DataFrame) -> pd.DataFrame:
 _arrow_types = {pa.string(): pd.StringDtype(), pa.large_string(): pd.StringDtype()}
 
 
-def _utc(s: pd.Series) -> pd.Series:
+def as_utc(s: pd.Series) -> pd.Series:
     """Timestamps as tz-aware UTC microseconds (Spark hands them over tz-naive, in UTC)."""
     s = pd.to_datetime(s)
     if s.dt.tz is None:
@@ -215,7 +231,7 @@ def _typed(df: pd.DataFrame) -> pd.DataFrame:
             cats = sorted({str(v) for v in s.dropna()})
             out[c] = pd.Categorical(s.map(lambda v: None if v is None else str(v)), categories=cats)
         elif t.startswith("datetime64"):
-            out[c] = _utc(df[c])
+            out[c] = as_utc(df[c])
         elif t == "bool":
             out[c] = df[c].astype("boolean")
         else:
@@ -227,7 +243,7 @@ def like(result: pd.DataFrame, native: Any) -> Any:
     """``result`` as an object of ``native``'s kind (pandas in, pandas out)."""
     if isinstance(native, pd.DataFrame):
         return result
-    result = _plain(result)
+    result = plain(result)
     result.attrs = {}  # an engine's frame has nowhere to keep them
     table = pa.Table.from_pandas(result, preserve_index=False)
     impl = nw.from_native(native).implementation
@@ -266,7 +282,7 @@ def beside(relation: Any, table: pa.Table) -> Any:
         raise ReplacementScanError(str(exc)) from None
 
 
-def _plain(result: pd.DataFrame) -> pd.DataFrame:
+def plain(result: pd.DataFrame) -> pd.DataFrame:
     """Categories as text, so every engine receives ordinary string columns."""
     fixed = {
         c: result[c].astype("str").where(result[c].notna(), None)
@@ -274,9 +290,3 @@ def _plain(result: pd.DataFrame) -> pd.DataFrame:
         if isinstance(result[c].dtype, pd.CategoricalDtype)
     }
     return result.assign(**fixed) if fixed else result.copy(deep=False)
-
-
-def present(frame: nw.LazyFrame, columns: Sequence[str]) -> list[str]:
-    """The ``columns`` the frame has, in the order given."""
-    names = set(columns_of(frame))
-    return [c for c in columns if c in names]

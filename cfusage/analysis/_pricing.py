@@ -818,7 +818,7 @@ def _rate_lazy(data: Any, book: pd.DataFrame, overwrite: bool) -> Any:
     missing = [c for c in _RATE_REQUIRED if c not in names]
     if missing:
         raise MissingColumnsError(missing, f"{what} needs columns the frame lacks: {missing}")
-    day = _engine._utc_day(frame, what)  # the UTC day; other zones refused
+    day = _engine.utc_day(frame, what)  # the UTC day; other zones refused
     zone = getattr(frame.collect_schema()["charge_period_start"], "time_zone", None)
     native = frame.to_native()
     ordered = nw.from_native(native.with_row_index(_ROW)).lazy()
