@@ -1,6 +1,6 @@
 """The helpers on pandas, DuckDB, Polars and Spark over a year of a large organization.
 
-The data is :func:`benchmarks._large_org.large_store`: 1,000 accounts x 100 metrics x 365 days =
+The data is :func:`cfusage.sample.large_store`: 1,000 accounts x 100 metrics x 365 days =
 36.5M daily records in a Hive-partitioned Parquet store (cfusage's store layout, generated under
 benchmarks/out/ on the first run, about a minute). Five helpers:
 
@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import Target
-from benchmarks._large_org import N_METRICS, large_store
+from cfusage.sample._large import N_METRICS, large_store
 
 HELPERS = ("discounts", "period_over_period", "price_volume_mix", "budget_variance", "anomalies")
 ENGINES = ("duckdb", "polars")
@@ -364,15 +364,20 @@ def _speedup(ref: dict, run: dict) -> tuple[float | None, str]:
     return s, (f">= {s:.1f}x" if ref.get("stopped") else f"{s:.1f}x")
 
 
+def store_path(accounts: int) -> Path:
+    """Where the benchmark keeps the store of ``accounts`` accounts (benchmarks/out/, ignored)."""
+    return Path(__file__).resolve().parent / "out" / f"org_{accounts}a_{N_METRICS}m_365d_s0"
+
+
 def main() -> list[Target]:
     accounts = int(os.environ.get("CFUSAGE_BENCH_ACCOUNTS", "1000"))
     cap = float(os.environ.get("CFUSAGE_BENCH_CAP_GB", "14")) * GB
     spark_accounts = min(SPARK_ACCOUNTS, accounts)
     spark = bool(shutil.which("java")) and os.environ.get("CFUSAGE_BENCH_SPARK", "1") != "0"
     t = time.perf_counter()
-    full = large_store(accounts, quiet=False)
-    part = large_store(spark_accounts, quiet=False)
-    check = large_store(CHECK_ACCOUNTS)
+    full = large_store(store_path(accounts), accounts=accounts, quiet=False)
+    part = large_store(store_path(spark_accounts), accounts=spark_accounts, quiet=False)
+    check = large_store(store_path(CHECK_ACCOUNTS), accounts=CHECK_ACCOUNTS)
     rows = accounts * N_METRICS * 365
     part_rows = spark_accounts * N_METRICS * 365
     print(

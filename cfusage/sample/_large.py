@@ -1,4 +1,4 @@
-"""A generated year of a large organization, written as a cfusage store (generated, never committed).
+"""A generated year of a large organization, written as a cfusage store (for engines, benchmarks).
 
 :func:`large_store` writes ``accounts`` x 100 metrics x 365 days of daily usage records (1,000
 accounts: 36.5M rows; 100: 3.65M) straight to a Hive-partitioned Parquet store in the layout of
@@ -39,8 +39,8 @@ own generator), so the store of the first 100 accounts is exactly a slice of the
 one. Memory stays low: one month is built (vectorised numpy, then pyarrow) and written at a time
 (about 1 GB at 1,000 accounts).
 
-Run ``python -m benchmarks._large_org [ACCOUNTS]`` to build one (default 1,000 accounts), or call
-:func:`large_store`.
+``cfusage.sample.large_store(path, accounts=10)`` builds one (notebook 07 does);
+``python -m benchmarks engines`` builds the 1,000-account store it measures.
 """
 
 from __future__ import annotations
@@ -50,7 +50,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -58,10 +57,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from cfusage import schema
-from cfusage.sample import CONTRACT, METRICS
+from .. import schema
+from ..errors import ArgumentError
+from ._generate import CONTRACT, METRICS
 
-OUT = Path(__file__).resolve().parent / "out"
+__all__ = ["large_store"]
+
 #: First charge day; the year is 365 days (2025 is not a leap year).
 START = dt.date(2025, 1, 1)
 DAYS = 365
@@ -81,17 +82,12 @@ MANIFEST = "_cfusage_store.json"
 PART = "part-0.parquet"
 
 
-def store_path(accounts: int, days: int = DAYS, seed: int = 0) -> Path:
-    """Where :func:`large_store` keeps the store of these parameters (under benchmarks/out/)."""
-    return OUT / f"org_{accounts}a_{N_METRICS}m_{days}d_s{seed}"
-
-
 def large_store(
-    accounts: int = 1000,
+    path: str | os.PathLike[str],
     *,
+    accounts: int = 1000,
     days: int = DAYS,
     seed: int = 0,
-    path: str | os.PathLike[str] | None = None,
     quiet: bool = True,
 ) -> Path:
     """The store of ``accounts`` x 100 metrics x ``days`` days, generated if absent.
@@ -104,10 +100,10 @@ def large_store(
     days : int, default 365
         Charge days from 2025-01-01.
     seed : int, default 0
-    path : path, optional
-        The store directory (default :func:`store_path`). An existing store there (one with a
-        manifest) is returned as it is; otherwise it is written to a temporary directory beside
-        it and renamed into place, so an interrupted run leaves no half store.
+    path : path
+        The store directory. An existing store there (one with a manifest) is returned as it
+        is; otherwise it is written to a temporary directory beside it and renamed into place,
+        so an interrupted run leaves no half store.
     quiet : bool, default True
         Print a line per month written.
 
@@ -115,10 +111,18 @@ def large_store(
     -------
     pathlib.Path
         The store directory (``cfusage.Store(path)`` reads it).
+
+    Examples
+    --------
+    >>> import tempfile, cfusage
+    >>> path = cfusage.sample.large_store(tempfile.mkdtemp() + "/org", accounts=1, days=31)
+    >>> store = cfusage.Store(path)
+    >>> len(store.read()), store.verify().ok
+    (3100, True)
     """
     if accounts < 1 or not 1 <= days <= DAYS:
-        raise ValueError(f"accounts must be >= 1 and days in 1..{DAYS}: {accounts=}, {days=}")
-    target = Path(path) if path is not None else store_path(accounts, days, seed)
+        raise ArgumentError(f"accounts must be >= 1 and days in 1..{DAYS}: {accounts=}, {days=}")
+    target = Path(path)
     if (target / MANIFEST).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -405,8 +409,3 @@ def _hex(kind: str, name: str) -> str:
 def _sha256(path: Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    print(large_store(n, quiet=False))
