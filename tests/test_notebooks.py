@@ -29,8 +29,8 @@ def _repo_files() -> set[Path]:
     }
 
 
-def test_there_are_six_notebooks() -> None:
-    assert [p.stem[:2] for p in PATHS] == ["01", "02", "03", "04", "05", "06"]
+def test_there_are_seven_notebooks() -> None:
+    assert [p.stem[:2] for p in PATHS] == ["01", "02", "03", "04", "05", "06", "07"]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
