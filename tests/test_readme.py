@@ -145,7 +145,9 @@ def test_readme_engine_examples_run(tmp_path, monkeypatch):
 
     monkeypatch.chdir(tmp_path)
     first, last = df["charge_period_start"].min().date(), df["charge_period_start"].max().date()
-    cfusage.Store("usage-store").sync(Sample(), first, last, now=pd.Timestamp("2027-01-01", tz="UTC"))
+    cfusage.Store("usage-store").sync(
+        Sample(), first, last, now=pd.Timestamp("2027-01-01", tz="UTC")
+    )
     ns: dict = {}
     exec(compile(blocks[0], "README duckdb", "exec"), ns)
     assert_same(ns["by_product"], cfusage.discounts(df, by="product", freq="MS"), "duckdb")
