@@ -21,6 +21,7 @@ from ._store import (
     StoreProblem,
     StoreReport,
     SyncResult,
+    arrow_type,
     atomic_write_bytes,
     to_arrow,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "StoreProblem",
     "StoreReport",
     "SyncResult",
+    "arrow_type",
     "atomic_write_bytes",
     "format_duration",
     "scrub_secret",

@@ -1215,7 +1215,8 @@ def _types_mapper(arrow_type: pa.DataType) -> Any:
     return None
 
 
-def _arrow_type(col: schema.Column) -> pa.DataType:
+def arrow_type(col: schema.Column) -> pa.DataType:
+    """The store's Arrow type of a column: UTC timestamps, doubles, dictionaries, text."""
     if col.kind == "datetime":
         return pa.timestamp("us", tz="UTC")
     if col.kind in ("money", "quantity", "price"):
@@ -1262,7 +1263,7 @@ def to_arrow(df: pd.DataFrame) -> tuple[pa.Table, set[str]]:
                 mask=col.isna().to_numpy(),
             )
         elif spec is not None:
-            array = pa.array(col, type=_arrow_type(spec), from_pandas=True)
+            array = pa.array(col, type=arrow_type(spec), from_pandas=True)
         else:
             array = pa.array(col, from_pandas=True)
         arrays.append(array)

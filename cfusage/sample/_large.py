@@ -59,6 +59,7 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..errors import ArgumentError
+from ..fetch import arrow_type
 from ._generate import CONTRACT, METRICS
 
 __all__ = ["large_store"]
@@ -349,7 +350,7 @@ def _month_table(
         values[name] = _take(metrics[name], m_idx)
     arrays, fields = [], []
     for col in schema.COLUMNS:
-        kind = _arrow_type(col)
+        kind = arrow_type(col)
         array = values.get(col.python)
         if array is None:  # charge_class, zone, tags: null on every row
             array = pa.nulls(n, kind)
@@ -359,17 +360,6 @@ def _month_table(
 
 
 # -- small helpers ------------------------------------------------------------------------------
-def _arrow_type(col: schema.Column) -> pa.DataType:
-    """The store's Arrow type of a column (as ``cfusage.fetch._store.to_arrow`` writes it)."""
-    if col.kind == "datetime":
-        return pa.timestamp("us", tz="UTC")
-    if col.kind in ("money", "quantity", "price"):
-        return pa.float64()
-    if col.kind == "category":
-        return pa.dictionary(pa.int32(), pa.string())
-    return pa.string()  # ids, text, tags (JSON text)
-
-
 def _dict(labels: np.ndarray, codes: np.ndarray) -> pa.DictionaryArray:
     """A dictionary column: categories sorted (as pandas categories come from the loader)."""
     uniq, inverse = np.unique(labels, return_inverse=True)
